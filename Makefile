@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make serve` (the service on embedded defaults) and `make test`.
+# Everything is installed here from pyproject.toml into .venv; nothing is assumed to be installed by hand.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PO_FILES := $(wildcard locales/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: install locales extract test serve bench clean
+
+install: $(STAMP) $(MO_FILES)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+# Compiled catalogs are build products: made from the committed .po files, never committed themselves.
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile -d locales -D messages -l $* --statistics
+
+locales: $(MO_FILES)
+
+# Re-extract message ids from Python, templates and the reason catalog into locales/messages.pot and
+# merge them into the .po files (then translate what is new).
+extract: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o locales/messages.pot .
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --omit-header
+
+test: install
+	$(PY) -m pytest
+
+serve: install
+	$(VENV)/bin/explain serve-demo
+
+bench: install
+	$(PY) bench/attribution.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
+	find . -name '*.mo' -path './locales/*' -delete

@@ -1,0 +1,427 @@
+"""SHAP attribution in the model's margin space, summed back to raw features and reason groups.
+
+The explainer picks the fastest exact method for the model it recognises and records it on every result:
+
+=============================  ==========================================  ========================
+model                          interventional (background given)           path-dependent
+=============================  ==========================================  ========================
+HistGradientBoosting           our exact TreeSHAP (categorical splits)     our exact TreeSHAP
+sklearn GB / forests           shap TreeExplainer                          shap TreeExplainer
+XGBoost, LightGBM              shap TreeExplainer                          the library's own kernel
+LogisticRegression             shap LinearExplainer (Independent masker)   -
+anything else, callables       shap PermutationExplainer, seeded           -
+=============================  ==========================================  ========================
+
+Every call checks additivity (base value + contributions == margin) and refuses to return a result that
+fails it: an explanation that does not add up is a wrong explanation.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from explain._catalog import FeatureCatalog
+from explain._exceptions import AdditivityError, CatalogError
+from explain._models import ModelAdapter, adapt_model
+from explain._reasons import MAX_REASONS, Decision, DecisionReasons, Reason, select_reasons
+
+__all__ = ["Attribution", "Explainer", "TREE_MODES"]
+
+TREE_MODES = ("interventional", "path_dependent")
+_EXACT_TOLERANCE = 1e-6
+# XGBoost predicts in float32: its own margin carries ~6e-8 relative rounding per tree, so the tolerance
+# scales with the size of the terms being added (documented, and recorded on the result).
+_FLOAT32_RTOL = 4 * float(np.finfo(np.float32).eps)
+# shap's PermutationExplainer seeds NumPy's global RNG; we run it under this lock and restore the caller's
+# global state afterwards, so nothing outside sees a seeded global RNG.
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Contributions of each raw feature to each row's margin.
+
+    ``values`` has one column per raw feature, in margin space (log-odds for classifiers);
+    ``base_values + values.sum(axis=1) == margins`` to ``tolerance`` on every row.
+    """
+
+    values: pd.DataFrame
+    base_values: np.ndarray
+    margins: np.ndarray
+    scores: np.ndarray
+    method: str
+    mode: str | None
+    margin_space: str
+    higher_is: str
+    tolerance: float
+    max_additivity_error: float
+    background_rows: int | None
+    catalog: FeatureCatalog | None = field(default=None, repr=False, compare=False)
+
+    def by_group(self) -> pd.DataFrame:
+        """Contributions summed into reason groups (one column per group, catalog order); sums keep additivity."""
+        if self.catalog is None:
+            return self.values.copy()
+        codes, matrix = self.catalog.group_matrix(list(self.values.columns))
+        return pd.DataFrame(self.values.to_numpy() @ matrix, index=self.values.index, columns=list(codes))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Row-wise JSON-ready form: one entry per row with its contributions by feature."""
+        return {
+            "method": self.method,
+            "mode": self.mode,
+            "margin_space": self.margin_space,
+            "higher_is": self.higher_is,
+            "rows": [
+                {
+                    "row": _plain_key(idx),
+                    "base_value": float(self.base_values[i]),
+                    "margin": float(self.margins[i]),
+                    "score": float(self.scores[i]),
+                    "contributions": {k: float(v) for k, v in self.values.iloc[i].items()},
+                }
+                for i, idx in enumerate(self.values.index)
+            ],
+        }
+
+
+def _plain_key(key: Any) -> Any:
+    return key.item() if isinstance(key, np.generic) else key
+
+
+class Explainer:
+    """Explain any scoring model and select the principal reasons behind a limit decision.
+
+    Parameters
+    ----------
+    model
+        A fitted binary classifier (scikit-learn, XGBoost, LightGBM), a scikit-learn ``Pipeline`` ending in
+        one, or a callable ``f(DataFrame) -> scores``.
+    catalog
+        The :class:`FeatureCatalog` grouping raw features into reason groups; required for :meth:`reasons`.
+    background
+        The reference population ("accounts in good standing"). Required for linear models and callables;
+        for tree ensembles it selects the interventional meaning.
+    random_state
+        Seed for everything random here (background subsampling, permutation order). Never global.
+    higher_is
+        ``"risk"`` when a higher score means more likely to default, ``"better"`` for a credit score.
+    tree_mode
+        ``"interventional"`` (default when a background is given) or ``"path_dependent"``.
+    max_background
+        Subsample the background to this many rows (seeded, recorded). ``None`` uses all of it.
+    link
+        For a callable only: ``"logit"`` when it returns probabilities, so attribution runs in log-odds.
+
+    Examples
+    --------
+    >>> explainer = Explainer(pipeline, catalog=catalog, background=good_accounts)  # doctest: +SKIP
+    >>> explainer.reasons(accounts, decision="limit_decrease")[0].codes  # doctest: +SKIP
+    ('current_account', 'loan_term', 'repayment_history')
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        catalog: FeatureCatalog | None = None,
+        background: pd.DataFrame | None = None,
+        random_state: int | None = None,
+        higher_is: str = "risk",
+        tree_mode: str | None = None,
+        max_background: int | None = None,
+        link: str = "identity",
+        n_permutations: int = 10,
+    ) -> None:
+        if higher_is not in ("risk", "better"):
+            raise ValueError(f"The 'higher_is' must be one of 'risk', 'better'. Got {higher_is!r} instead.")
+        if tree_mode is not None and tree_mode not in TREE_MODES:
+            raise ValueError(f"The 'tree_mode' must be one of {', '.join(map(repr, TREE_MODES))}. Got {tree_mode!r} instead.")
+        self.model = model
+        self.catalog = catalog
+        self.higher_is = higher_is
+        self.random_state = random_state
+        self._adapter: ModelAdapter = adapt_model(model, background=background, link=link)
+        self.feature_names = self._adapter.raw_features
+        if catalog is not None:
+            catalog.check_features(self.feature_names)
+
+        self.background: pd.DataFrame | None = None
+        self.background_subsampled = False
+        if background is not None:
+            bg = self._adapter.validate(background)
+            if max_background is not None and len(bg) > max_background:
+                rng = np.random.default_rng(random_state)
+                keep = np.sort(rng.choice(len(bg), size=max_background, replace=False))
+                bg = bg.iloc[keep]
+                self.background_subsampled = True
+            self.background = bg
+
+        family = self._adapter.family
+        is_tree = family in ("hist_gb", "tree", "xgboost", "lightgbm")
+        if not is_tree and tree_mode is not None:
+            raise ValueError(f"'tree_mode' applies to tree ensembles only; this model is explained as {family!r}.")
+        if is_tree:
+            self.mode: str | None = tree_mode or ("interventional" if self.background is not None else "path_dependent")
+            if self.mode == "interventional" and self.background is None:
+                raise ValueError("tree_mode='interventional' needs a 'background' sample to compare against.")
+        else:
+            self.mode = None
+            if self.background is None:
+                raise ValueError(f"A 'background' sample is required to explain a model of kind {family!r}.")
+        self.n_permutations = n_permutations
+        self._build_engine()
+        self._percentiles = self._background_stats()
+
+    # -- engines ------------------------------------------------------------------------------------------
+    def _build_engine(self) -> None:
+        import shap
+
+        a, family, mode = self._adapter, self._adapter.family, self.mode
+        self._bg_model = a.transform(self.background) if self.background is not None and family != "agnostic" else None
+        self.float32 = family == "xgboost"
+        if family == "hist_gb":
+            from explain._treeshap import TreeEnsemble
+
+            self._ensemble = TreeEnsemble.from_hist_gradient_boosting(a.estimator)
+            self.method = "tree_shap"
+        elif family in ("xgboost", "lightgbm") and mode == "path_dependent":
+            self.method = "tree_shap_native"
+        elif family in ("tree", "xgboost", "lightgbm"):
+            with warnings.catch_warnings():
+                # Large backgrounds are a deliberate choice here (the caller's reference population).
+                warnings.filterwarnings("ignore", message=".*background samples may lead to slow runtimes")
+                self._shap = shap.TreeExplainer(
+                    a.estimator,
+                    data=self._bg_model if mode == "interventional" else None,
+                    feature_perturbation="interventional" if mode == "interventional" else "tree_path_dependent",
+                    model_output="raw",
+                )
+            self.method = "tree_shap"
+        elif family == "linear":
+            masker = shap.maskers.Independent(self._bg_model, max_samples=len(self._bg_model))
+            self._shap = shap.LinearExplainer(a.estimator, masker)
+            self.method = "linear_shap"
+        else:
+            self.method = "permutation"
+
+    def _attribute_model_space(self, Xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Contributions per model column and the base value per row."""
+        family, n = self._adapter.family, Xt.shape[0]
+        if family == "hist_gb":
+            from explain._treeshap import interventional_shap, path_dependent_shap
+
+            if self.mode == "interventional":
+                phi, base = interventional_shap(self._ensemble, Xt, self._bg_model)
+            else:
+                phi, base = path_dependent_shap(self._ensemble, Xt)
+            return phi, np.full(n, base)
+        if self.method == "tree_shap_native":
+            est = self._adapter.estimator
+            if family == "xgboost":
+                import xgboost
+
+                booster = est.get_booster()
+                contribs = booster.predict(xgboost.DMatrix(Xt, feature_names=booster.feature_names), pred_contribs=True)
+            else:
+                contribs = est.predict(self._adapter.estimator_input(Xt), pred_contrib=True)
+            contribs = np.asarray(contribs, dtype=np.float64)
+            return contribs[:, :-1], contribs[:, -1]
+        if family == "linear":
+            phi = np.asarray(self._shap.shap_values(Xt), dtype=np.float64)
+            base = float(np.ravel(self._shap.expected_value)[0])
+            return phi, np.full(n, base)
+        phi = self._shap.shap_values(Xt, check_additivity=False)
+        base = np.ravel(self._shap.expected_value)
+        if isinstance(phi, list):  # older multi-output form
+            phi = phi[-1]
+        phi = np.asarray(phi, dtype=np.float64)
+        if phi.ndim == 3:  # (rows, features, classes): explain the positive class
+            phi, base = phi[:, :, -1], base[-1:]
+        return phi, np.full(n, float(base[-1]))
+
+    def _attribute_agnostic(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        import shap
+
+        columns, dtypes = list(X.columns), self.background.dtypes
+        raw_margin = self._adapter.raw_margin  # type: ignore[attr-defined]
+        # shap's maskers work on numeric matrices: code each text column as integers, decode inside f.
+        codebooks = {
+            j: pd.Index(pd.unique(pd.concat([self.background[c], X[c]], ignore_index=True)))
+            for j, c in enumerate(columns)
+            if not pd.api.types.is_numeric_dtype(self.background[c])
+        }
+
+        def encode(frame: pd.DataFrame) -> np.ndarray:
+            out = np.empty(frame.shape, dtype=np.float64)
+            for j, c in enumerate(columns):
+                out[:, j] = codebooks[j].get_indexer(frame[c]) if j in codebooks else frame[c].to_numpy(dtype=np.float64)
+            return out
+
+        def f(arr: np.ndarray) -> np.ndarray:
+            frame = pd.DataFrame(arr, columns=columns)
+            for j, book in codebooks.items():
+                frame[columns[j]] = book.take(arr[:, j].astype(np.int64))
+            return raw_margin(frame.astype(dtypes))
+
+        bg = encode(self.background)
+        masker = shap.maskers.Independent(bg, max_samples=len(bg))
+        m = len(columns)
+        with _GLOBAL_RNG_LOCK:
+            saved = np.random.get_state()
+            try:
+                seed = 0 if self.random_state is None else self.random_state
+                explainer = shap.PermutationExplainer(f, masker, seed=seed)
+                result = explainer(encode(X), max_evals=(2 * m + 1) * self.n_permutations, silent=True)
+            finally:
+                np.random.set_state(saved)
+        return np.asarray(result.values, dtype=np.float64), np.asarray(result.base_values, dtype=np.float64).reshape(-1)
+
+    # -- public API ---------------------------------------------------------------------------------------
+    def explain(self, X: pd.DataFrame) -> Attribution:
+        """Attribute each row's margin to the raw features; additivity is checked before returning."""
+        return self._explain_valid(self._adapter.validate(X))
+
+    def _explain_valid(self, X: pd.DataFrame) -> Attribution:
+        a = self._adapter
+        if a.family == "agnostic":
+            phi_raw, base = self._attribute_agnostic(X)
+            margin = a.raw_margin(X)  # type: ignore[attr-defined]
+            scale = np.abs(phi_raw).sum(axis=1) + np.abs(base)
+        else:
+            Xt = a.transform(X)
+            phi, base = self._attribute_model_space(Xt)
+            margin = a.margin_fn(Xt)
+            scale = np.abs(phi).sum(axis=1) + np.abs(base)
+            # Encoded columns summed back to the raw column they came from: one number per customer fact.
+            phi_raw = np.zeros((phi.shape[0], len(a.raw_features)))
+            np.add.at(phi_raw.T, a.owners, phi.T)
+        tolerance = _EXACT_TOLERANCE + (_FLOAT32_RTOL * scale if self.float32 else 0.0)
+        error = np.abs(base + phi_raw.sum(axis=1) - margin)
+        failing = np.flatnonzero(error > tolerance)
+        if failing.size:
+            raise AdditivityError(
+                method=self.method, max_error=float(error.max()), tolerance=float(np.max(tolerance)),
+                rows=[_plain_key(X.index[i]) for i in failing],
+            )
+        return Attribution(
+            values=pd.DataFrame(phi_raw, index=X.index, columns=list(a.raw_features)),
+            base_values=base,
+            margins=margin,
+            scores=a.score_from_margin(margin),
+            method=self.method,
+            mode=self.mode,
+            margin_space=a.margin_space,
+            higher_is=self.higher_is,
+            tolerance=float(np.max(tolerance)),
+            max_additivity_error=float(error.max()) if error.size else 0.0,
+            background_rows=None if self.background is None else len(self.background),
+            catalog=self.catalog,
+        )
+
+    def reasons(
+        self,
+        X: pd.DataFrame,
+        *,
+        decision: Decision | str,
+        top: int | None = None,
+        policy_reasons: tuple[str, ...] | list[str] = (),
+        materiality: float | None = None,
+    ) -> list[DecisionReasons]:
+        """The principal reasons behind ``decision`` for each row of ``X``, policy reasons first."""
+        if self.catalog is None:
+            raise CatalogError("(none given)", "selecting reasons needs a FeatureCatalog; pass catalog= to Explainer")
+        decision = Decision.parse(decision)
+        top = self.catalog.top if top is None else top
+        if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= MAX_REASONS:
+            raise ValueError(f"The 'top' must be an integer from 1 to {MAX_REASONS}. Got {top!r} instead.")
+        materiality = self.catalog.materiality if materiality is None else materiality
+        if isinstance(policy_reasons, str):
+            policy_reasons = (policy_reasons,)
+        codes = list(dict.fromkeys(policy_reasons))
+        if len(codes) > top:
+            raise ValueError(f"The 'policy_reasons' has {len(codes)} codes but at most 'top'={top} reasons are given.")
+        effect = "adverse" if decision.is_adverse else "favourable"
+        policy = tuple(
+            Reason(code=p.code, source="policy", effect=effect, actionable=p.actionable)
+            for p in (self.catalog.policy_reason(c) for c in codes)
+        )
+        X = self._adapter.validate(X)
+        attribution = self._explain_valid(X)
+        groups = attribution.by_group()
+        protected = [c for c, g in self.catalog.groups.items() if g.protected]
+        results = []
+        for i, row in enumerate(groups.index):
+            contributions = groups.iloc[i]
+            chosen, excluded = select_reasons(
+                contributions, decision=decision, higher_is=self.higher_is, protected=protected,
+                top=top, materiality=materiality, policy_reasons=policy,
+            )
+            model_reasons = tuple(self._model_reason(code, float(contributions[code]), X.iloc[i], effect) for code in chosen)
+            results.append(
+                DecisionReasons(
+                    row=_plain_key(row),
+                    decision=decision,
+                    reasons=policy + model_reasons,
+                    excluded=tuple(excluded),
+                    score=float(attribution.scores[i]),
+                    margin=float(attribution.margins[i]),
+                    base_value=float(attribution.base_values[i]),
+                    method=self.method,
+                    mode=self.mode,
+                    group_contributions={k: float(v) for k, v in contributions.items()},
+                )
+            )
+        return results
+
+    # -- helpers ------------------------------------------------------------------------------------------
+    def _model_reason(self, code: str, contribution: float, row: pd.Series, effect: str) -> Reason:
+        group = self.catalog.groups[code]
+        feature = group.display
+        value = row[feature]
+        value = value.item() if isinstance(value, np.generic) else value
+        return Reason(
+            code=code,
+            source="model",
+            effect=effect,
+            contribution=contribution,
+            feature=feature,
+            value=value,
+            value_kind=self.catalog.features[feature].kind,
+            percentile=self._percentile(feature, value),
+            actionable=group.actionable,
+        )
+
+    def _background_stats(self) -> dict[str, Any]:
+        if self.background is None or self.catalog is None:
+            return {}
+        stats: dict[str, Any] = {}
+        for group in self.catalog.groups.values():
+            column = self.background[group.display].dropna()
+            if pd.api.types.is_numeric_dtype(column):
+                stats[group.display] = np.sort(column.to_numpy(dtype=float))
+            else:
+                stats[group.display] = column.astype(str).value_counts(normalize=True).to_dict()
+        return stats
+
+    def _percentile(self, feature: str, value: Any) -> float | None:
+        """Where the customer's value stands in the background: share at or below it, or sharing it (0-100)."""
+        stats = self._percentiles.get(feature)
+        if stats is None or value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        if isinstance(stats, dict):
+            return round(100.0 * stats.get(str(value), 0.0), 1)
+        return round(100.0 * np.searchsorted(stats, float(value), side="right") / len(stats), 1)
+
+    def __repr__(self) -> str:
+        return (
+            f"Explainer(model={type(self.model).__name__}, method={self.method!r}, mode={self.mode!r}, "
+            f"higher_is={self.higher_is!r}, background_rows={None if self.background is None else len(self.background)})"
+        )
+

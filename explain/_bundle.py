@@ -1,0 +1,326 @@
+"""A model bundle: the model, its catalog, its background and a manifest that pins them all by hash.
+
+Every reason is only as meaningful as the model, the grouping and the reference population behind it, so
+the three travel together and an audit record names them by hash. Loading re-hashes every file and refuses
+a bundle that changed. Model files use formats that cannot run code on load (skops for scikit-learn,
+JSON/UBJ for XGBoost, text for LightGBM); pickle and joblib load only when the caller says the file is trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from explain._catalog import FeatureCatalog
+from explain._exceptions import BundleError
+
+__all__ = ["ModelBundle", "save_bundle"]
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+_MODEL_FILES = {"skops": "model.skops", "xgboost-json": "model.json", "xgboost-ubj": "model.ubj",
+                "lightgbm-text": "model.txt", "pickle": "model.pkl", "joblib": "model.joblib"}
+_UNSAFE_FORMATS = {"pickle", "joblib"}
+# Types inside a skops file that we accept beyond skops' own defaults: fitted internals of the scikit-learn
+# estimators this toolkit explains. Anything else needs trusted=True.
+_SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "collections.OrderedDict", "functools.partial")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _deterministic_zip(data: bytes) -> bytes:
+    """Rewrite a zip with fixed timestamps and order, so the same model gives the same bytes every run."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name in sorted(source.namelist()):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, source.read(name))
+    return out.getvalue()
+
+
+_SKOPS_ID = re.compile(r'("__id__": )(\d+)|"(\d+)\.npy"')
+
+
+def _canonical_skops(data: bytes) -> bytes:
+    """skops names objects and array files by memory address; renumber them in schema order.
+
+    The renumbering is one consistent map, so shared references stay shared; only the names change.
+    """
+    source = zipfile.ZipFile(io.BytesIO(data))
+    schema = source.read("schema.json").decode("utf-8")
+    ids: dict[str, str] = {}
+
+    def canonical(raw: str) -> str:
+        return ids.setdefault(raw, str(len(ids) + 1))
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(2) is not None:
+            return match.group(1) + canonical(match.group(2))
+        return f'"{canonical(match.group(3))}.npy"'
+
+    schema = _SKOPS_ID.sub(replace, schema)
+    renamed = io.BytesIO()
+    with zipfile.ZipFile(renamed, "w") as target:
+        for name in source.namelist():
+            if name == "schema.json":
+                target.writestr(name, schema)
+            elif name.endswith(".npy") and name[:-4] in ids:
+                target.writestr(f"{ids[name[:-4]]}.npy", source.read(name))
+            else:
+                target.writestr(name, source.read(name))
+    return _deterministic_zip(renamed.getvalue())
+
+
+def _serialise_model(model: Any, fmt: str) -> bytes:
+    if fmt == "skops":
+        import skops.io as sio
+
+        return _canonical_skops(sio.dumps(model))
+    if fmt in ("xgboost-json", "xgboost-ubj"):
+        raw = model.get_booster().save_raw(raw_format="json" if fmt == "xgboost-json" else "ubj")
+        return bytes(raw)
+    if fmt == "lightgbm-text":
+        booster = getattr(model, "booster_", model)
+        return booster.model_to_string().encode("utf-8")
+    if fmt == "pickle":
+        import pickle
+
+        return pickle.dumps(model, protocol=5)
+    if fmt == "joblib":
+        import joblib
+
+        buf = io.BytesIO()
+        joblib.dump(model, buf)
+        return buf.getvalue()
+    raise BundleError("(new bundle)", f"unknown model format {fmt!r}; expected one of {', '.join(_MODEL_FILES)}")
+
+
+def _default_format(model: Any) -> str:
+    module = type(model).__module__
+    if module.startswith("xgboost"):
+        return "xgboost-json"
+    if module.startswith("lightgbm"):
+        return "lightgbm-text"
+    if module.startswith("sklearn"):
+        return "skops"
+    raise BundleError("(new bundle)", f"no safe file format for a {type(model).__name__}; pass model_format='pickle'")
+
+
+def save_bundle(
+    path: str | Path,
+    *,
+    model: Any,
+    catalog_path: str | Path,
+    background: pd.DataFrame,
+    name: str,
+    version: str,
+    higher_is: str = "risk",
+    tree_mode: str | None = None,
+    model_format: str | None = None,
+    description: str = "",
+    extra: dict[str, Any] | None = None,
+) -> ModelBundle:
+    """Write a bundle folder and return it loaded (so a bundle that cannot be read back is never left)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    fmt = model_format or _default_format(model)
+    files = {
+        _MODEL_FILES[fmt]: _serialise_model(model, fmt),
+        "catalog.toml": Path(catalog_path).read_bytes(),
+        # A fixed float format and line ending: the background's hash is part of every reason's meaning.
+        "background.csv": background.to_csv(index=False, lineterminator="\n", float_format="%.17g").encode("utf-8"),
+    }
+    for filename, data in files.items():
+        (path / filename).write_bytes(data)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "version": version,
+        "description": description,
+        "higher_is": higher_is,
+        "tree_mode": tree_mode,
+        "model": {"file": _MODEL_FILES[fmt], "format": fmt},
+        "catalog": "catalog.toml",
+        "background": "background.csv",
+        "features": list(background.columns),
+        "files": {filename: _sha256(data) for filename, data in sorted(files.items())},
+        **(extra or {}),
+    }
+    (path / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return ModelBundle.load(path, trusted=fmt in _UNSAFE_FORMATS)
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """A loaded, hash-verified bundle. Use :meth:`load`; :meth:`explainer` builds (once) the Explainer."""
+
+    path: Path
+    manifest: dict[str, Any]
+    model: Any = field(repr=False)
+    catalog: FeatureCatalog = field(repr=False)
+    background: pd.DataFrame = field(repr=False)
+
+    @classmethod
+    def load(cls, path: str | Path, *, trusted: bool = False) -> ModelBundle:
+        """Read a bundle, verifying every file against the manifest's sha256."""
+        path = Path(path)
+        manifest_file = path / MANIFEST
+        if not manifest_file.is_file():
+            raise BundleError(path, f"has no {MANIFEST}; is this a bundle folder?")
+        try:
+            manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise BundleError(path, f"{MANIFEST} is not valid JSON ({exc})") from exc
+        for key in ("name", "version", "model", "catalog", "background", "files", "higher_is"):
+            if key not in manifest:
+                raise BundleError(path, f"{MANIFEST} lacks the required key {key!r}")
+        contents: dict[str, bytes] = {}
+        for filename, expected in manifest["files"].items():
+            file = path / filename
+            if not file.is_file():
+                raise BundleError(path, f"file {filename!r} named in the manifest is missing")
+            data = file.read_bytes()
+            if _sha256(data) != expected:
+                raise BundleError(path, f"file {filename!r} does not match its sha256 in the manifest (altered?)")
+            contents[filename] = data
+        for role in ("catalog", "background"):
+            if manifest[role] not in contents:
+                raise BundleError(path, f"the {role} file {manifest[role]!r} is not hashed in the manifest")
+        fmt = manifest["model"]["format"]
+        model_file = manifest["model"]["file"]
+        if model_file not in contents:
+            raise BundleError(path, f"the model file {model_file!r} is not hashed in the manifest")
+        if fmt in _UNSAFE_FORMATS and not trusted:
+            raise BundleError(path, f"the model is stored as {fmt}, which can run code when loaded; pass trusted=True "
+                                    "only if you trust where this file came from")
+        model = _load_model(path, fmt, contents[model_file], trusted=trusted)
+        catalog = FeatureCatalog.from_toml(path / manifest["catalog"])
+        background = pd.read_csv(io.BytesIO(contents[manifest["background"]]))
+        return cls(path=path, manifest=manifest, model=model, catalog=catalog, background=background)
+
+    # -- identity -----------------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.manifest["name"]
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    @property
+    def higher_is(self) -> str:
+        return self.manifest["higher_is"]
+
+    @property
+    def tree_mode(self) -> str | None:
+        return self.manifest.get("tree_mode")
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(self.background.columns)
+
+    @property
+    def files(self) -> dict[str, str]:
+        """File name -> sha256, as verified on load."""
+        return dict(self.manifest["files"])
+
+    @property
+    def sha256(self) -> str:
+        """The bundle's identity: a hash over its manifest, which pins every file's hash."""
+        canonical = json.dumps(self.manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return _sha256(canonical.encode("utf-8"))
+
+    @property
+    def model_sha256(self) -> str:
+        return self.manifest["files"][self.manifest["model"]["file"]]
+
+    @property
+    def catalog_sha256(self) -> str:
+        return self.manifest["files"][self.manifest["catalog"]]
+
+    @property
+    def background_sha256(self) -> str:
+        return self.manifest["files"][self.manifest["background"]]
+
+    @cached_property
+    def _explainer(self) -> Any:
+        from explain._attribution import Explainer
+
+        return Explainer(
+            self.model,
+            catalog=self.catalog,
+            background=self.background,
+            higher_is=self.higher_is,
+            tree_mode=self.tree_mode,
+            random_state=self.manifest.get("random_state", 0),
+        )
+
+    def explainer(self) -> Any:
+        """The bundle's :class:`~explain.Explainer`, built once and reused."""
+        return self._explainer
+
+    def describe(self) -> dict[str, Any]:
+        """What a caller or auditor needs to know about the bundle, JSON-ready."""
+        explainer = self.explainer()
+        return {
+            "name": self.name,
+            "version": self.version,
+            "sha256": self.sha256,
+            "files": self.files,
+            "higher_is": self.higher_is,
+            "method": explainer.method,
+            "mode": explainer.mode,
+            "background_rows": len(self.background),
+            "catalog": {"name": self.catalog.name, "version": self.catalog.version, "sha256": self.catalog_sha256},
+            "groups": [
+                {"code": g.code, "label": g.label, "features": list(g.features), "protected": g.protected,
+                 "actionable": g.actionable, "direction": g.direction}
+                for g in self.catalog.groups.values()
+            ],
+            "policy_reasons": sorted(self.catalog.policy_reasons),
+        }
+
+
+def _load_model(path: Path, fmt: str, data: bytes, *, trusted: bool) -> Any:
+    if fmt == "skops":
+        import skops.io as sio
+
+        untrusted = sio.get_untrusted_types(data=data)
+        unexpected = [t for t in untrusted if not t.startswith(_SKOPS_TRUSTED_PREFIXES)]
+        if unexpected and not trusted:
+            raise BundleError(path, f"the skops model contains types outside the allowed set: {unexpected}; "
+                                    "pass trusted=True only if you trust this file")
+        return sio.loads(data, trusted=untrusted)
+    if fmt in ("xgboost-json", "xgboost-ubj"):
+        import xgboost
+
+        model = xgboost.XGBClassifier()
+        model.load_model(bytearray(data))
+        return model
+    if fmt == "lightgbm-text":
+        import lightgbm
+
+        return lightgbm.Booster(model_str=data.decode("utf-8"))
+    if fmt == "pickle":
+        import pickle
+
+        return pickle.loads(data)  # noqa: S301 - only reached with trusted=True
+    if fmt == "joblib":
+        import joblib
+
+        return joblib.load(io.BytesIO(data))
+    raise BundleError(path, f"unknown model format {fmt!r}; expected one of {', '.join(_MODEL_FILES)}")

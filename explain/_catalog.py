@@ -1,0 +1,340 @@
+"""The feature catalog: which raw features make up each customer-meaningful reason group.
+
+A model speaks in columns (``duration_in_month``); a customer understands factors ("the length of your
+loan"). The catalog is the one place that maps one to the other, says which groups are protected (never a
+reason), which are actionable (get advice), how each value is shown, and holds the English message ids that
+``locales/`` translates. It is a TOML file a person edits; :func:`draft_catalog` writes a first draft.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import pandas as pd
+
+from explain._exceptions import CatalogError
+
+__all__ = ["DIRECTIONS", "VALUE_KINDS", "FeatureCatalog", "FeatureSpec", "PolicyReason", "ReasonGroup"]
+
+Direction = Literal["higher_is_riskier", "higher_is_safer", "none"]
+DIRECTIONS: tuple[str, ...] = ("higher_is_riskier", "higher_is_safer", "none")
+ValueKind = Literal["money", "percent", "count", "months", "years", "number", "category"]
+VALUE_KINDS: tuple[str, ...] = ("money", "percent", "count", "months", "years", "number", "category")
+
+_GROUP_KEYS = {"label", "features", "direction", "actionable", "protected", "display", "adverse", "favourable", "advice"}
+_FEATURE_KEYS = {"kind", "categories"}
+_POLICY_KEYS = {"label", "adverse", "favourable", "advice", "actionable"}
+_CATALOG_KEYS = {"name", "version", "top", "materiality"}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One raw model input: how its value is shown, and customer wording for its categories."""
+
+    name: str
+    group: str
+    kind: str = "number"
+    categories: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class ReasonGroup:
+    """A factor a customer understands, made of one or more raw features whose contributions are summed."""
+
+    code: str
+    label: str
+    features: tuple[str, ...]
+    direction: str
+    actionable: bool
+    protected: bool
+    display: str
+    adverse: str
+    favourable: str
+    advice: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyReason:
+    """A reason that is not a model factor (overdue repayment, portfolio tightening), given by the caller."""
+
+    code: str
+    label: str
+    adverse: str
+    favourable: str | None = None
+    advice: str | None = None
+    actionable: bool = False
+
+
+def _require(table: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
+    if key not in table:
+        raise CatalogError(where, f"missing required key {key!r}")
+    value = table[key]
+    if not isinstance(value, kind):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise CatalogError(where, f"{key!r} must be a {expected}, got {value!r}")
+    return value
+
+
+def _flag(table: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise CatalogError(where, f"flag {key!r} must be true or false, got {value!r}")
+    return value
+
+
+def _unknown_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    extra = sorted(set(table) - allowed)
+    if extra:
+        raise CatalogError(where, f"unknown key(s) {', '.join(map(repr, extra))}; allowed: {', '.join(sorted(allowed))}")
+
+
+class FeatureCatalog:
+    """Reason groups, feature display specs and policy reasons, validated when built.
+
+    Parameters
+    ----------
+    groups, features, policy_reasons
+        Parsed entries; use :meth:`from_toml` or :meth:`from_dict` rather than building them by hand.
+    name, version
+        Identify the catalog in audit records.
+    top, materiality
+        Defaults for reason selection: at most ``top`` reasons, and groups whose share of the account's total
+        absolute contribution is below ``materiality`` are not reasons.
+
+    Examples
+    --------
+    >>> catalog = FeatureCatalog.from_toml("catalog.toml")  # doctest: +SKIP
+    >>> catalog.group_of("duration_in_month").code  # doctest: +SKIP
+    'loan_term'
+    """
+
+    def __init__(
+        self,
+        groups: Mapping[str, ReasonGroup],
+        features: Mapping[str, FeatureSpec],
+        policy_reasons: Mapping[str, PolicyReason] = MappingProxyType({}),
+        *,
+        name: str = "catalog",
+        version: str = "0",
+        top: int = 4,
+        materiality: float = 0.02,
+        source: str | None = None,
+    ) -> None:
+        self.groups = MappingProxyType(dict(groups))
+        self.features = MappingProxyType(dict(features))
+        self.policy_reasons = MappingProxyType(dict(policy_reasons))
+        self.name = name
+        self.version = version
+        self.top = top
+        self.materiality = materiality
+        self._source = source
+        self._validate()
+
+    # -- construction -------------------------------------------------------------------------------------
+    @classmethod
+    def from_toml(cls, path: str | Path) -> FeatureCatalog:
+        """Read and validate a catalog file."""
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise CatalogError(str(path), f"is not valid TOML ({exc})") from exc
+        return cls.from_dict(data, source=text)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> FeatureCatalog:
+        """Build from the parsed TOML structure, naming the offending table in every error."""
+        _unknown_keys(data, {"catalog", "groups", "features", "policy"}, "top level")
+        meta = data.get("catalog", {})
+        _unknown_keys(meta, _CATALOG_KEYS, "[catalog]")
+        raw_groups = data.get("groups", {})
+        if not raw_groups:
+            raise CatalogError("[groups]", "defines no reason group")
+        raw_features = data.get("features", {})
+
+        features: dict[str, FeatureSpec] = {}
+        groups: dict[str, ReasonGroup] = {}
+        owner: dict[str, str] = {}
+        for code, table in raw_groups.items():
+            where = f"group {code!r}"
+            _unknown_keys(table, _GROUP_KEYS, where)
+            members = _require(table, "features", where, list)
+            if not members or not all(isinstance(m, str) for m in members):
+                raise CatalogError(where, "'features' must be a non-empty list of column names")
+            for feature in members:
+                if feature in owner:
+                    raise CatalogError(
+                        f"feature {feature!r}", f"is listed in both group {owner[feature]!r} and group {code!r}"
+                    )
+                owner[feature] = code
+            actionable = _flag(table, "actionable", where, False)
+            advice = table.get("advice")
+            if actionable and not advice:
+                raise CatalogError(where, "is actionable, so it needs an 'advice' phrase")
+            display = table.get("display", members[0])
+            if display not in members:
+                raise CatalogError(where, f"'display' feature {display!r} is not one of its features {members}")
+            direction = table.get("direction", "none")
+            if direction not in DIRECTIONS:
+                raise CatalogError(where, f"'direction' must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+            groups[code] = ReasonGroup(
+                code=code,
+                label=_require(table, "label", where, str),
+                features=tuple(members),
+                direction=direction,
+                actionable=actionable,
+                protected=_flag(table, "protected", where, False),
+                display=display,
+                adverse=_require(table, "adverse", where, str),
+                favourable=_require(table, "favourable", where, str),
+                advice=advice,
+            )
+
+        unknown = sorted(set(raw_features) - set(owner))
+        if unknown:
+            raise CatalogError(f"feature {unknown[0]!r}", "has a [features] table but belongs to no group")
+        for feature, code in owner.items():
+            table = raw_features.get(feature, {})
+            where = f"feature {feature!r}"
+            _unknown_keys(table, _FEATURE_KEYS, where)
+            kind = table.get("kind", "number")
+            if kind not in VALUE_KINDS:
+                raise CatalogError(where, f"'kind' must be one of {', '.join(VALUE_KINDS)}, got {kind!r}")
+            categories = table.get("categories", {})
+            if not isinstance(categories, dict) or not all(isinstance(v, str) for v in categories.values()):
+                raise CatalogError(where, "'categories' must map each category to a customer-facing phrase")
+            features[feature] = FeatureSpec(feature, code, kind, MappingProxyType(dict(categories)))
+
+        policy: dict[str, PolicyReason] = {}
+        for code, table in data.get("policy", {}).items():
+            where = f"policy reason {code!r}"
+            _unknown_keys(table, _POLICY_KEYS, where)
+            if code in groups:
+                raise CatalogError(where, "has the same code as a reason group")
+            actionable = _flag(table, "actionable", where, bool(table.get("advice")))
+            policy[code] = PolicyReason(
+                code=code,
+                label=_require(table, "label", where, str),
+                adverse=_require(table, "adverse", where, str),
+                favourable=table.get("favourable"),
+                advice=table.get("advice"),
+                actionable=actionable,
+            )
+
+        top = meta.get("top", 4)
+        materiality = meta.get("materiality", 0.02)
+        return cls(
+            groups,
+            features,
+            policy,
+            name=str(meta.get("name", "catalog")),
+            version=str(meta.get("version", "0")),
+            top=top,
+            materiality=materiality,
+            source=source,
+        )
+
+    def _validate(self) -> None:
+        from explain._reasons import MAX_REASONS  # the hard cap lives with the selection rule
+
+        if not isinstance(self.top, int) or isinstance(self.top, bool) or not 1 <= self.top <= MAX_REASONS:
+            raise CatalogError("[catalog]", f"'top' must be an integer from 1 to {MAX_REASONS}, got {self.top!r}")
+        if not isinstance(self.materiality, int | float) or not 0 <= self.materiality < 1:
+            raise CatalogError("[catalog]", f"'materiality' must be a number in [0, 1), got {self.materiality!r}")
+        if all(g.protected for g in self.groups.values()):
+            raise CatalogError("[groups]", "every group is protected, so no reason could ever be given")
+
+    # -- queries ------------------------------------------------------------------------------------------
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Every raw feature the catalog covers, in group order."""
+        return tuple(f for g in self.groups.values() for f in g.features)
+
+    def group_of(self, feature: str) -> ReasonGroup:
+        """The reason group a raw feature belongs to."""
+        try:
+            return self.groups[self.features[feature].group]
+        except KeyError:
+            raise CatalogError(f"feature {feature!r}", "is not in the catalog") from None
+
+    def policy_reason(self, code: str) -> PolicyReason:
+        """Look up a caller-supplied policy reason, with an error that lists the known codes."""
+        from explain._exceptions import UnknownReasonError
+
+        try:
+            return self.policy_reasons[code]
+        except KeyError:
+            raise UnknownReasonError(code, sorted(self.policy_reasons)) from None
+
+    def check_features(self, model_features: list[str] | tuple[str, ...]) -> None:
+        """Fail unless the catalog covers exactly the model's raw features, naming the difference."""
+        missing = [f for f in model_features if f not in self.features]
+        if missing:
+            raise CatalogError(f"feature {missing[0]!r}", f"is a model input but belongs to no group (all missing: {missing})")
+        unknown = [f for f in self.features if f not in set(model_features)]
+        if unknown:
+            raise CatalogError(f"feature {unknown[0]!r}", f"is not a model input (all unknown: {unknown})")
+
+    def group_matrix(self, feature_names: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
+        """A 0/1 matrix (features x groups) that sums feature contributions into group contributions."""
+        import numpy as np
+
+        codes = tuple(self.groups)
+        index = {c: j for j, c in enumerate(codes)}
+        matrix = np.zeros((len(feature_names), len(codes)))
+        for i, feature in enumerate(feature_names):
+            matrix[i, index[self.features[feature].group]] = 1.0
+        return codes, matrix
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the catalog's source text (or canonical form), recorded in every audit record."""
+        text = self._source if self._source is not None else repr(
+            (self.name, self.version, self.top, self.materiality, sorted(self.groups.items()),
+             sorted(self.features.items()), sorted(self.policy_reasons.items()))
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def __repr__(self) -> str:
+        return (
+            f"FeatureCatalog(name={self.name!r}, version={self.version!r}, groups={len(self.groups)}, "
+            f"features={len(self.features)}, policy_reasons={len(self.policy_reasons)})"
+        )
+
+
+def draft_catalog(data: pd.DataFrame, *, name: str = "draft", target: str | None = None) -> dict[str, Any]:
+    """A starting catalog for ``data``: one group per column, kinds guessed, phrases to be rewritten.
+
+    The draft is deliberately plain: a person must decide the real groups, the protected flags and the
+    wording. Every guessed phrase says so, so a draft never reaches a customer unnoticed.
+    """
+    columns = [c for c in data.columns if c != target]
+    groups: dict[str, Any] = {}
+    features: dict[str, Any] = {}
+    for column in columns:
+        series = data[column]
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        kind = "number" if numeric else "category"
+        label = column.replace("_", " ").strip().capitalize()
+        groups[column] = {
+            "label": label,
+            "features": [column],
+            "direction": "none" if not numeric else "higher_is_riskier",
+            "actionable": False,
+            "protected": False,
+            "adverse": f"TODO: why {label.lower()} counted against the customer.",
+            "favourable": f"TODO: why {label.lower()} counted in the customer's favour.",
+        }
+        spec: dict[str, Any] = {"kind": kind}
+        if not numeric:
+            spec["categories"] = {str(v): f"TODO: {v}" for v in sorted(series.dropna().astype(str).unique())}
+        features[column] = spec
+    return {"catalog": {"name": name, "version": "0", "top": 4, "materiality": 0.02}, "groups": groups,
+            "features": features, "policy": {}}

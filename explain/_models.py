@@ -1,0 +1,401 @@
+"""Recognising a scoring model: what it takes as input, how to get its margin, and how to explain it.
+
+Every model is reduced to a :class:`ModelAdapter`: a check of the raw input, a transform to the columns the
+estimator sees, a map from those columns back to raw features, the margin function, and the kind of
+explainer that is exact (or fastest) for it. Anything unrecognised that can be called on a DataFrame is
+explained model-agnostically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from explain._exceptions import FeatureMismatchError, ModelNotSupportedError
+
+__all__ = ["ColumnSpec", "ModelAdapter", "adapt_model"]
+
+# Final estimators and what explains them exactly. Names, not imports: optional libraries stay optional.
+_TREE_SHAP = {  # shap's C++ TreeSHAP, both meanings
+    "sklearn.ensemble._gb.GradientBoostingClassifier",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.ensemble._forest.ExtraTreesClassifier",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+}
+_HIST_GB = {"sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier"}
+_XGB = {"xgboost.sklearn.XGBClassifier"}
+_LGBM = {"lightgbm.sklearn.LGBMClassifier"}
+_LGBM_BOOSTER = {"lightgbm.basic.Booster"}  # what a LightGBM text model file loads as
+_LINEAR = {"sklearn.linear_model._logistic.LogisticRegression"}
+# Estimators that route NaN themselves; for the others NaN must be imputed in the pipeline.
+_NAN_NATIVE = _HIST_GB | _XGB | _LGBM | {"lightgbm.basic.Booster"}
+
+
+def _qualname(obj: object) -> str:
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """What one raw input column must look like."""
+
+    name: str
+    numeric: bool
+    categories: frozenset | None = None  # known categories, when the model knows them
+    nan_ok: bool = False
+
+
+@dataclass
+class ModelAdapter:
+    """A model reduced to what explaining it needs.
+
+    ``family`` picks the explainer: ``"hist_gb"`` (our exact TreeSHAP with categorical splits),
+    ``"tree"`` (shap's TreeSHAP), ``"xgboost"``/``"lightgbm"`` (shap, or the library's native kernel for
+    path-dependent), ``"linear"`` (LinearSHAP) or ``"agnostic"`` (seeded permutation over raw features).
+    """
+
+    model: Any
+    estimator: Any
+    family: str
+    raw_features: tuple[str, ...]
+    columns: tuple[ColumnSpec, ...]
+    transform: Callable[[pd.DataFrame], np.ndarray]
+    owners: np.ndarray | None  # model column -> raw feature index; None when explaining raw features directly
+    margin_fn: Callable[[np.ndarray], np.ndarray]  # model-space matrix (or raw frame for agnostic) -> margin
+    margin_space: str  # "log_odds", "probability" or "raw"
+    model_feature_names: tuple[str, ...] = field(default_factory=tuple)
+
+    def score_from_margin(self, margin: np.ndarray) -> np.ndarray:
+        """The score in the model's natural space (a probability for classifiers)."""
+        if self.margin_space == "log_odds":
+            return 1.0 / (1.0 + np.exp(-margin))
+        return margin
+
+    def estimator_input(self, Xt: np.ndarray) -> Any:
+        """Feed the estimator the way it was fitted: named columns if it saw names, so libraries stay quiet."""
+        names = getattr(self.estimator, "feature_names_in_", None)
+        if names is not None and len(names) == Xt.shape[1]:
+            return pd.DataFrame(Xt, columns=list(names))
+        return Xt
+
+    # -- input validation ---------------------------------------------------------------------------------
+    def validate(self, X: Any) -> pd.DataFrame:
+        """Return ``X`` as a frame in model column order, or raise naming every offending column."""
+        if isinstance(X, pd.Series):
+            X = X.to_frame().T
+        if isinstance(X, np.ndarray):
+            if X.ndim != 2 or X.shape[1] != len(self.raw_features):
+                raise FeatureMismatchError(
+                    "wrong shape", expected=f"a 2-D array with {len(self.raw_features)} columns", got=f"shape {X.shape}"
+                )
+            X = pd.DataFrame(X, columns=list(self.raw_features))
+        if not isinstance(X, pd.DataFrame):
+            raise FeatureMismatchError("wrong input type", expected="a pandas DataFrame", got=type(X).__name__)
+        if len(X) == 0:
+            raise FeatureMismatchError("empty input", expected="at least one row", got="0 rows")
+        missing = [c for c in self.raw_features if c not in X.columns]
+        if missing:
+            raise FeatureMismatchError("missing", missing, expected="every model input column")
+        unexpected = [str(c) for c in X.columns if c not in set(self.raw_features)]
+        if unexpected:
+            raise FeatureMismatchError("unexpected", unexpected, expected=f"only {len(self.raw_features)} model inputs")
+        X = X.loc[:, list(self.raw_features)]
+        bad_dtype, unknown, nan = [], {}, []
+        for spec in self.columns:
+            col = X[spec.name]
+            isna = col.isna().to_numpy()
+            if isna.any() and not spec.nan_ok:
+                nan.append(spec.name)
+            present = col[~isna]
+            if spec.numeric:
+                if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_complex_dtype(col)):
+                    converted = pd.to_numeric(present, errors="coerce") if not pd.api.types.is_bool_dtype(col) else present
+                    if pd.api.types.is_object_dtype(col) and not converted.isna().any() and all(
+                        isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in present
+                    ):
+                        continue  # an object column holding plain numbers (JSON input) is fine
+                    bad_dtype.append(spec.name)
+            elif spec.categories is not None:
+                seen = set(present.astype(str)) if not pd.api.types.is_numeric_dtype(col) else set(present)
+                extra = sorted(map(str, seen - spec.categories))
+                if extra:
+                    unknown[spec.name] = extra
+        if bad_dtype:
+            raise FeatureMismatchError("wrong dtype", bad_dtype, expected="numbers")
+        if unknown:
+            first = next(iter(unknown))
+            raise FeatureMismatchError(
+                "unknown category",
+                list(unknown),
+                expected=f"one of {sorted(map(str, self._spec(first).categories))} for {first!r}",
+                got=", ".join(f"{k}={v}" for k, v in unknown.items()),
+            )
+        if nan:
+            raise FeatureMismatchError("missing value (NaN) the model cannot take", nan, expected="a value")
+        numeric = [s.name for s in self.columns if s.numeric]
+        if numeric and any(X[c].dtype == object for c in numeric):
+            X = X.astype({c: float for c in numeric if X[c].dtype == object})
+        return X
+
+    def _spec(self, name: str) -> ColumnSpec:
+        return next(s for s in self.columns if s.name == name)
+
+
+# ------------------------------------------------------------------------------------------- recognition
+def adapt_model(model: Any, *, background: pd.DataFrame | None = None, link: str = "identity") -> ModelAdapter:
+    """Recognise ``model`` (estimator, Pipeline, or callable) and build its adapter."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        estimator = model.steps[-1][1]
+        prefix = model[:-1] if len(model.steps) > 1 else None
+    elif hasattr(model, "fit") and (hasattr(model, "predict_proba") or hasattr(model, "decision_function")):
+        estimator, prefix = model, None
+    elif _qualname(model) in _LGBM_BOOSTER:
+        estimator, prefix = model, None
+    elif callable(model):
+        return _adapt_callable(model, background, link)
+    else:
+        raise ModelNotSupportedError(model, "expected a fitted classifier, a Pipeline or a callable f(DataFrame) -> scores")
+
+    name = _qualname(estimator)
+    family = (
+        "hist_gb" if name in _HIST_GB else
+        "tree" if name in _TREE_SHAP else
+        "xgboost" if name in _XGB else
+        "lightgbm" if name in _LGBM | _LGBM_BOOSTER else
+        "linear" if name in _LINEAR else
+        "agnostic"
+    )
+    raw = getattr(model, "feature_names_in_", None)
+    if raw is None and name in _LGBM_BOOSTER:
+        raw = model.feature_name()
+    if raw is None:
+        n = getattr(model, "n_features_in_", None)
+        if n is None:
+            raise ModelNotSupportedError(model, "it is not fitted (no n_features_in_)")
+        raw = [f"x{i}" for i in range(n)]
+    raw = tuple(str(c) for c in raw)
+
+    if prefix is not None:
+        owners, columns = _pipeline_structure(prefix, raw, nan_native=name in _NAN_NATIVE)
+
+        def transform(X: pd.DataFrame) -> np.ndarray:
+            out = prefix.transform(X)
+            out = out.toarray() if hasattr(out, "toarray") else np.asarray(out)
+            return np.asarray(out, dtype=np.float64)
+
+        model_names = tuple(str(c) for c in _feature_names_out(prefix, len(owners)))
+    else:
+        owners = np.arange(len(raw))
+        columns = tuple(ColumnSpec(c, numeric=True, nan_ok=name in _NAN_NATIVE) for c in raw)
+
+        def transform(X: pd.DataFrame) -> np.ndarray:
+            return X.to_numpy(dtype=np.float64)
+
+        model_names = raw
+
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None and len(classes) != 2:
+        raise ModelNotSupportedError(model, f"only binary classifiers are supported, this one has {len(classes)} classes")
+
+    adapter = ModelAdapter(
+        model=model,
+        estimator=estimator,
+        family=family,
+        raw_features=raw,
+        columns=columns,
+        transform=transform,
+        owners=owners,
+        margin_fn=lambda Xt: Xt,  # replaced below, once the adapter can shape estimator input
+        margin_space="log_odds",
+        model_feature_names=model_names,
+    )
+    adapter.margin_fn, adapter.margin_space = _margin_function(adapter, name)
+    if family == "agnostic":
+        # Model-agnostic attribution works on raw features: permuting one-hot columns separately would
+        # create rows no customer could have.
+        full = adapter.margin_fn
+
+        def raw_margin(X: pd.DataFrame) -> np.ndarray:
+            return full(transform(X))
+
+        adapter.owners = None
+        adapter.raw_margin = raw_margin  # type: ignore[attr-defined]
+    return adapter
+
+
+def _margin_function(adapter: ModelAdapter, name: str) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    est = adapter.estimator
+    if name in _XGB:
+        def xgb_margin(Xt: np.ndarray) -> np.ndarray:
+            return np.asarray(est.predict(adapter.estimator_input(Xt), output_margin=True), dtype=np.float64)
+        return xgb_margin, "log_odds"
+    if name in _LGBM | _LGBM_BOOSTER:
+        def lgbm_margin(Xt: np.ndarray) -> np.ndarray:
+            return np.asarray(est.predict(adapter.estimator_input(Xt), raw_score=True), dtype=np.float64)
+        return lgbm_margin, "log_odds"
+    if name in {"sklearn.ensemble._forest.RandomForestClassifier", "sklearn.ensemble._forest.ExtraTreesClassifier",
+                "sklearn.tree._classes.DecisionTreeClassifier"}:
+        # Forests average class probabilities; TreeSHAP explains that probability, so it is the margin too.
+        def proba(Xt: np.ndarray) -> np.ndarray:
+            return np.asarray(est.predict_proba(adapter.estimator_input(Xt))[:, 1], dtype=np.float64)
+        return proba, "probability"
+    if hasattr(est, "decision_function"):
+        def decision(Xt: np.ndarray) -> np.ndarray:
+            return np.asarray(est.decision_function(adapter.estimator_input(Xt)), dtype=np.float64).reshape(-1)
+        return decision, "log_odds"
+    if hasattr(est, "predict_proba"):
+        def logit(Xt: np.ndarray) -> np.ndarray:
+            p = np.clip(est.predict_proba(adapter.estimator_input(Xt))[:, 1], 1e-15, 1 - 1e-15)
+            return np.log(p) - np.log1p(-p)
+        return logit, "log_odds"
+    raise ModelNotSupportedError(est, "it has neither decision_function nor predict_proba")
+
+
+def _adapt_callable(f: Callable, background: pd.DataFrame | None, link: str) -> ModelAdapter:
+    if background is None or not isinstance(background, pd.DataFrame) or background.empty:
+        raise ModelNotSupportedError(
+            f, "a plain callable needs a background DataFrame (its columns and dtypes define the input)"
+        )
+    if link not in ("identity", "logit"):
+        raise ValueError(f"The 'link' must be one of 'identity', 'logit'. Got {link!r} instead.")
+    raw = tuple(str(c) for c in background.columns)
+    columns = tuple(
+        ColumnSpec(
+            c,
+            numeric=pd.api.types.is_numeric_dtype(background[c]) and not pd.api.types.is_bool_dtype(background[c]),
+            nan_ok=bool(background[c].isna().any()),
+        )
+        for c in raw
+    )
+    dtypes = background.dtypes
+
+    def raw_margin(X: pd.DataFrame) -> np.ndarray:
+        scores = np.asarray(f(X.astype(dtypes)), dtype=np.float64).reshape(-1)
+        if scores.shape[0] != len(X):
+            raise ModelNotSupportedError(f, f"it returned {scores.shape[0]} scores for {len(X)} rows")
+        if link == "logit":
+            p = np.clip(scores, 1e-15, 1 - 1e-15)
+            return np.log(p) - np.log1p(-p)
+        return scores
+
+    adapter = ModelAdapter(
+        model=f,
+        estimator=f,
+        family="agnostic",
+        raw_features=raw,
+        columns=columns,
+        transform=lambda X: X,  # type: ignore[arg-type,return-value]
+        owners=None,
+        margin_fn=raw_margin,  # type: ignore[arg-type]
+        margin_space="log_odds" if link == "logit" else "raw",
+        model_feature_names=raw,
+    )
+    adapter.raw_margin = raw_margin  # type: ignore[attr-defined]
+    return adapter
+
+
+# ------------------------------------------------------------------------------------ pipeline structure
+def _feature_names_out(prefix: Any, n: int) -> list[str]:
+    try:
+        return list(prefix.get_feature_names_out())
+    except Exception:  # some transformers cannot name their outputs; positions are still meaningful
+        return [f"column_{i}" for i in range(n)]
+
+
+def _last_step(trans: Any) -> Any:
+    from sklearn.pipeline import Pipeline
+
+    return trans.steps[-1][1] if isinstance(trans, Pipeline) else trans
+
+
+def _has_step(trans: Any, kinds: tuple[str, ...]) -> bool:
+    from sklearn.pipeline import Pipeline
+
+    steps = [s for _, s in trans.steps] if isinstance(trans, Pipeline) else [trans]
+    return any(type(s).__name__ in kinds for s in steps)
+
+
+def _pipeline_structure(prefix: Any, raw: tuple[str, ...], *, nan_native: bool) -> tuple[np.ndarray, tuple[ColumnSpec, ...]]:
+    """Map every transformed column back to the raw column it came from, and learn each raw column's shape."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    steps = [s for _, s in prefix.steps] if isinstance(prefix, Pipeline) else [prefix]
+    first, rest = steps[0], steps[1:]
+    index = {c: i for i, c in enumerate(raw)}
+    specs: dict[str, ColumnSpec] = {c: ColumnSpec(c, numeric=True, nan_ok=nan_native) for c in raw}
+
+    if isinstance(first, ColumnTransformer):
+        blocks = []
+        for name, trans, cols in first.transformers_:
+            sl = first.output_indices_.get(name, slice(0, 0))
+            width = sl.stop - sl.start
+            if trans == "drop" or width == 0:
+                continue
+            cols = _resolve_columns(cols, raw)
+            blocks.append((name, trans, cols, sl))
+        n_out = max(sl.stop for *_, sl in blocks)
+        owners = np.full(n_out, -1, dtype=np.int64)
+        for name, trans, cols, sl in blocks:
+            width = sl.stop - sl.start
+            last = _last_step(trans) if trans != "passthrough" else None
+            encoder_name = type(last).__name__ if last is not None else ""
+            if encoder_name == "OneHotEncoder":
+                counts = getattr(last, "_n_features_outs", None) or [len(c) for c in last.categories_]
+                owners[sl] = np.repeat([index[c] for c in cols], counts)
+            elif width == len(cols):
+                owners[sl] = [index[c] for c in cols]
+            elif len(cols) == 1:
+                owners[sl] = index[cols[0]]
+            else:
+                raise ModelNotSupportedError(
+                    first, f"transformer {name!r} turns {len(cols)} columns into {width}; cannot map them back"
+                )
+            imputed = trans != "passthrough" and _has_step(trans, ("SimpleImputer", "KNNImputer", "IterativeImputer"))
+            if encoder_name in ("OneHotEncoder", "OrdinalEncoder"):
+                for c, cats in zip(cols, last.categories_, strict=True):
+                    known = [v for v in cats if not (isinstance(v, float) and np.isnan(v))]
+                    has_nan = len(known) < len(cats)
+                    categorical = not all(isinstance(v, int | float | np.number) for v in known)
+                    specs[c] = ColumnSpec(
+                        c,
+                        numeric=not categorical,
+                        categories=frozenset(map(str, known)) if categorical else frozenset(known),
+                        nan_ok=has_nan or imputed or (encoder_name == "OrdinalEncoder" and nan_native),
+                    )
+            else:
+                for c in cols:
+                    specs[c] = ColumnSpec(c, numeric=True, nan_ok=nan_native or imputed)
+        if (owners < 0).any():
+            raise ModelNotSupportedError(first, "some transformed columns could not be traced to an input column")
+    else:
+        n_out = len(raw)
+        owners = np.arange(n_out)
+        rest = steps
+    # Later steps must keep one column per column (scaling, imputation): anything else breaks the mapping.
+    for step in rest:
+        n_in = getattr(step, "n_features_in_", None)
+        n_step_out = len(getattr(step, "get_feature_names_out", lambda: [None] * (n_in or 0))())
+        if n_in is not None and n_step_out not in (0, n_in):
+            raise ModelNotSupportedError(step, "a pipeline step after the first must keep one output per input")
+    return owners, tuple(specs[c] for c in raw)
+
+
+def _resolve_columns(cols: Any, raw: tuple[str, ...]) -> list[str]:
+    if isinstance(cols, str):
+        return [cols]
+    if isinstance(cols, slice):
+        return list(np.asarray(raw)[cols])
+    arr = np.asarray(cols)
+    if arr.dtype == bool:
+        return [raw[i] for i in np.flatnonzero(arr)]
+    if np.issubdtype(arr.dtype, np.integer):
+        return [raw[i] for i in arr]
+    return [str(c) for c in arr]

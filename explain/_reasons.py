@@ -1,0 +1,155 @@
+"""Choosing the principal reasons behind one limit decision.
+
+The model says how much each reason group pushed the score; the lender says what it decided. A reason is a
+group that pushed *the way the decision went*: toward risk for a decrease, closure or declined increase,
+toward approval for an increase. Protected groups are never reasons, however large: they are recorded on the
+result so an auditor sees how much the model leaned on them. Policy reasons from the caller come first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from explain._exceptions import UnknownDecisionError
+
+__all__ = ["MAX_REASONS", "Decision", "DecisionReasons", "ExcludedGroup", "Reason", "select_reasons"]
+
+#: Regulators ask for the principal reasons, "no more than four" in most guidance; five is the hard cap.
+MAX_REASONS = 5
+
+
+class Decision(StrEnum):
+    """What the lender did. The toolkit explains a decision; it never makes one."""
+
+    LIMIT_INCREASE = "limit_increase"
+    LIMIT_DECREASE = "limit_decrease"
+    ACCOUNT_CLOSURE = "account_closure"
+    INCREASE_DECLINED = "increase_declined"
+
+    @classmethod
+    def parse(cls, value: object) -> Decision:
+        """Accept a member or its string value; anything else is an error listing the kinds."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise UnknownDecisionError(value, [d.value for d in cls]) from None
+
+    @property
+    def is_adverse(self) -> bool:
+        """True when the customer lost something, so the reasons are the factors that pushed toward risk."""
+        return self is not Decision.LIMIT_INCREASE
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One principal reason, in the order it is given to the customer.
+
+    ``contribution`` is in the model's margin space (log-odds for classifiers) and signed as the model sees
+    it; ``effect`` says whether it pushed toward risk (``"adverse"``) or away from it (``"favourable"``).
+    Policy reasons have no contribution, value or percentile.
+    """
+
+    code: str
+    source: str  # "policy" or "model"
+    effect: str  # "adverse" or "favourable"
+    contribution: float | None = None
+    feature: str | None = None  # the raw feature whose value the phrase shows
+    value: Any = None  # the customer's own value of that feature
+    value_kind: str | None = None
+    percentile: float | None = None  # where the value stands in the background, 0-100
+    actionable: bool = False
+
+
+@dataclass(frozen=True)
+class ExcludedGroup:
+    """A protected group that would have qualified as a reason, with the size it had."""
+
+    code: str
+    contribution: float
+    would_rank: int  # its place among the qualifying groups, had it not been protected
+
+
+@dataclass(frozen=True)
+class DecisionReasons:
+    """The principal reasons for one account's decision, and what was deliberately left out."""
+
+    row: Any
+    decision: Decision
+    reasons: tuple[Reason, ...]
+    excluded: tuple[ExcludedGroup, ...]
+    score: float
+    margin: float
+    base_value: float
+    method: str
+    mode: str | None
+    group_contributions: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(r.code for r in self.reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready structure (numpy scalars turned into Python numbers)."""
+        return _plain(asdict(self))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and np.isnan(obj):
+        return None
+    return obj
+
+
+def select_reasons(
+    group_contributions: pd.Series,
+    *,
+    decision: Decision,
+    higher_is: str,
+    protected: Iterable[str],
+    top: int,
+    materiality: float,
+    policy_reasons: Sequence[Reason] = (),
+) -> tuple[list[str], list[ExcludedGroup]]:
+    """Pick the group codes that are principal reasons, largest first.
+
+    A group qualifies when it pushed the way the decision went and its share of the account's total
+    absolute group contribution is at least ``materiality``. Ties are broken by the catalog's group order
+    (the position in ``group_contributions``), so the choice never depends on hash or sort stability.
+    Policy reasons take the first places; model reasons fill what is left of ``top``.
+    """
+    values = group_contributions.to_numpy(dtype=float)
+    # In margin space a positive contribution raises the score; whether that is bad depends on its meaning.
+    toward_risk = values if higher_is == "risk" else -values
+    pushed = toward_risk if decision.is_adverse else -toward_risk
+    total = float(np.abs(values).sum())
+    floor = materiality * total
+    qualifying = [i for i in range(len(values)) if pushed[i] > 0 and abs(values[i]) >= floor and pushed[i] > 1e-12]
+    # Largest push first; equal pushes keep catalog order (i ascending) - deterministic by construction.
+    qualifying.sort(key=lambda i: (-round(pushed[i], 12), i))
+    protected = set(protected)
+    codes = list(group_contributions.index)
+    chosen: list[str] = []
+    excluded: list[ExcludedGroup] = []
+    room = max(0, top - len(policy_reasons))
+    for rank, i in enumerate(qualifying, start=1):
+        code = codes[i]
+        if code in protected:
+            excluded.append(ExcludedGroup(code=code, contribution=float(values[i]), would_rank=rank))
+        elif len(chosen) < room:
+            chosen.append(code)
+    return chosen, excluded

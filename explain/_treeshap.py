@@ -1,0 +1,773 @@
+"""Exact TreeSHAP for scikit-learn tree ensembles, written against the models' own routing.
+
+shap 0.51's ``TreeExplainer`` mis-reads scikit-learn 1.9's
+``HistGradientBoosting*`` models (additivity fails, categorical bitset splits
+are ignored), and credit-limit explanations must add up to the margin the model
+actually produced.  This module flattens the fitted trees into plain arrays that
+route rows exactly like scikit-learn does, and computes two flavours of exact
+Shapley values on them with numba kernels:
+
+* interventional: baseline-Shapley values averaged over a background sample;
+* path-dependent: the classic TreeSHAP game whose reference distribution is the
+  training data as seen through the node sample counts ("cover").
+
+Both are computed per leaf, so a split only has to answer "which child does
+this row go to", which makes native categorical splits free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "TreeEnsemble",
+    "predict_margin",
+    "interventional_shap",
+    "path_dependent_shap",
+]
+
+_SIDE_NONE = 0
+_SIDE_X = 1
+_SIDE_Z = 2
+
+
+@dataclass(frozen=True, eq=False)
+class TreeEnsemble:
+    """Trees of a fitted model as flat arrays, routed exactly like the model.
+
+    Exists so that both SHAP kernels (and ``predict_margin``, which proves the
+    conversion) work on one representation that does not depend on shap's
+    model loaders, which are wrong for scikit-learn 1.9 HistGradientBoosting.
+
+    Node arrays have one entry per node of all trees; child indices are
+    absolute (``-1`` at leaves).  ``feature`` indexes the columns of the model
+    *inputs* (HistGradientBoosting's internal column reordering is undone).
+    ``input_categories`` holds, per input column, the sorted known raw values
+    of a categorical column (their position is the code the trees split on) or
+    ``None``; empty when no re-encoding is needed.  ``float32_inputs`` marks
+    models that compare ``float32(x)`` with their thresholds (sklearn's
+    ``DecisionTree`` family).
+    """
+
+    tree_offsets: np.ndarray  # (n_trees + 1,) int64: node range of each tree
+    left: np.ndarray  # (n_nodes,) int64
+    right: np.ndarray  # (n_nodes,) int64
+    feature: np.ndarray  # (n_nodes,) int64, -1 at leaves
+    threshold: np.ndarray  # (n_nodes,) float64: go left iff x <= threshold
+    missing_left: np.ndarray  # (n_nodes,) bool: direction of NaN
+    is_categorical: np.ndarray  # (n_nodes,) bool
+    bitset_idx: np.ndarray  # (n_nodes,) int64: row of ``bitsets`` = left categories
+    known_bitset_idx: np.ndarray  # (n_nodes,) int64: row of known categories, -1 = all
+    bitsets: np.ndarray  # (n_bitsets, 8) uint32
+    value: np.ndarray  # (n_nodes,) float64, already scaled into margin units
+    cover: np.ndarray  # (n_nodes,) float64: training samples reaching the node
+    base_offset: float
+    n_features: int
+    input_categories: tuple = ()
+    float32_inputs: bool = False
+
+    @property
+    def n_trees(self) -> int:
+        return int(self.tree_offsets.shape[0] - 1)
+
+    @classmethod
+    def from_hist_gradient_boosting(cls, model) -> TreeEnsemble:
+        """Flatten a fitted binary ``HistGradientBoostingClassifier`` or a regressor.
+
+        The margin reproduced is ``decision_function`` for classifiers and the
+        raw (pre-link) prediction for regressors.  Categorical columns must be
+        numeric; their raw values are re-encoded the way the model's internal
+        ``OrdinalEncoder`` does it, unknown values becoming missing.
+        """
+        if not hasattr(model, "_predictors"):
+            raise ValueError("model is not a fitted HistGradientBoosting estimator")
+        if model.n_trees_per_iteration_ != 1:
+            raise NotImplementedError(
+                "multiclass HistGradientBoostingClassifier is not supported"
+            )
+        baseline = np.asarray(model._baseline_prediction, dtype=np.float64)
+        if baseline.size != 1:
+            raise NotImplementedError("only one raw output per iteration is supported")
+        n_features = int(model.n_features_in_)
+
+        # The trees see the preprocessor's output: categorical columns first, then
+        # numerical ones.  Map those positions back to the caller's columns.
+        to_input = np.arange(n_features, dtype=np.int64)
+        input_categories: list = [None] * n_features
+        pre = getattr(model, "_preprocessor", None)
+        if pre is not None:
+            to_input = np.full(n_features, -1, dtype=np.int64)
+            enc_cols = np.zeros(0, dtype=np.int64)
+            for name, trans, cols in pre.transformers_:
+                if isinstance(trans, str) and trans == "drop":
+                    continue
+                src = np.arange(n_features)[np.asarray(cols)]
+                to_input[pre.output_indices_[name]] = src
+                if name == "encoder":
+                    enc_cols = src
+            if (to_input < 0).any():
+                raise NotImplementedError("unexpected HistGradientBoosting preprocessor")
+            encoder = pre.named_transformers_["encoder"]
+            for col, cats in zip(enc_cols, encoder.categories_):
+                cats = np.asarray(cats)
+                if cats.dtype.kind not in "biuf":
+                    raise NotImplementedError(
+                        f"categorical column {col} has non-numeric categories"
+                    )
+                cats = cats.astype(np.float64)
+                input_categories[col] = cats[~np.isnan(cats)]
+
+        known_bitsets = np.zeros((0, 8), dtype=np.uint32)
+        f_idx_map = np.zeros(n_features, dtype=np.int64)
+        if model._bin_mapper.is_categorical_ is not None and np.any(
+            model._bin_mapper.is_categorical_
+        ):
+            kb, fmap = model._bin_mapper.make_known_categories_bitsets()
+            known_bitsets = np.asarray(kb, dtype=np.uint32).reshape(-1, 8)
+            f_idx_map = np.asarray(fmap, dtype=np.int64)
+
+        offsets = [0]
+        parts: dict[str, list] = {k: [] for k in (
+            "left", "right", "feature", "threshold", "missing_left",
+            "is_categorical", "bitset_idx", "value", "cover", "known")}
+        bitset_parts = []
+        n_bitsets = 0
+        for predictors in model._predictors:
+            nodes = predictors[0].nodes
+            raw_bits = np.asarray(predictors[0].raw_left_cat_bitsets, dtype=np.uint32)
+            base = offsets[-1]
+            leaf = nodes["is_leaf"].astype(bool)
+            cat = nodes["is_categorical"].astype(bool) & ~leaf
+            feat_t = nodes["feature_idx"].astype(np.int64)
+            parts["left"].append(np.where(leaf, -1, nodes["left"].astype(np.int64) + base))
+            parts["right"].append(np.where(leaf, -1, nodes["right"].astype(np.int64) + base))
+            parts["feature"].append(np.where(leaf, -1, to_input[feat_t]))
+            parts["threshold"].append(nodes["num_threshold"].astype(np.float64))
+            parts["missing_left"].append(nodes["missing_go_to_left"].astype(bool))
+            parts["is_categorical"].append(cat)
+            parts["bitset_idx"].append(
+                np.where(cat, nodes["bitset_idx"].astype(np.int64) + n_bitsets, -1))
+            # Known-category rows are appended after every tree's left-bitsets;
+            # store the per-feature row for now and shift it once all are counted.
+            parts["known"].append(np.where(cat, f_idx_map[feat_t], -1))
+            parts["value"].append(nodes["value"].astype(np.float64))
+            parts["cover"].append(nodes["count"].astype(np.float64))
+            bitset_parts.append(raw_bits.reshape(-1, 8))
+            n_bitsets += raw_bits.reshape(-1, 8).shape[0]
+            offsets.append(base + nodes.shape[0])
+
+        known = np.concatenate(parts["known"]) if parts["known"] else np.zeros(0, np.int64)
+        if known_bitsets.shape[0] == 0:
+            known = np.full_like(known, -1)
+        else:
+            known = np.where(known >= 0, known + n_bitsets, -1)
+        bitsets = np.ascontiguousarray(
+            np.concatenate(bitset_parts + [known_bitsets], axis=0).astype(np.uint32)
+            if bitset_parts else known_bitsets
+        )
+        has_cats = any(c is not None for c in input_categories)
+        return cls(
+            tree_offsets=np.asarray(offsets, dtype=np.int64),
+            left=_cat(parts["left"], np.int64),
+            right=_cat(parts["right"], np.int64),
+            feature=_cat(parts["feature"], np.int64),
+            threshold=_cat(parts["threshold"], np.float64),
+            missing_left=_cat(parts["missing_left"], np.bool_),
+            is_categorical=_cat(parts["is_categorical"], np.bool_),
+            bitset_idx=_cat(parts["bitset_idx"], np.int64),
+            known_bitset_idx=np.ascontiguousarray(known, dtype=np.int64),
+            bitsets=bitsets,
+            value=_cat(parts["value"], np.float64),
+            cover=_cat(parts["cover"], np.float64),
+            base_offset=float(baseline.reshape(-1)[0]),
+            n_features=n_features,
+            input_categories=tuple(input_categories) if has_cats else (),
+            float32_inputs=False,
+        )
+
+    @classmethod
+    def from_sklearn_trees(cls, model) -> TreeEnsemble:
+        """Flatten a fitted sklearn ``DecisionTree``/``RandomForest``/``GradientBoosting`` model.
+
+        Margins reproduced: ``decision_function`` for a binary
+        ``GradientBoostingClassifier``, ``predict`` for the regressors, and
+        ``predict_proba[:, 1]`` for binary tree / forest classifiers.
+        Mainly here so our kernels can be cross-checked against shap's own
+        C++ TreeExplainer, which handles these models correctly.
+        """
+        from sklearn.ensemble import (
+            GradientBoostingClassifier,
+            GradientBoostingRegressor,
+            RandomForestClassifier,
+            RandomForestRegressor,
+        )
+        from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+        n_features = int(model.n_features_in_)
+        if isinstance(model, (GradientBoostingClassifier, GradientBoostingRegressor)):
+            if model.estimators_.shape[1] != 1:
+                raise NotImplementedError("multiclass GradientBoostingClassifier is not supported")
+            if not (isinstance(model.init_, str) and model.init_ == "zero"):
+                from sklearn.dummy import DummyClassifier, DummyRegressor
+
+                if not isinstance(model.init_, (DummyClassifier, DummyRegressor)):
+                    raise NotImplementedError("only constant init estimators are supported")
+            base = float(model._raw_predict_init(np.zeros((1, n_features)))[0, 0])
+            trees = [est.tree_ for est in model.estimators_[:, 0]]
+            scale = float(model.learning_rate)
+            column = 0
+        elif isinstance(model, (DecisionTreeClassifier, DecisionTreeRegressor,
+                                RandomForestClassifier, RandomForestRegressor)):
+            estimators = model.estimators_ if hasattr(model, "estimators_") else [model]
+            trees = [est.tree_ for est in estimators]
+            if any(t.n_outputs != 1 for t in trees):
+                raise NotImplementedError("multi-output trees are not supported")
+            column = 0
+            if isinstance(model, (DecisionTreeClassifier, RandomForestClassifier)):
+                if len(model.classes_) != 2:
+                    raise NotImplementedError("multiclass tree classifiers are not supported")
+                column = 1
+            base = 0.0
+            scale = 1.0 / len(trees)
+        else:
+            raise TypeError(f"unsupported model type {type(model).__name__}")
+
+        offsets = [0]
+        lefts, rights, feats, thrs, miss, vals, covs = [], [], [], [], [], [], []
+        for tree in trees:
+            base_idx = offsets[-1]
+            lc = tree.children_left.astype(np.int64)
+            leaf = lc < 0
+            lefts.append(np.where(leaf, -1, lc + base_idx))
+            rights.append(np.where(leaf, -1, tree.children_right.astype(np.int64) + base_idx))
+            feats.append(np.where(leaf, -1, tree.feature.astype(np.int64)))
+            thrs.append(tree.threshold.astype(np.float64))
+            mgl = getattr(tree, "missing_go_to_left", None)
+            miss.append(np.zeros(lc.shape[0], bool) if mgl is None else mgl.astype(bool))
+            v = tree.value[:, 0, :]
+            if column == 1:
+                # Classifier trees store class fractions (sklearn >= 1.4); normalise
+                # anyway so older count-valued trees give the same probabilities.
+                v = v[:, 1] / v.sum(axis=1)
+            else:
+                v = v[:, 0]
+            vals.append(v.astype(np.float64) * scale)
+            covs.append(tree.weighted_n_node_samples.astype(np.float64))
+            offsets.append(base_idx + lc.shape[0])
+        n_nodes = offsets[-1]
+        return cls(
+            tree_offsets=np.asarray(offsets, dtype=np.int64),
+            left=_cat(lefts, np.int64),
+            right=_cat(rights, np.int64),
+            feature=_cat(feats, np.int64),
+            threshold=_cat(thrs, np.float64),
+            missing_left=_cat(miss, np.bool_),
+            is_categorical=np.zeros(n_nodes, dtype=np.bool_),
+            bitset_idx=np.full(n_nodes, -1, dtype=np.int64),
+            known_bitset_idx=np.full(n_nodes, -1, dtype=np.int64),
+            bitsets=np.zeros((0, 8), dtype=np.uint32),
+            value=_cat(vals, np.float64),
+            cover=_cat(covs, np.float64),
+            base_offset=base,
+            n_features=n_features,
+            input_categories=(),
+            float32_inputs=True,
+        )
+
+
+def _cat(parts: list, dtype) -> np.ndarray:
+    if not parts:
+        return np.zeros(0, dtype=dtype)
+    return np.ascontiguousarray(np.concatenate(parts).astype(dtype, copy=False))
+
+
+def _prepare_inputs(ens: TreeEnsemble, X) -> np.ndarray:
+    """Bring caller rows into the value space the trees split on.
+
+    Per-column re-encoding cannot change attributions: a column's Shapley value
+    is the same whether the game sees the raw value or its code.
+    """
+    X = np.array(X, dtype=np.float64, order="C", copy=True, ndmin=2)
+    if X.ndim != 2 or X.shape[1] != ens.n_features:
+        raise ValueError(f"expected a 2-D array with {ens.n_features} columns, got {X.shape}")
+    for col, cats in enumerate(ens.input_categories):
+        if cats is None:
+            continue
+        v = X[:, col]
+        if cats.shape[0] == 0:
+            X[:, col] = np.nan
+            continue
+        # The code of a category is its position in ``cats``; sort only to search.
+        order = np.argsort(cats, kind="stable")
+        pos = np.minimum(np.searchsorted(cats[order], v), cats.shape[0] - 1)
+        hit = cats[order][pos] == v
+        # OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=nan).
+        X[:, col] = np.where(hit, order[pos].astype(np.float64), np.nan)
+    if ens.float32_inputs:
+        with np.errstate(over="ignore"):
+            X = X.astype(np.float32).astype(np.float64)
+    return X
+
+
+def _tree_arrays(ens: TreeEnsemble) -> tuple:
+    return (
+        ens.tree_offsets, ens.left, ens.right, ens.feature, ens.threshold,
+        ens.missing_left, ens.is_categorical, ens.bitset_idx,
+        ens.known_bitset_idx, ens.bitsets,
+    )
+
+
+# --------------------------------------------------------------------------- routing
+
+
+@njit(cache=True, inline="always")
+def _in_bitset(bitsets, row, code):
+    return (bitsets[row, code >> 5] >> np.uint32(code & 31)) & np.uint32(1) == np.uint32(1)
+
+
+@njit(cache=True)
+def _goes_left(node, v, feature, threshold, missing_left, is_categorical,
+               bitset_idx, known_bitset_idx, bitsets):
+    # Mirrors sklearn/ensemble/_hist_gradient_boosting/_predictor.pyx: negative
+    # and unknown categories are routed like missing values, not "not in set".
+    if np.isnan(v):
+        return missing_left[node]
+    if is_categorical[node]:
+        if v < 0.0 or v >= 256.0:
+            return missing_left[node]
+        code = np.int64(v)
+        if _in_bitset(bitsets, bitset_idx[node], code):
+            return True
+        kb = known_bitset_idx[node]
+        if kb < 0 or _in_bitset(bitsets, kb, code):
+            return False
+        return missing_left[node]
+    return v <= threshold[node]
+
+
+@njit(cache=True)
+def _row_directions(x, out, left, feature, threshold, missing_left, is_categorical,
+                    bitset_idx, known_bitset_idx, bitsets):
+    # One pass over all nodes is cheaper than re-deciding a split every time the
+    # kernels revisit it (once per background row or leaf below it).
+    for node in range(left.shape[0]):
+        if left[node] < 0:
+            out[node] = 0
+        else:
+            out[node] = 1 if _goes_left(
+                node, x[feature[node]], feature, threshold, missing_left,
+                is_categorical, bitset_idx, known_bitset_idx, bitsets) else 0
+
+
+@njit(cache=True, parallel=True)
+def _directions(X, left, feature, threshold, missing_left, is_categorical,
+                bitset_idx, known_bitset_idx, bitsets):
+    out = np.empty((X.shape[0], left.shape[0]), dtype=np.uint8)
+    for i in prange(X.shape[0]):
+        _row_directions(X[i], out[i], left, feature, threshold, missing_left,
+                        is_categorical, bitset_idx, known_bitset_idx, bitsets)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _margin_kernel(X, tree_offsets, left, right, feature, threshold, missing_left,
+                   is_categorical, bitset_idx, known_bitset_idx, bitsets, value):
+    n_trees = tree_offsets.shape[0] - 1
+    out = np.zeros(X.shape[0])
+    for i in prange(X.shape[0]):
+        acc = 0.0
+        for t in range(n_trees):
+            node = tree_offsets[t]
+            while left[node] >= 0:
+                if _goes_left(node, X[i, feature[node]], feature, threshold, missing_left,
+                              is_categorical, bitset_idx, known_bitset_idx, bitsets):
+                    node = left[node]
+                else:
+                    node = right[node]
+            acc += value[node]
+        out[i] = acc
+    return out
+
+
+def predict_margin(ens: TreeEnsemble, X) -> np.ndarray:
+    """Raw margin of the flattened model, to prove the flattening is faithful.
+
+    Parameters
+    ----------
+    ens : TreeEnsemble
+    X : array of shape (n_rows, n_features)
+        Model inputs (float64, NaN allowed).
+
+    Returns
+    -------
+    ndarray of shape (n_rows,)
+    """
+    Xp = _prepare_inputs(ens, X)
+    (offs, left, right, feat, thr, ml, cat, bi, kbi, bits) = _tree_arrays(ens)
+    return ens.base_offset + _margin_kernel(Xp, offs, left, right, feat, thr, ml, cat,
+                                            bi, kbi, bits, ens.value)
+
+
+# --------------------------------------------------------------------------- interventional
+
+
+def _max_depth(ens: TreeEnsemble) -> int:
+    return int(_max_depth_kernel(ens.tree_offsets, ens.left, ens.right))
+
+
+@njit(cache=True)
+def _max_depth_kernel(tree_offsets, left, right):
+    # Sizes the kernels' fixed stacks; walks from each root rather than relying
+    # on a parent-before-child node layout.
+    n_nodes = left.shape[0]
+    depth = np.zeros(n_nodes, dtype=np.int64)
+    stack = np.empty(n_nodes + 1, dtype=np.int64)
+    best = 0
+    for t in range(tree_offsets.shape[0] - 1):
+        if tree_offsets[t + 1] == tree_offsets[t]:
+            continue
+        root = tree_offsets[t]
+        depth[root] = 0
+        stack[0] = root
+        sp = 1
+        while sp > 0:
+            sp -= 1
+            node = stack[sp]
+            if left[node] >= 0:
+                depth[left[node]] = depth[node] + 1
+                depth[right[node]] = depth[node] + 1
+                stack[sp] = left[node]
+                stack[sp + 1] = right[node]
+                sp += 2
+            elif depth[node] > best:
+                best = depth[node]
+    return best
+
+
+def _coalition_weights(max_d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shapley weights of a leaf reached with a x-only and b z-only features.
+
+    ``wx[a, b] = (a-1)! b! / (a+b)!`` and ``wz[a, b] = a! (b-1)! / (a+b)!``,
+    built from exact binomials so deep trees do not need factorials.
+    """
+    n = max_d + 1
+    comb = np.zeros((2 * n + 1, 2 * n + 1))
+    for i in range(2 * n + 1):
+        comb[i, 0] = 1.0
+        for j in range(1, i + 1):
+            comb[i, j] = comb[i - 1, j - 1] + comb[i - 1, j]
+    wx = np.zeros((n + 1, n + 1))
+    wz = np.zeros((n + 1, n + 1))
+    for a in range(n + 1):
+        for b in range(n + 1):
+            if a > 0:
+                wx[a, b] = 1.0 / (a * comb[a + b, a])
+            if b > 0:
+                wz[a, b] = 1.0 / (b * comb[a + b, b])
+    return wx, wz
+
+
+@njit(cache=True, parallel=True)
+def _interventional_kernel(X, Zdir, tree_offsets, left, right, feature, threshold,
+                           missing_left, is_categorical, bitset_idx, known_bitset_idx,
+                           bitsets, value, n_features, max_depth, wx, wz):
+    n_rows = X.shape[0]
+    n_bg = Zdir.shape[0]
+    n_nodes = left.shape[0]
+    n_trees = tree_offsets.shape[0] - 1
+    phi = np.zeros((n_rows, n_features))
+    cap = max_depth + 2
+    for i in prange(n_rows):
+        xdir = np.empty(n_nodes, dtype=np.uint8)
+        _row_directions(X[i], xdir, left, feature, threshold, missing_left,
+                        is_categorical, bitset_idx, known_bitset_idx, bitsets)
+        mark = np.zeros(n_features, dtype=np.uint8)
+        mfeat = np.empty(cap, dtype=np.int64)
+        mside = np.empty(cap, dtype=np.uint8)
+        st_node = np.empty(cap, dtype=np.int64)
+        st_nmark = np.empty(cap, dtype=np.int64)
+        st_feat = np.empty(cap, dtype=np.int64)
+        acc = phi[i]
+        for t in range(n_trees):
+            root = tree_offsets[t]
+            for b in range(n_bg):
+                zdir = Zdir[b]
+                # Depth-first walk of the leaves reachable by some hybrid of x and
+                # z; a feature where they disagree is pinned to the side whose
+                # branch was taken, so later splits on it need no branching.
+                st_node[0] = root
+                st_nmark[0] = 0
+                st_feat[0] = -1
+                sp = 1
+                nmark = 0
+                nx = 0
+                nz = 0
+                while sp > 0:
+                    sp -= 1
+                    node = st_node[sp]
+                    keep = st_nmark[sp]
+                    while nmark > keep:
+                        nmark -= 1
+                        mark[mfeat[nmark]] = _SIDE_NONE
+                        if mside[nmark] == _SIDE_X:
+                            nx -= 1
+                        else:
+                            nz -= 1
+                    f = st_feat[sp]
+                    if f >= 0:
+                        mark[f] = _SIDE_Z
+                        mfeat[nmark] = f
+                        mside[nmark] = _SIDE_Z
+                        nmark += 1
+                        nz += 1
+                    while True:
+                        lc = left[node]
+                        if lc < 0:
+                            if nmark > 0:
+                                v = value[node]
+                                px = v * wx[nx, nz]
+                                pz = v * wz[nx, nz]
+                                for k in range(nmark):
+                                    if mside[k] == _SIDE_X:
+                                        acc[mfeat[k]] += px
+                                    else:
+                                        acc[mfeat[k]] -= pz
+                            break
+                        dx = xdir[node]
+                        dz = zdir[node]
+                        if dx == dz:
+                            node = lc if dx == 1 else right[node]
+                            continue
+                        f = feature[node]
+                        m = mark[f]
+                        if m == _SIDE_X:
+                            node = lc if dx == 1 else right[node]
+                        elif m == _SIDE_Z:
+                            node = lc if dz == 1 else right[node]
+                        else:
+                            st_node[sp] = lc if dz == 1 else right[node]
+                            st_nmark[sp] = nmark
+                            st_feat[sp] = f
+                            sp += 1
+                            mark[f] = _SIDE_X
+                            mfeat[nmark] = f
+                            mside[nmark] = _SIDE_X
+                            nmark += 1
+                            nx += 1
+                            node = lc if dx == 1 else right[node]
+                while nmark > 0:
+                    nmark -= 1
+                    mark[mfeat[nmark]] = _SIDE_NONE
+        for j in range(n_features):
+            acc[j] /= n_bg
+    return phi
+
+
+def interventional_shap(ens: TreeEnsemble, X, background) -> tuple[np.ndarray, float]:
+    """Exact interventional TreeSHAP against a background sample.
+
+    ``phi[i]`` is the mean over background rows ``z`` of the baseline-Shapley
+    values of ``v(S) = f(x_S, z_notS)``, so ``base + phi.sum(1)`` equals the
+    margin of every row exactly.
+
+    Parameters
+    ----------
+    ens : TreeEnsemble
+    X : array of shape (n_rows, n_features)
+        Rows to explain (model inputs, NaN allowed).
+    background : array of shape (n_background, n_features)
+        Reference rows.
+
+    Returns
+    -------
+    phi : ndarray of shape (n_rows, n_features)
+    base : float
+        Mean margin over ``background``.
+    """
+    Xp = _prepare_inputs(ens, X)
+    Zp = _prepare_inputs(ens, background)
+    if Zp.shape[0] == 0:
+        raise ValueError("background must contain at least one row")
+    (offs, left, right, feat, thr, ml, cat, bi, kbi, bits) = _tree_arrays(ens)
+    zdir = _directions(Zp, left, feat, thr, ml, cat, bi, kbi, bits)
+    base = ens.base_offset + float(np.mean(
+        _margin_kernel(Zp, offs, left, right, feat, thr, ml, cat, bi, kbi, bits, ens.value)))
+    max_d = _max_depth(ens)
+    wx, wz = _coalition_weights(max_d)
+    phi = _interventional_kernel(Xp, zdir, offs, left, right, feat, thr, ml, cat, bi,
+                                 kbi, bits, ens.value, ens.n_features, max_d, wx, wz)
+    return phi, base
+
+
+# --------------------------------------------------------------------------- path-dependent
+
+
+@njit(cache=True)
+def _leaf_paths(tree_offsets, left, right, feature, cover, max_depth):
+    """Per-leaf path summaries that do not depend on the explained row.
+
+    For each leaf: its path nodes with the direction taken and the slot of the
+    node's feature among the leaf's unique features, and per unique feature the
+    product of cover ratios (the probability that a row with the feature
+    unknown follows the path).
+    """
+    n_nodes = left.shape[0]
+    parent = np.full(n_nodes, -1, dtype=np.int64)
+    n_leaves = 0
+    for node in range(n_nodes):
+        if left[node] >= 0:
+            parent[left[node]] = node
+            parent[right[node]] = node
+        else:
+            n_leaves += 1
+    cap = max(max_depth, 1)
+    leaf_node = np.empty(n_leaves, dtype=np.int64)
+    path_len = np.zeros(n_leaves, dtype=np.int64)
+    path_node = np.zeros((n_leaves, cap), dtype=np.int64)
+    path_left = np.zeros((n_leaves, cap), dtype=np.uint8)
+    path_slot = np.zeros((n_leaves, cap), dtype=np.int64)
+    n_unique = np.zeros(n_leaves, dtype=np.int64)
+    uniq_feat = np.zeros((n_leaves, cap), dtype=np.int64)
+    uniq_r = np.ones((n_leaves, cap))
+    reach = np.zeros(n_leaves)  # cover(leaf) / cover(root) via the path ratios
+    li = 0
+    for node in range(n_nodes):
+        if left[node] >= 0:
+            continue
+        leaf_node[li] = node
+        child = node
+        k = 0
+        p = 1.0
+        while parent[child] >= 0:
+            par = parent[child]
+            f = feature[par]
+            slot = -1
+            for s in range(n_unique[li]):
+                if uniq_feat[li, s] == f:
+                    slot = s
+                    break
+            if slot < 0:
+                slot = n_unique[li]
+                uniq_feat[li, slot] = f
+                n_unique[li] += 1
+            ratio = cover[child] / cover[par] if cover[par] > 0 else 0.0
+            uniq_r[li, slot] *= ratio
+            p *= ratio
+            path_node[li, k] = par
+            path_left[li, k] = 1 if left[par] == child else 0
+            path_slot[li, k] = slot
+            k += 1
+            child = par
+        path_len[li] = k
+        reach[li] = p
+        li += 1
+    return leaf_node, path_len, path_node, path_left, path_slot, n_unique, uniq_feat, uniq_r, reach
+
+
+@njit(cache=True, parallel=True)
+def _path_dependent_kernel(X, left, feature, threshold, missing_left, is_categorical,
+                           bitset_idx, known_bitset_idx, bitsets, value, n_features,
+                           leaf_node, path_len, path_node, path_left, path_slot,
+                           n_unique, uniq_feat, uniq_r, cw):
+    n_rows = X.shape[0]
+    n_leaves = leaf_node.shape[0]
+    cap = uniq_r.shape[1]
+    phi = np.zeros((n_rows, n_features))
+    for i in prange(n_rows):
+        xdir = np.empty(left.shape[0], dtype=np.uint8)
+        _row_directions(X[i], xdir, left, feature, threshold, missing_left,
+                        is_categorical, bitset_idx, known_bitset_idx, bitsets)
+        a = np.empty(cap, dtype=np.uint8)
+        poly = np.empty(cap + 1)
+        quot = np.empty(cap + 1)
+        acc = phi[i]
+        for li in range(n_leaves):
+            v = value[leaf_node[li]]
+            d = n_unique[li]
+            if v == 0.0 or d == 0:
+                continue
+            for s in range(d):
+                a[s] = 1
+            for k in range(path_len[li]):
+                if xdir[path_node[li, k]] != path_left[li, k]:
+                    a[path_slot[li, k]] = 0
+            # The leaf's game is a product of per-feature factors
+            # (a_g if g is known, r_g if not); Shapley weights of such a game
+            # come from the coefficients of prod_g (r_g + a_g t).
+            poly[0] = 1.0
+            deg = 0
+            for s in range(d):
+                r = uniq_r[li, s]
+                if a[s] == 1:
+                    poly[deg + 1] = poly[deg]
+                    for k in range(deg, 0, -1):
+                        poly[k] = poly[k] * r + poly[k - 1]
+                    poly[0] *= r
+                    deg += 1
+                else:
+                    for k in range(deg + 1):
+                        poly[k] *= r
+            for s in range(d):
+                r = uniq_r[li, s]
+                diff = a[s] - r
+                if diff == 0.0:
+                    continue
+                # Divide out feature s's own factor; top-down synthetic division
+                # by (t + r) is stable because cover ratios are <= 1.
+                if a[s] == 1:
+                    qdeg = deg - 1
+                    quot[qdeg] = poly[deg]
+                    for k in range(qdeg, 0, -1):
+                        quot[k - 1] = poly[k] - r * quot[k]
+                else:
+                    qdeg = deg
+                    for k in range(deg + 1):
+                        quot[k] = poly[k] / r
+                tot = 0.0
+                for k in range(qdeg + 1):
+                    tot += cw[d, k] * quot[k]
+                acc[uniq_feat[li, s]] += v * diff * tot
+    return phi
+
+
+def path_dependent_shap(ens: TreeEnsemble, X) -> tuple[np.ndarray, float]:
+    """Exact path-dependent (cover-weighted) TreeSHAP.
+
+    Uses the classic TreeSHAP game, in which a feature outside the coalition
+    follows both children in proportion to their training sample counts, so
+    no background data is needed.
+
+    Parameters
+    ----------
+    ens : TreeEnsemble
+    X : array of shape (n_rows, n_features)
+        Rows to explain (model inputs, NaN allowed).
+
+    Returns
+    -------
+    phi : ndarray of shape (n_rows, n_features)
+    base : float
+        Cover-weighted mean leaf value plus the model's baseline.
+    """
+    Xp = _prepare_inputs(ens, X)
+    (offs, left, right, feat, thr, ml, cat, bi, kbi, bits) = _tree_arrays(ens)
+    max_d = _max_depth(ens)
+    (leaf_node, path_len, path_node, path_left, path_slot, n_unique, uniq_feat, uniq_r,
+     reach) = _leaf_paths(offs, left, right, feat, ens.cover, max_d)
+    base = ens.base_offset + float(np.sum(ens.value[leaf_node] * reach))
+    # cw[d, k] = k! (d-k-1)! / d!, the Shapley weight of a size-k coalition.
+    n = max(max_d, 1) + 1
+    cw = np.zeros((n, n))
+    for d in range(1, n):
+        c = 1.0
+        for k in range(d):
+            # c = C(d-1, k), updated exactly
+            cw[d, k] = 1.0 / (d * c)
+            c = c * (d - 1 - k) / (k + 1)
+    phi = _path_dependent_kernel(Xp, left, feat, thr, ml, cat, bi, kbi, bits, ens.value,
+                                 ens.n_features, leaf_node, path_len, path_node, path_left,
+                                 path_slot, n_unique, uniq_feat, uniq_r, cw)
+    return phi, base

@@ -1,0 +1,89 @@
+"""Model bundles: deterministic build, hash verification, safe formats, explicit trust for pickle."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explain import BundleError, ModelBundle, build_demo_bundle, save_bundle
+
+CATALOG = Path(str(resources.files("explain") / "data" / "demo_catalog.toml"))
+
+
+def test_demo_bundle_is_built_deterministically(tmp_path, bundle):
+    first = build_demo_bundle(tmp_path / "a")
+    second = build_demo_bundle(tmp_path / "b")
+    assert first.files == second.files == bundle.files
+    assert first.sha256 == second.sha256 == bundle.sha256
+    assert first.manifest["data_attribution"].startswith("UCI Statlog (German Credit Data)")
+    assert len(first.background) == 200
+
+
+def test_tampered_file_is_refused(tmp_path):
+    built = build_demo_bundle(tmp_path / "b")
+    background = built.path / "background.csv"
+    background.write_text(background.read_text().replace("real estate", "no property", 1))
+    with pytest.raises(BundleError, match="'background.csv' does not match its sha256"):
+        ModelBundle.load(built.path)
+
+
+def test_missing_manifest(tmp_path):
+    with pytest.raises(BundleError, match="has no manifest.json"):
+        ModelBundle.load(tmp_path)
+
+
+def test_pickle_needs_explicit_trust(tmp_path, bundle):
+    save_bundle(tmp_path / "p", model=bundle.model, catalog_path=CATALOG, background=bundle.background,
+                name="pickled", version="1", model_format="pickle")
+    with pytest.raises(BundleError, match="pass trusted=True only if you trust"):
+        ModelBundle.load(tmp_path / "p")
+    trusted = ModelBundle.load(tmp_path / "p", trusted=True)
+    assert trusted.manifest["model"]["format"] == "pickle"
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_native_model_formats_round_trip(tmp_path, library, numeric_toy):
+    pytest.importorskip(library)
+    import pandas as pd
+
+    X, y = numeric_toy
+    if library == "xgboost":
+        import xgboost
+
+        model = xgboost.XGBClassifier(n_estimators=20, max_depth=3, n_jobs=1).fit(X, y)
+    else:
+        import lightgbm
+
+        model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1, n_jobs=1).fit(X, y)
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text("\n".join(
+        f'[groups.{c}]\nlabel = "{c}"\nfeatures = ["{c}"]\nadverse = "a"\nfavourable = "f"\n' for c in X.columns))
+    loaded = save_bundle(tmp_path / library, model=model, catalog_path=catalog, background=X.iloc[:50],
+                         name=library, version="1")
+    assert loaded.manifest["model"]["format"] in ("xgboost-json", "lightgbm-text")
+    rows = pd.DataFrame(X.iloc[:20])
+    result = loaded.explainer().explain(rows)
+    proba = model.predict_proba(rows)[:, 1]
+    np.testing.assert_allclose(result.scores, proba, atol=1e-6)
+    np.testing.assert_allclose(result.base_values + result.values.sum(axis=1), result.margins, atol=result.tolerance)
+
+
+def test_describe_lists_groups_and_hashes(bundle):
+    info = bundle.describe()
+    assert info["method"] == "tree_shap" and info["mode"] == "interventional"
+    assert info["files"] == bundle.files
+    assert {g["code"] for g in info["groups"] if g["protected"]} == {"personal_status", "age", "nationality"}
+    json.dumps(info)
+
+
+def test_demo_bundle_hash_is_the_same_in_another_process(tmp_path, bundle):
+    import subprocess
+    import sys
+
+    code = f"import explain; print(explain.build_demo_bundle({str(tmp_path / 'x')!r}).sha256)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.strip() == bundle.sha256

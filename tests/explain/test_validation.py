@@ -1,0 +1,83 @@
+"""Bad input gets an error that names the columns and what was expected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explain import FeatureMismatchError
+
+
+@pytest.fixture(scope="module")
+def explainer(bundle):
+    return bundle.explainer()
+
+
+@pytest.fixture()
+def accounts(german):
+    X, _ = german
+    return X.iloc[:3].copy()
+
+
+def test_missing_column(explainer, accounts):
+    with pytest.raises(FeatureMismatchError, match=r"missing: column\(s\) 'purpose', 'job'") as info:
+        explainer.explain(accounts.drop(columns=["purpose", "job"]))
+    assert info.value.columns == ("purpose", "job")
+
+
+def test_unexpected_column(explainer, accounts):
+    with pytest.raises(FeatureMismatchError, match=r"unexpected: column\(s\) 'shoe_size'"):
+        explainer.explain(accounts.assign(shoe_size=42))
+
+
+def test_wrong_dtype(explainer, accounts):
+    with pytest.raises(FeatureMismatchError, match=r"wrong dtype: column\(s\) 'credit_amount'; expected numbers"):
+        explainer.explain(accounts.assign(credit_amount=["lots", "many", "few"]))
+
+
+def test_unknown_category(explainer, accounts):
+    accounts.loc[accounts.index[1], "housing"] = "castle"
+    with pytest.raises(FeatureMismatchError, match=r"unknown category: column\(s\) 'housing'.*got housing=\['castle'\]"):
+        explainer.explain(accounts)
+
+
+def test_nan_where_the_model_cannot_take_it(numeric_toy):
+    from sklearn.linear_model import LogisticRegression
+
+    from explain import Explainer
+
+    X, y = numeric_toy
+    model = LogisticRegression().fit(X, y)
+    bad = X.iloc[:4].copy()
+    bad.loc[bad.index[2], "f3"] = np.nan
+    with pytest.raises(FeatureMismatchError, match=r"missing value \(NaN\) the model cannot take: column\(s\) 'f3'"):
+        Explainer(model, background=X.iloc[:50]).explain(bad)
+
+
+def test_nan_in_a_native_tree_model_is_explained(numeric_toy):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from explain import Explainer
+
+    X, y = numeric_toy
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y)
+    rows = X.iloc[:4].copy()
+    rows.loc[rows.index[0], "f1"] = np.nan
+    result = Explainer(model, background=X.iloc[:50]).explain(rows)
+    np.testing.assert_allclose(result.base_values + result.values.sum(axis=1), result.margins, atol=1e-9)
+
+
+def test_empty_frame(explainer, accounts):
+    with pytest.raises(FeatureMismatchError, match="empty input; expected at least one row"):
+        explainer.explain(accounts.iloc[:0])
+
+
+def test_json_style_object_numbers_are_accepted(explainer, accounts):
+    as_objects = accounts.astype(object)
+    result = explainer.explain(as_objects)
+    np.testing.assert_allclose(result.margins, explainer.explain(accounts).margins)
+
+
+def test_errors_are_value_errors_too(explainer, accounts):
+    with pytest.raises(ValueError):
+        explainer.explain(accounts.drop(columns=["purpose"]))
