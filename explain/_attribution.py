@@ -29,15 +29,16 @@ import pandas as pd
 from explain._catalog import FeatureCatalog
 from explain._exceptions import AdditivityError, CatalogError
 from explain._models import ModelAdapter, adapt_model
-from explain._reasons import MAX_REASONS, Decision, DecisionReasons, Reason, select_reasons
+from explain._reasons import MAX_REASONS, Decision, DecisionReasons, Reason, select_reasons_matrix
 
 __all__ = ["Attribution", "Explainer", "TREE_MODES"]
 
 TREE_MODES = ("interventional", "path_dependent")
 _EXACT_TOLERANCE = 1e-6
-# XGBoost predicts in float32: its own margin carries ~6e-8 relative rounding per tree, so the tolerance
-# scales with the size of the terms being added (documented, and recorded on the result).
-_FLOAT32_RTOL = 4 * float(np.finfo(np.float32).eps)
+# XGBoost predicts and attributes in float32, accumulating one rounding per tree; a check tighter than the
+# model's own precision would fail on sound results. Its tolerance therefore scales with the summed terms
+# and the square root of the tree count (the random-walk growth of rounding), and is recorded on the result.
+_FLOAT32_EPS = float(np.finfo(np.float32).eps)
 # shap's PermutationExplainer seeds NumPy's global RNG; we run it under this lock and restore the caller's
 # global state afterwards, so nothing outside sees a seeded global RNG.
 _GLOBAL_RNG_LOCK = threading.Lock()
@@ -56,6 +57,7 @@ class Attribution:
     margins: np.ndarray
     scores: np.ndarray
     method: str
+    engine: str
     mode: str | None
     margin_space: str
     higher_is: str
@@ -75,6 +77,7 @@ class Attribution:
         """Row-wise JSON-ready form: one entry per row with its contributions by feature."""
         return {
             "method": self.method,
+            "engine": self.engine,
             "mode": self.mode,
             "margin_space": self.margin_space,
             "higher_is": self.higher_is,
@@ -185,14 +188,26 @@ class Explainer:
 
         a, family, mode = self._adapter, self._adapter.family, self.mode
         self._bg_model = a.transform(self.background) if self.background is not None and family != "agnostic" else None
-        self.float32 = family == "xgboost"
-        if family == "hist_gb":
+        self._float32_rtol = 0.0
+        if family == "xgboost":
+            trees = a.estimator.get_booster().num_boosted_rounds()
+            self._float32_rtol = 4 * _FLOAT32_EPS * max(1.0, float(np.sqrt(trees)))
+        self._ensemble = None
+        if family in ("hist_gb", "tree"):
             from explain._treeshap import TreeEnsemble
 
-            self._ensemble = TreeEnsemble.from_hist_gradient_boosting(a.estimator)
-            self.method = "tree_shap"
+            build = TreeEnsemble.from_hist_gradient_boosting if family == "hist_gb" else TreeEnsemble.from_sklearn_trees
+            try:
+                self._ensemble = build(a.estimator)
+            except (NotImplementedError, TypeError):
+                if family == "hist_gb":
+                    raise
+        self.method = {"linear": "linear_shap", "agnostic": "permutation"}.get(family, "tree_shap")
+        if self._ensemble is not None:
+            # Our exact kernels: parallel over rows, and correct for HGB's categorical splits.
+            self.engine = "numba"
         elif family in ("xgboost", "lightgbm") and mode == "path_dependent":
-            self.method = "tree_shap_native"
+            self.engine = family  # the library's own contribution kernel
         elif family in ("tree", "xgboost", "lightgbm"):
             with warnings.catch_warnings():
                 # Large backgrounds are a deliberate choice here (the caller's reference population).
@@ -203,18 +218,18 @@ class Explainer:
                     feature_perturbation="interventional" if mode == "interventional" else "tree_path_dependent",
                     model_output="raw",
                 )
-            self.method = "tree_shap"
+            self.engine = "shap"
         elif family == "linear":
             masker = shap.maskers.Independent(self._bg_model, max_samples=len(self._bg_model))
             self._shap = shap.LinearExplainer(a.estimator, masker)
-            self.method = "linear_shap"
+            self.engine = "shap"
         else:
-            self.method = "permutation"
+            self.engine = "shap"
 
     def _attribute_model_space(self, Xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Contributions per model column and the base value per row."""
         family, n = self._adapter.family, Xt.shape[0]
-        if family == "hist_gb":
+        if self._ensemble is not None:
             from explain._treeshap import interventional_shap, path_dependent_shap
 
             if self.mode == "interventional":
@@ -222,7 +237,7 @@ class Explainer:
             else:
                 phi, base = path_dependent_shap(self._ensemble, Xt)
             return phi, np.full(n, base)
-        if self.method == "tree_shap_native":
+        if self.engine in ("xgboost", "lightgbm"):
             est = self._adapter.estimator
             if family == "xgboost":
                 import xgboost
@@ -302,7 +317,7 @@ class Explainer:
             # Encoded columns summed back to the raw column they came from: one number per customer fact.
             phi_raw = np.zeros((phi.shape[0], len(a.raw_features)))
             np.add.at(phi_raw.T, a.owners, phi.T)
-        tolerance = _EXACT_TOLERANCE + (_FLOAT32_RTOL * scale if self.float32 else 0.0)
+        tolerance = _EXACT_TOLERANCE + self._float32_rtol * scale
         error = np.abs(base + phi_raw.sum(axis=1) - margin)
         failing = np.flatnonzero(error > tolerance)
         if failing.size:
@@ -316,6 +331,7 @@ class Explainer:
             margins=margin,
             scores=a.score_from_margin(margin),
             method=self.method,
+            engine=self.engine,
             mode=self.mode,
             margin_space=a.margin_space,
             higher_is=self.higher_is,
@@ -355,18 +371,26 @@ class Explainer:
         X = self._adapter.validate(X)
         attribution = self._explain_valid(X)
         groups = attribution.by_group()
+        codes = list(groups.columns)
+        matrix = groups.to_numpy()
         protected = [c for c, g in self.catalog.groups.items() if g.protected]
+        selections = select_reasons_matrix(
+            matrix, codes, decision=decision, higher_is=self.higher_is, protected=protected,
+            top=top, materiality=materiality, n_policy=len(policy),
+        )
+        # Column-wise, once: the customer's own values and their percentiles, as plain Python objects.
+        shown = {c: self._display_column(X, c) for c in {code for chosen, _ in selections for code in chosen}}
+        index = [_plain_key(i) for i in groups.index]
         results = []
-        for i, row in enumerate(groups.index):
-            contributions = groups.iloc[i]
-            chosen, excluded = select_reasons(
-                contributions, decision=decision, higher_is=self.higher_is, protected=protected,
-                top=top, materiality=materiality, policy_reasons=policy,
+        for i, (chosen, excluded) in enumerate(selections):
+            row = matrix[i].tolist()
+            model_reasons = tuple(
+                self._model_reason(code, row[codes.index(code)], shown[code][0][i], shown[code][1][i], effect)
+                for code in chosen
             )
-            model_reasons = tuple(self._model_reason(code, float(contributions[code]), X.iloc[i], effect) for code in chosen)
             results.append(
                 DecisionReasons(
-                    row=_plain_key(row),
+                    row=index[i],
                     decision=decision,
                     reasons=policy + model_reasons,
                     excluded=tuple(excluded),
@@ -375,28 +399,40 @@ class Explainer:
                     base_value=float(attribution.base_values[i]),
                     method=self.method,
                     mode=self.mode,
-                    group_contributions={k: float(v) for k, v in contributions.items()},
+                    group_contributions=dict(zip(codes, row, strict=True)),
                 )
             )
         return results
 
     # -- helpers ------------------------------------------------------------------------------------------
-    def _model_reason(self, code: str, contribution: float, row: pd.Series, effect: str) -> Reason:
+    def _model_reason(self, code: str, contribution: float, value: Any, percentile: float | None, effect: str) -> Reason:
         group = self.catalog.groups[code]
-        feature = group.display
-        value = row[feature]
-        value = value.item() if isinstance(value, np.generic) else value
         return Reason(
             code=code,
             source="model",
             effect=effect,
             contribution=contribution,
-            feature=feature,
+            feature=group.display,
             value=value,
-            value_kind=self.catalog.features[feature].kind,
-            percentile=self._percentile(feature, value),
+            value_kind=self.catalog.features[group.display].kind,
+            percentile=percentile,
             actionable=group.actionable,
         )
+
+    def _display_column(self, X: pd.DataFrame, code: str) -> tuple[list[Any], list[float | None]]:
+        """A group's display values (plain Python) and their background percentiles, for every row."""
+        feature = self.catalog.groups[code].display
+        column = X[feature]
+        values = [None if (isinstance(v, float) and np.isnan(v)) else v for v in column.tolist()]
+        stats = self._percentiles.get(feature)
+        if stats is None:
+            return values, [None] * len(values)
+        if isinstance(stats, dict):
+            shares = [None if v is None else round(100.0 * stats.get(str(v), 0.0), 1) for v in values]
+            return values, shares
+        numeric = column.to_numpy(dtype=float)
+        ranks = np.round(100.0 * np.searchsorted(stats, numeric, side="right") / len(stats), 1).tolist()
+        return values, [None if v is None else r for v, r in zip(values, ranks, strict=True)]
 
     def _background_stats(self) -> dict[str, Any]:
         if self.background is None or self.catalog is None:
@@ -410,18 +446,9 @@ class Explainer:
                 stats[group.display] = column.astype(str).value_counts(normalize=True).to_dict()
         return stats
 
-    def _percentile(self, feature: str, value: Any) -> float | None:
-        """Where the customer's value stands in the background: share at or below it, or sharing it (0-100)."""
-        stats = self._percentiles.get(feature)
-        if stats is None or value is None or (isinstance(value, float) and np.isnan(value)):
-            return None
-        if isinstance(stats, dict):
-            return round(100.0 * stats.get(str(value), 0.0), 1)
-        return round(100.0 * np.searchsorted(stats, float(value), side="right") / len(stats), 1)
-
     def __repr__(self) -> str:
         return (
-            f"Explainer(model={type(self.model).__name__}, method={self.method!r}, mode={self.mode!r}, "
+            f"Explainer(model={type(self.model).__name__}, method={self.method!r}, engine={self.engine!r}, mode={self.mode!r}, "
             f"higher_is={self.higher_is!r}, background_rows={None if self.background is None else len(self.background)})"
         )
 

@@ -19,7 +19,9 @@ import pandas as pd
 
 from explain._exceptions import UnknownDecisionError
 
-__all__ = ["MAX_REASONS", "Decision", "DecisionReasons", "ExcludedGroup", "Reason", "select_reasons"]
+__all__ = [
+    "MAX_REASONS", "Decision", "DecisionReasons", "ExcludedGroup", "Reason", "select_reasons", "select_reasons_matrix",
+]
 
 #: Regulators ask for the principal reasons, "no more than four" in most guidance; five is the hard cap.
 MAX_REASONS = 5
@@ -125,31 +127,55 @@ def select_reasons(
     materiality: float,
     policy_reasons: Sequence[Reason] = (),
 ) -> tuple[list[str], list[ExcludedGroup]]:
-    """Pick the group codes that are principal reasons, largest first.
+    """Pick the group codes that are principal reasons for one account, largest first.
 
-    A group qualifies when it pushed the way the decision went and its share of the account's total
-    absolute group contribution is at least ``materiality``. Ties are broken by the catalog's group order
-    (the position in ``group_contributions``), so the choice never depends on hash or sort stability.
-    Policy reasons take the first places; model reasons fill what is left of ``top``.
+    See :func:`select_reasons_matrix`, which does the same for many accounts at once.
     """
-    values = group_contributions.to_numpy(dtype=float)
+    [result] = select_reasons_matrix(
+        group_contributions.to_numpy(dtype=float)[None, :], list(group_contributions.index),
+        decision=decision, higher_is=higher_is, protected=protected, top=top, materiality=materiality,
+        n_policy=len(policy_reasons),
+    )
+    return result
+
+
+def select_reasons_matrix(
+    contributions: np.ndarray,
+    codes: Sequence[str],
+    *,
+    decision: Decision,
+    higher_is: str,
+    protected: Iterable[str],
+    top: int,
+    materiality: float,
+    n_policy: int = 0,
+) -> list[tuple[list[str], list[ExcludedGroup]]]:
+    """Principal reason codes and excluded protected groups for each row of a (rows x groups) matrix.
+
+    A group qualifies when it pushed the way the decision went and its share of the row's total absolute
+    group contribution is at least ``materiality``. Pushes are compared rounded to 12 decimals, and a stable
+    sort keeps exact ties in catalog (column) order, so the choice never depends on float noise in the last
+    bits or on sort internals. Policy reasons take the first ``n_policy`` places of ``top``.
+    """
+    values = np.asarray(contributions, dtype=float)
     # In margin space a positive contribution raises the score; whether that is bad depends on its meaning.
     toward_risk = values if higher_is == "risk" else -values
     pushed = toward_risk if decision.is_adverse else -toward_risk
-    total = float(np.abs(values).sum())
-    floor = materiality * total
-    qualifying = [i for i in range(len(values)) if pushed[i] > 0 and abs(values[i]) >= floor and pushed[i] > 1e-12]
-    # Largest push first; equal pushes keep catalog order (i ascending) - deterministic by construction.
-    qualifying.sort(key=lambda i: (-round(pushed[i], 12), i))
-    protected = set(protected)
-    codes = list(group_contributions.index)
-    chosen: list[str] = []
-    excluded: list[ExcludedGroup] = []
-    room = max(0, top - len(policy_reasons))
-    for rank, i in enumerate(qualifying, start=1):
-        code = codes[i]
-        if code in protected:
-            excluded.append(ExcludedGroup(code=code, contribution=float(values[i]), would_rank=rank))
-        elif len(chosen) < room:
-            chosen.append(code)
-    return chosen, excluded
+    floor = materiality * np.abs(values).sum(axis=1, keepdims=True)
+    qualifies = (pushed > 1e-12) & (np.abs(values) >= floor)
+    key = np.where(qualifies, np.round(pushed, 12), -np.inf)
+    order = np.argsort(-key, axis=1, kind="stable")
+    counts = qualifies.sum(axis=1)
+    is_protected = np.isin(np.asarray(codes, dtype=object), list(protected))
+    room = max(0, top - n_policy)
+    results = []
+    for i in range(values.shape[0]):
+        chosen: list[str] = []
+        excluded: list[ExcludedGroup] = []
+        for rank, j in enumerate(order[i, : counts[i]].tolist(), start=1):
+            if is_protected[j]:
+                excluded.append(ExcludedGroup(code=codes[j], contribution=float(values[i, j]), would_rank=rank))
+            elif len(chosen) < room:
+                chosen.append(codes[j])
+        results.append((chosen, excluded))
+    return results
