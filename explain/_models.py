@@ -113,12 +113,12 @@ class ModelAdapter:
                 nan.append(spec.name)
             present = col[~isna]
             if spec.numeric:
-                if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_complex_dtype(col)):
-                    converted = pd.to_numeric(present, errors="coerce") if not pd.api.types.is_bool_dtype(col) else present
-                    if pd.api.types.is_object_dtype(col) and not converted.isna().any() and all(
-                        isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in present
-                    ):
-                        continue  # an object column holding plain numbers (JSON input) is fine
+                numeric_dtype = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_complex_dtype(col)
+                # An object column of plain numbers (parsed JSON) is fine; strings that look like numbers are not.
+                plain_numbers = pd.api.types.is_object_dtype(col) and all(
+                    isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in present
+                )
+                if not (numeric_dtype or plain_numbers):
                     bad_dtype.append(spec.name)
             elif spec.categories is not None:
                 seen = set(present.astype(str)) if not pd.api.types.is_numeric_dtype(col) else set(present)
