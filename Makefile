@@ -24,11 +24,12 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 
 locales: $(MO_FILES)
 
-# Re-extract message ids from Python, templates and the reason catalog into locales/messages.pot and
-# merge them into the .po files (then translate what is new).
+# After changing templates, the reason catalog or the profile wording: re-extract the message ids into
+# locales/messages.pot, merge them into the .po files, translate what is new, then `make locales`.
 extract: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o locales/messages.pot .
-	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --omit-header
+	PYTHONPATH=. $(VENV)/bin/pybabel extract -F babel.cfg -o locales/messages.pot --sort-by-file -w 120 \
+	    --project limit-explain --version 0.1.0 --copyright-holder "limit-explain authors" --msgid-bugs-address "" .
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages -w 120 --ignore-obsolete
 
 test: install
 	$(PY) -m pytest

@@ -1,8 +1,8 @@
 """Explain credit-limit decisions to the people they affect.
 
 Wrap any scoring model with SHAP attribution, group the contributions into customer-meaningful reason
-groups, pick the principal reasons behind a limit increase, decrease or closure, and (in later layers) render
-them as notices and keep a tamper-evident audit trail.
+groups, pick the principal reasons behind a limit increase, decrease or closure, render
+them as plain-language notices in Chinese and English, and keep a tamper-evident audit trail.
 """
 
 from explain._attribution import TREE_MODES, Attribution, Explainer
@@ -21,17 +21,24 @@ from explain._exceptions import (
     UnknownReasonError,
     UnsupportedLocaleError,
 )
+from explain._formatting import format_date, format_money, format_value
+from explain._locales import SUPPORTED_LOCALES, CatalogMissingError, negotiate
+from explain._notices import CHANNELS, Notice, reason_phrases, render_notice
+from explain._profile import LenderProfile, demo_profile
 from explain._reasons import MAX_REASONS, Decision, DecisionReasons, ExcludedGroup, Reason
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CHANNELS",
     "MAX_REASONS",
+    "SUPPORTED_LOCALES",
     "TREE_MODES",
     "AdditivityError",
     "Attribution",
     "BundleError",
     "CatalogError",
+    "CatalogMissingError",
     "Decision",
     "DecisionReasons",
     "ExcludedGroup",
@@ -40,8 +47,10 @@ __all__ = [
     "FeatureCatalog",
     "FeatureMismatchError",
     "FeatureSpec",
+    "LenderProfile",
     "ModelBundle",
     "ModelNotSupportedError",
+    "Notice",
     "NoticeInputError",
     "PolicyReason",
     "Reason",
@@ -52,6 +61,13 @@ __all__ = [
     "build_demo_bundle",
     "demo_bundle",
     "demo_data",
+    "demo_profile",
     "draft_catalog",
+    "format_date",
+    "format_money",
+    "format_value",
+    "negotiate",
+    "reason_phrases",
+    "render_notice",
     "save_bundle",
 ]

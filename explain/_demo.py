@@ -8,6 +8,7 @@ reads "compared with accounts in good standing".
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import cache
 from importlib import resources
@@ -98,7 +99,11 @@ def demo_bundle() -> ModelBundle:
     path = _home() / "bundles" / f"{DEMO_NAME}-{DEMO_VERSION}"
     if (path / "manifest.json").is_file():
         try:
-            return ModelBundle.load(path)
+            cached = ModelBundle.load(path)
         except BundleError:
-            pass  # a stale or damaged cache: rebuild it rather than explain with it
+            cached = None  # a damaged cache: rebuild it rather than explain with it
+        # A cache built from an older catalog (reworded phrases) would render stale text: rebuild it too.
+        shipped = hashlib.sha256(_data_file("demo_catalog.toml").read_bytes()).hexdigest()
+        if cached is not None and cached.catalog_sha256 == shipped:
+            return cached
     return build_demo_bundle(path)

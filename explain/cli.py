@@ -107,10 +107,8 @@ def demo(
 
 
 def _demo_notices(console: Console, bundle) -> None:  # noqa: ANN001
-    try:
-        from explain._cli_notice import print_demo_notices
-    except ImportError:  # the notices layer is optional at this stage of the build
-        return
+    from explain._cli_notice import print_demo_notices
+
     print_demo_notices(console, bundle)
 
 
@@ -184,12 +182,9 @@ def catalog_check(
 
 def _register_layers() -> None:
     """Commands of the notices and service layers live beside their code."""
-    for module in ("explain._cli_notice", "explain._cli_service"):
-        try:
-            register = __import__(module, fromlist=["register"]).register
-        except ImportError:
-            continue
-        register(app)
+    from explain import _cli_notice
+
+    _cli_notice.register(app)
 
 
 _register_layers()

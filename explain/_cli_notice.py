@@ -1,0 +1,242 @@
+"""The ``explain notice`` command, and the notices ``explain demo`` prints.
+
+``explain.cli`` calls :func:`register` to add the command; keeping it beside the notices code means the
+CLI module does not grow with every layer. Bad input ends with a one-line message naming the option and
+exit status 2, never a traceback.
+
+Try any decision kind in one line::
+
+    explain notice --bundle demo --account 1 --decision limit_decrease --old-limit 20000 --new-limit 8000 --locale zh_CN
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from explain._exceptions import (
+    ExplainError,
+    NoticeInputError,
+    UnknownDecisionError,
+    UnknownReasonError,
+    UnsupportedLocaleError,
+)
+
+if TYPE_CHECKING:
+    from explain._notices import Notice
+
+__all__ = ["DEMO_CASES", "DEMO_NOTICE_DATE", "DemoCase", "print_demo_notices", "register", "render_demo_notice"]
+
+_DECISIONS = "limit_increase, limit_decrease, account_closure, increase_declined"
+_FORMATS = ("text", "html", "json")
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    """One demo account and what the lender decided for it: the inputs of ``explain demo`` and the goldens."""
+
+    decision: str
+    account: int
+    old_limit: int
+    new_limit: int
+    policy_reasons: tuple[str, ...] = ()
+
+
+#: The notice date of every demo notice, fixed so ``explain demo`` prints the same letters every day.
+DEMO_NOTICE_DATE = _dt.date(2026, 12, 1)
+#: One case per decision kind: demo accounts whose reasons show the kind well and, between them, every
+#: value kind (category, money, months, count) and a policy reason.
+DEMO_CASES: tuple[DemoCase, ...] = (
+    DemoCase("limit_decrease", 77, 20000, 8000),
+    DemoCase("limit_increase", 109, 20000, 30000),
+    DemoCase("account_closure", 17, 20000, 0, ("overdue_repayment",)),
+    DemoCase("increase_declined", 29, 20000, 30000),
+)
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _option_for(exc: ExplainError) -> str:
+    """The command-line option an error is about, so the message names what the user typed."""
+    if isinstance(exc, UnsupportedLocaleError):
+        return "--locale"
+    if isinstance(exc, UnknownDecisionError):
+        return "--decision"
+    if isinstance(exc, UnknownReasonError):
+        return "--policy-reason"
+    if isinstance(exc, NoticeInputError):
+        field = exc.field.split()[0]
+        if field in ("old_limit", "new_limit", "effective_date", "notice_date", "account_ref", "currency", "channel"):
+            return "--" + field.replace("_", "-")
+        if field == "profile":
+            return "--profile"
+    return ""
+
+
+def render_demo_notice(bundle: Any, case: DemoCase, *, locale: str, channel: str = "letter") -> Notice:
+    """The notice of one :data:`DEMO_CASES` entry, from the demo data and ``bundle``'s explainer."""
+    from explain import demo_data
+    from explain._notices import render_notice
+
+    X = demo_data().iloc[[case.account]]
+    reasons = bundle.explainer().reasons(X, decision=case.decision, policy_reasons=case.policy_reasons)[0]
+    return render_notice(
+        case.decision,
+        reasons,
+        locale=locale,
+        channel=channel,
+        catalog=bundle.catalog,
+        old_limit=case.old_limit,
+        new_limit=case.new_limit,
+        account_ref=f"{case.account:06d}",
+        notice_date=DEMO_NOTICE_DATE,
+    )
+
+
+def print_demo_notices(console: Console, bundle: Any) -> None:
+    """Print the letter and the short message of every decision kind, in Chinese and in English."""
+    for case in DEMO_CASES:
+        for locale in ("zh_CN", "en"):
+            notice = render_demo_notice(bundle, case, locale=locale)
+            title = f"{case.decision} · account {case.account} · {locale}"
+            console.print(Panel(f"[bold]{notice.subject}[/]\n\n{notice.text.rstrip()}", title=title,
+                                title_align="left", highlight=False), markup=True, highlight=False)
+            console.print(Panel(notice.short, title=f"{title} · short ({len(notice.short)} characters)",
+                                title_align="left", highlight=False), highlight=False)
+
+
+def _decimal(text: str, option: str) -> Decimal:
+    try:
+        value = Decimal(text.replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        raise _fail(f"{option} must be an amount such as 20000 or 8000.50, got {text!r}") from None
+    if not value.is_finite():
+        raise _fail(f"{option} must be a finite amount, got {text!r}")
+    return value
+
+
+def _date(text: str | None, option: str) -> _dt.date | None:
+    if text is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"{option} must be a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _account_frame(bundle_spec: str, input: Path | None, account: int | None) -> tuple[Any, str]:
+    """The one account to explain, and the account reference shown by default."""
+    import pandas as pd
+
+    if (input is None) == (account is None):
+        raise _fail("give exactly one of --input (an account's features as JSON) and --account (a demo row)")
+    if account is not None:
+        if bundle_spec != "demo":
+            raise _fail("--account takes a row of the demo data, so it needs --bundle demo; use --input otherwise")
+        from explain import demo_data
+
+        data = demo_data()
+        if not 0 <= account < len(data):
+            raise _fail(f"--account must be from 0 to {len(data) - 1}, got {account}")
+        return data.iloc[[account]].reset_index(drop=True), f"{account:06d}"
+    assert input is not None
+    if not input.is_file():
+        raise _fail(f"--input {str(input)!r} does not exist")
+    try:
+        data = json.loads(input.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _fail(f"--input {str(input)!r} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not data:
+        raise _fail(f"--input {str(input)!r} must hold one JSON object: one account's raw features by name")
+    return pd.DataFrame([data]), input.stem
+
+
+def _load_bundle(spec: str) -> Any:
+    from explain import ModelBundle, demo_bundle
+
+    if spec == "demo":
+        return demo_bundle()
+    if not Path(spec).is_dir():
+        raise _fail(f"--bundle {spec!r} is neither 'demo' nor a bundle folder")
+    return ModelBundle.load(spec)
+
+
+def notice(
+    bundle: Annotated[str, typer.Option("--bundle", help="A bundle folder, or 'demo' for the built-in one.")],
+    decision: Annotated[str, typer.Option("--decision", help=f"One of: {_DECISIONS}.")],
+    old_limit: Annotated[str, typer.Option("--old-limit", help="The limit before the decision.")],
+    new_limit: Annotated[str, typer.Option(
+        "--new-limit", help="The limit after it (the requested limit for increase_declined; 0 for a closure).")],
+    locale: Annotated[str, typer.Option("--locale", help="zh_CN or en (zh-CN, zh, zh-Hans, en-US also accepted).")],
+    input: Annotated[Path | None, typer.Option("--input", help="One account's raw features as a JSON object.")] = None,
+    account: Annotated[int | None, typer.Option(
+        "--account", help="Row N of the demo data (with --bundle demo).")] = None,
+    channel: Annotated[str, typer.Option("--channel", help="letter or short.")] = "letter",
+    format: Annotated[str, typer.Option("--format", help="text, html or json.")] = "text",
+    policy_reason: Annotated[list[str], typer.Option(
+        "--policy-reason", help="A policy reason code; repeatable.")] = [],  # noqa: B006
+    account_ref: Annotated[str | None, typer.Option(
+        "--account-ref", help="The account as the customer knows it (default: the row or file name).")] = None,
+    currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code of the limits.")] = "CNY",
+    notice_date: Annotated[str | None, typer.Option("--notice-date", help="YYYY-MM-DD (default: today).")] = None,
+    effective_date: Annotated[str | None, typer.Option(
+        "--effective-date", help="YYYY-MM-DD (default: after the profile's notice period).")] = None,
+    profile: Annotated[Path | None, typer.Option(
+        "--profile", help="A lender profile TOML (default: the demo one).")] = None,
+) -> None:
+    """Write the notice a customer reads about a limit decision, in Chinese or English."""
+    from explain._locales import negotiate
+    from explain._notices import CHANNELS, render_notice
+    from explain._profile import LenderProfile
+    from explain._reasons import Decision
+
+    if format not in _FORMATS:
+        raise _fail(f"--format must be one of {', '.join(_FORMATS)}, got {format!r}")
+    if channel not in CHANNELS:
+        raise _fail(f"--channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
+    if format == "html" and channel != "letter":
+        raise _fail("--format html needs --channel letter: a short message is plain text")
+    try:
+        kind = Decision.parse(decision)
+        negotiate(locale)
+        old, new = _decimal(old_limit, "--old-limit"), _decimal(new_limit, "--new-limit")
+        issued, effective = _date(notice_date, "--notice-date"), _date(effective_date, "--effective-date")
+        lender = LenderProfile.from_toml(profile) if profile is not None else None
+        X, default_ref = _account_frame(bundle, input, account)
+        loaded = _load_bundle(bundle)
+        reasons = loaded.explainer().reasons(X, decision=kind, policy_reasons=tuple(policy_reason))[0]
+        if kind.is_adverse and not reasons.reasons:
+            raise _fail(f"the model found no material reason for a {kind.value} of this account; "
+                        "a customer must be told why, so give one with --policy-reason")
+        result = render_notice(
+            kind, reasons, locale=locale, channel=channel, profile=lender, catalog=loaded.catalog,
+            old_limit=old, new_limit=new, account_ref=account_ref or default_ref, currency=currency,
+            notice_date=issued, effective_date=effective,
+        )
+    except ExplainError as exc:
+        option = _option_for(exc)
+        raise _fail(f"{option}: {exc}" if option else str(exc)) from None
+    if format == "json":
+        typer.echo(result.to_json())
+    elif format == "html":
+        typer.echo(result.html, nl=False)
+    elif channel == "short":
+        typer.echo(result.short)
+    else:
+        typer.echo(f"{result.subject}\n\n{result.text}", nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``notice`` command to ``app``."""
+    app.command("notice")(notice)

@@ -1,0 +1,114 @@
+"""Customers' own values, dates and money as text, always through Babel with an explicit locale.
+
+Never ``f"{x:,.2f}"`` and never the process locale: the same number reads ``¥8,000.00`` in a Chinese notice
+and ``CN¥8,000.00`` in an English one, and a date ``2026年12月1日`` or ``December 1, 2026``.
+
+>>> format_money(8000, "CNY", locale="zh_CN")
+'¥8,000.00'
+>>> format_value(24, "months", locale="en")
+'24 months'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from numbers import Real
+from typing import Any
+
+from babel.dates import format_date as _babel_format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+from babel.units import format_unit
+
+from explain._exceptions import NoticeInputError
+from explain._locales import negotiate, translate
+
+__all__ = ["category_context", "format_date", "format_money", "format_number", "format_value"]
+
+
+def _number(value: Any, field: str, *, allow_negative: bool = True) -> Decimal | int:
+    # numpy scalars are Real; bool is not a measured value, NaN and inf are not values a customer has.
+    if isinstance(value, bool) or not isinstance(value, Real | Decimal):
+        raise NoticeInputError(field, "a number", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise NoticeInputError(field, "a finite number", value)
+    if not allow_negative and value < 0:
+        raise NoticeInputError(field, "zero or more", value)
+    if isinstance(value, int) or (hasattr(value, "is_integer") and float(value).is_integer()):
+        return int(value)
+    # Through str() so 0.1 stays 0.1 rather than its binary expansion.
+    return Decimal(str(float(value)))
+
+
+def format_money(amount: Any, currency: str, *, locale: str, field: str = "amount") -> str:
+    """An amount in ``currency`` as the locale writes it, e.g. ``¥8,000.00`` (zh_CN), ``CN¥8,000.00`` (en)."""
+    return format_currency(_number(amount, field), currency, locale=negotiate(locale))
+
+
+def format_number(value: Any, *, locale: str, field: str = "value") -> str:
+    """A plain number with at most one decimal, grouped as the locale groups digits."""
+    return format_decimal(_number(value, field), format="#,##0.#", locale=negotiate(locale))
+
+
+def format_date(value: _dt.date, *, locale: str, field: str = "date", length: str = "long") -> str:
+    """A calendar date: long ``2026年12月1日`` / ``December 1, 2026``, medium ``2026年12月1日`` / ``Dec 1, 2026``."""
+    if isinstance(value, _dt.datetime) or not isinstance(value, _dt.date):
+        raise NoticeInputError(field, "a date (datetime.date, without a time)", value)
+    if length not in ("long", "medium"):
+        raise NoticeInputError("date length", "'long' or 'medium'", length)
+    return _babel_format_date(value, format=length, locale=negotiate(locale))
+
+
+def category_context(feature: str, raw: str) -> str:
+    """The gettext context of one category phrase of a feature in the catalog."""
+    return f"features:{feature}:category:{raw}"
+
+
+def format_value(
+    value: Any,
+    kind: str,
+    *,
+    locale: str,
+    currency: str = "CNY",
+    feature: str | None = None,
+    categories: Mapping[str, str] | None = None,
+    field: str = "value",
+) -> str:
+    """A customer's own value of a feature, as a phrase in ``locale``.
+
+    Parameters
+    ----------
+    value
+        The raw value, as the model saw it.
+    kind
+        One of ``money``, ``percent`` (a fraction: ``0.85`` reads ``85%``), ``count``, ``months``, ``years``,
+        ``number`` or ``category``.
+    feature, categories
+        For ``category``: the feature name and its raw-category -> English phrase map from the catalog;
+        the phrase is a gettext msgid with context ``features:<feature>:category:<raw>``.
+    """
+    locale = negotiate(locale)
+    if kind == "category":
+        if feature is None or categories is None:
+            raise NoticeInputError(field, "a category of a catalogued feature", value)
+        raw = str(value)
+        if raw not in categories:
+            raise NoticeInputError(f"{field} of {feature!r}", f"one of {sorted(categories)}", value)
+        return translate(category_context(feature, raw), categories[raw], locale=locale)
+    if kind == "money":
+        return format_money(value, currency, locale=locale, field=field)
+    if kind == "percent":
+        number = _number(value, field)
+        return format_percent(number, format="#,##0%", locale=locale)
+    if kind == "count":
+        number = _number(value, field, allow_negative=False)
+        return format_decimal(number, format="#,##0", locale=locale)
+    if kind in ("months", "years"):
+        number = _number(value, field, allow_negative=False)
+        unit = "duration-month" if kind == "months" else "duration-year"
+        return format_unit(number, unit, length="long", format="#,##0.#", locale=locale)
+    if kind == "number":
+        return format_number(value, locale=locale, field=field)
+    raise NoticeInputError(f"kind of {field}", "money, percent, count, months, years, number or category", kind)

@@ -1,0 +1,404 @@
+"""Notices: the letter, email and short message a customer reads about a limit decision.
+
+A decision and its principal reasons become plain sentences in Simplified Chinese or English. The wording
+lives in two places only: Jinja2 templates in ``templates/`` (layout, no language) and gettext catalogs in
+``locales/`` (every sentence). Python formats the customer's own values through Babel and checks the inputs.
+
+>>> from explain import render_notice, demo_bundle  # doctest: +SKIP
+>>> notice = render_notice("limit_decrease", reasons, locale="zh_CN", old_limit=20000, new_limit=8000,
+...                        account_ref="6222-0001", notice_date=date(2026, 12, 1))  # doctest: +SKIP
+>>> print(notice.text)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel.numbers import is_currency
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from explain._catalog import FeatureCatalog
+from explain._exceptions import CatalogError, NoticeInputError, UnknownReasonError
+from explain._formatting import format_date, format_money, format_value
+from explain._locales import catalog_path, get_translations, negotiate, translate
+from explain._profile import LenderProfile, demo_profile, wording_context
+from explain._reasons import Decision, DecisionReasons, Reason
+
+__all__ = ["CHANNELS", "Notice", "TEMPLATES_DIR", "reason_phrases", "render_notice"]
+
+#: Root of the notice templates: ``<decision>/{subject.txt,letter.txt,letter.html,short.txt}``.
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+DEMO_CATALOG_PATH = Path(__file__).resolve().parent / "data" / "demo_catalog.toml"
+#: ``letter`` (post or email: subject, text, HTML) and ``short`` (SMS or app push).
+CHANNELS: tuple[str, ...] = ("letter", "short")
+_PARTS = ("subject.txt", "letter.txt", "letter.html", "short.txt")
+_HTML_LANG = {"zh_CN": "zh-Hans-CN", "en": "en"}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One rendered notice, every part in the same locale.
+
+    Attributes
+    ----------
+    subject, text, html
+        The letter or email: subject line, plain-text body, HTML body.
+    short
+        The SMS / app-push form: one message naming the decision, the top reason and where to learn more.
+    locale, channel, decision
+        What was asked for; ``channel`` says which form is sent (``body`` returns it).
+    reasons
+        Codes of the reasons given, in order.
+    reference
+        The reference the customer can quote to support.
+    template_version
+        sha256 over the templates, the locale's compiled catalog, the lender profile and the reason catalog.
+    """
+
+    subject: str
+    text: str
+    html: str
+    short: str
+    locale: str
+    channel: str
+    decision: str
+    reasons: tuple[str, ...]
+    reference: str
+    template_version: str
+
+    @property
+    def body(self) -> str:
+        """What is sent on this notice's channel: the plain-text letter, or the short message."""
+        return self.short if self.channel == "short" else self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["reasons"] = list(self.reasons)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, indent=2)
+
+
+# --------------------------------------------------------------------------------------------- environment
+def _strict_callables(locale: str) -> tuple[Any, Any]:
+    """gettext/ngettext that refuse to pass an untranslated template string through."""
+    translations = get_translations(locale)
+    entries = translations._catalog  # noqa: SLF001 - the stdlib's storage of a GNU catalog's entries
+
+    def gettext(message: str) -> str:
+        if message not in entries:
+            raise CatalogError(f"template message {message!r}", f"has no {locale!r} translation; run `make locales`")
+        return translations.gettext(message)
+
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        if (singular, 0) not in entries:
+            raise CatalogError(f"template message {singular!r}", f"has no {locale!r} translation; run `make locales`")
+        return translations.ngettext(singular, plural, n)
+
+    return gettext, ngettext
+
+
+@functools.lru_cache(maxsize=None)
+def _environment(locale: str) -> Environment:
+    """One environment per locale, built once: switching a shared one per request would race on globals."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    gettext, ngettext = _strict_callables(locale)
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+@functools.lru_cache(maxsize=None)
+def _templates_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in TEMPLATES_DIR.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(TEMPLATES_DIR).as_posix().encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _catalog_digest(locale: str) -> str:
+    get_translations(locale)  # a missing .mo is an error here too
+    return hashlib.sha256(catalog_path(locale).read_bytes()).hexdigest()
+
+
+def template_version(locale: str, profile: LenderProfile, catalog: FeatureCatalog) -> str:
+    """sha256 over the templates, the compiled catalog of ``locale``, the profile and the reason catalog."""
+    parts = (_templates_digest(), _catalog_digest(negotiate(locale)), profile.sha256, catalog.sha256)
+    return hashlib.sha256("\n".join(parts).encode("ascii")).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _demo_catalog() -> FeatureCatalog:
+    return FeatureCatalog.from_toml(DEMO_CATALOG_PATH)
+
+
+# ------------------------------------------------------------------------------------------------ reasons
+def _phrase_fields(reason: Reason, catalog: FeatureCatalog) -> tuple[str, Any]:
+    """The catalog entry behind a reason, and its gettext context prefix."""
+    if reason.source == "policy":
+        return f"policy:{reason.code}", catalog.policy_reason(reason.code)
+    if reason.source == "model":
+        try:
+            return f"groups:{reason.code}", catalog.groups[reason.code]
+        except KeyError:
+            raise UnknownReasonError(reason.code, sorted(catalog.groups)) from None
+    raise NoticeInputError(f"source of reason {reason.code!r}", "'policy' or 'model'", reason.source)
+
+
+def reason_phrases(
+    reason: Reason, *, locale: str, catalog: FeatureCatalog | None = None, currency: str = "CNY"
+) -> dict[str, str | None]:
+    """One reason as the customer reads it: ``{"label", "text", "advice"}`` in ``locale``.
+
+    ``text`` is the adverse or favourable phrase (by ``reason.effect``) with ``{value}`` replaced by the
+    customer's own value, formatted by its kind; ``advice`` is given for actionable reasons only.
+    Protected groups are phrased here too (so their wording can be reviewed) but a notice refuses them.
+    """
+    catalog = catalog or _demo_catalog()
+    locale = negotiate(locale)
+    prefix, entry = _phrase_fields(reason, catalog)
+    if reason.effect not in ("adverse", "favourable"):
+        raise NoticeInputError(f"effect of reason {reason.code!r}", "'adverse' or 'favourable'", reason.effect)
+    message = getattr(entry, reason.effect)
+    if message is None:
+        raise NoticeInputError(
+            f"effect of reason {reason.code!r}", "'adverse' (the catalog has no favourable phrase for it)",
+            reason.effect,
+        )
+    text = translate(f"{prefix}:{reason.effect}", message, locale=locale)
+    if "{value}" in message:
+        feature = reason.feature or getattr(entry, "display", None)
+        if reason.value is None or feature is None:
+            raise NoticeInputError(f"value of reason {reason.code!r}", "the customer's own value", reason.value)
+        spec = catalog.features.get(feature)
+        if spec is None:
+            raise CatalogError(f"feature {feature!r}", "is not in the catalog")
+        shown = format_value(
+            reason.value,
+            spec.kind,
+            locale=locale,
+            currency=currency,
+            feature=feature,
+            categories=spec.categories,
+            field=f"value of reason {reason.code!r}",
+        )
+        text = text.replace("{value}", shown)
+    advice = None
+    if reason.actionable and entry.advice:
+        advice = translate(f"{prefix}:advice", entry.advice, locale=locale)
+    return {"label": translate(f"{prefix}:label", entry.label, locale=locale), "text": text, "advice": advice}
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+def _amount(value: Any, field: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, Real | Decimal):
+        raise NoticeInputError(field, "an amount of money (a number)", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise NoticeInputError(field, "a finite amount", value)
+    if value < 0:
+        raise NoticeInputError(field, "zero or more", value)
+    return Decimal(str(value)) if not isinstance(value, Decimal) else value
+
+
+def _check_limits(decision: Decision, old: Decimal, new: Decimal, got: Any) -> None:
+    if decision is Decision.LIMIT_DECREASE and not new < old:
+        raise NoticeInputError("new_limit", f"below the old limit ({old}) for a limit_decrease", got)
+    if decision is Decision.LIMIT_INCREASE and not new > old:
+        raise NoticeInputError("new_limit", f"above the old limit ({old}) for a limit_increase", got)
+    if decision is Decision.INCREASE_DECLINED and not new > old:
+        raise NoticeInputError(
+            "new_limit", f"the requested limit, above the old limit ({old}), for an increase_declined", got
+        )
+    if decision is Decision.ACCOUNT_CLOSURE and new != 0:
+        raise NoticeInputError("new_limit", "0 for an account_closure", got)
+
+
+def _date(value: Any, field: str) -> _dt.date:
+    if isinstance(value, _dt.datetime) or not isinstance(value, _dt.date):
+        raise NoticeInputError(field, "a date (datetime.date)", value)
+    return value
+
+
+def _text(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip() or any(ord(c) < 32 for c in value):
+        raise NoticeInputError(field, "a non-empty single-line string", value)
+    return value.strip()
+
+
+def _reference(*parts: object) -> str:
+    """A short reference derived from the inputs, the same in every locale: e.g. ``3F9A-1C07``."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest().upper()
+    return f"{digest[:4]}-{digest[4:8]}"
+
+
+# ------------------------------------------------------------------------------------------------ render
+def render_notice(
+    decision: Decision | str,
+    reasons: DecisionReasons | Sequence[Reason],
+    *,
+    locale: str,
+    channel: str = "letter",
+    profile: LenderProfile | None = None,
+    catalog: FeatureCatalog | None = None,
+    old_limit: Any,
+    new_limit: Any,
+    account_ref: str,
+    currency: str = "CNY",
+    notice_date: _dt.date | None = None,
+    effective_date: _dt.date | None = None,
+    reference: str | None = None,
+) -> Notice:
+    """Write the notice for one decision and its principal reasons.
+
+    Parameters
+    ----------
+    decision
+        ``limit_increase``, ``limit_decrease``, ``account_closure`` or ``increase_declined``.
+    reasons
+        A :class:`~explain.DecisionReasons` (its decision must match) or a sequence of :class:`~explain.Reason`,
+        in the order given to the customer; at most the catalog's ``top``. Adverse decisions need at least one.
+    locale
+        ``zh_CN`` or ``en`` (``zh-CN``, ``zh``, ``zh-Hans``, ``en-US`` are accepted).
+    channel
+        ``letter`` or ``short``: which part :attr:`Notice.body` returns. Every part is always rendered.
+    profile
+        The lender (default: the neutral demo profile).
+    catalog
+        The reason catalog the reasons come from (default: the demo catalog).
+    old_limit, new_limit
+        The limit before and after, in ``currency``. For ``increase_declined`` ``new_limit`` is the limit the
+        customer asked for; for ``account_closure`` it is 0.
+    account_ref
+        The account as the customer knows it (e.g. the last digits of the card).
+    notice_date
+        The date on the notice (default: today).
+    effective_date
+        When the decision takes effect (default: ``notice_date`` plus the profile's notice period for a
+        decrease or closure, ``notice_date`` otherwise).
+    reference
+        What the customer quotes to support (default: derived from the inputs, the same in every locale).
+
+    Raises
+    ------
+    UnknownDecisionError, UnknownReasonError, UnsupportedLocaleError, NoticeInputError, CatalogError
+    """
+    decision = Decision.parse(decision)
+    locale = negotiate(locale)
+    if channel not in CHANNELS:
+        raise NoticeInputError("channel", f"one of {', '.join(map(repr, CHANNELS))}", channel)
+    profile = profile or demo_profile()
+    if not isinstance(profile, LenderProfile):
+        raise NoticeInputError("profile", "a LenderProfile", type(profile).__name__)
+    catalog = catalog or _demo_catalog()
+    if isinstance(reasons, DecisionReasons):
+        if reasons.decision is not decision:
+            expected = f"the decision the reasons were chosen for ({reasons.decision.value!r})"
+            raise NoticeInputError("decision", expected, decision.value)
+        reasons = reasons.reasons
+    reasons = tuple(reasons)
+    if not all(isinstance(r, Reason) for r in reasons):
+        raise NoticeInputError("reasons", "a DecisionReasons or a sequence of Reason", reasons)
+    if decision.is_adverse and not reasons:
+        raise NoticeInputError("reasons", f"at least one reason for a {decision.value}", "no reasons")
+    if len(reasons) > catalog.top:
+        raise NoticeInputError("reasons", f"at most {catalog.top} principal reasons (the catalog's top)", len(reasons))
+    if len({r.code for r in reasons}) != len(reasons):
+        raise NoticeInputError("reasons", "each reason once", [r.code for r in reasons])
+    wanted = "adverse" if decision.is_adverse else "favourable"
+    for reason in reasons:
+        _phrase_fields(reason, catalog)  # unknown policy reason / group codes fail first, by name
+        if reason.source == "model" and catalog.groups[reason.code].protected:
+            raise NoticeInputError("reasons", "no protected group (it may never be given as a reason)", reason.code)
+        if reason.effect != wanted:
+            raise NoticeInputError(
+                f"effect of reason {reason.code!r}", f"{wanted!r} for a {decision.value}", reason.effect
+            )
+
+    old = _amount(old_limit, "old_limit")
+    new = _amount(new_limit, "new_limit")
+    _check_limits(decision, old, new, new_limit if not isinstance(new_limit, Decimal) else str(new_limit))
+    currency = _text(currency, "currency").upper()
+    if not is_currency(currency):
+        raise NoticeInputError("currency", "an ISO 4217 currency code Babel knows, such as 'CNY'", currency)
+    account_ref = _text(account_ref, "account_ref")
+    notice_date = _date(notice_date if notice_date is not None else _dt.date.today(), "notice_date")
+    if effective_date is None:
+        days = profile.notice_period_days if decision in (Decision.LIMIT_DECREASE, Decision.ACCOUNT_CLOSURE) else 0
+        effective_date = notice_date + _dt.timedelta(days=days)
+    effective_date = _date(effective_date, "effective_date")
+    if effective_date < notice_date:
+        expected = f"on or after the notice date ({notice_date.isoformat()})"
+        raise NoticeInputError("effective_date", expected, effective_date.isoformat())
+    codes = tuple(r.code for r in reasons)
+    if reference is None:
+        reference = _reference(profile.name, account_ref, decision.value, old, new, currency,
+                               notice_date.isoformat(), effective_date.isoformat(), *codes)
+    reference = _text(reference, "reference")
+    deadline = notice_date + _dt.timedelta(days=profile.review_window_days)
+
+    phrased = [reason_phrases(r, locale=locale, catalog=catalog, currency=currency) for r in reasons]
+    money = {"old_limit": format_money(old, currency, locale=locale, field="old_limit"),
+             "new_limit": format_money(new, currency, locale=locale, field="new_limit")}
+    context = {
+        "lender": profile.display_name(locale),
+        "account_ref": account_ref,
+        "reference": reference,
+        "notice_date": format_date(notice_date, locale=locale, field="notice_date"),
+        "effective_date": format_date(effective_date, locale=locale, field="effective_date"),
+        "effective_date_short": format_date(effective_date, locale=locale, field="effective_date", length="medium"),
+        "deadline": format_date(deadline, locale=locale),
+        "reasons": phrased,
+        "top_reason": phrased[0]["label"] if phrased else None,
+        "advice": [p["advice"] for p in phrased if p["advice"]] if decision.is_adverse else [],
+        "phone": profile.phone,
+        "email": profile.email,
+        "url": profile.url,
+        "short_url": profile.short_url,
+        "review_days": profile.review_window_days,
+        "jurisdiction": translate(wording_context("jurisdiction"), profile.wording["jurisdiction"], locale=locale),
+        "escalation": translate(wording_context("escalation"), profile.wording["escalation"], locale=locale),
+        "html_lang": _HTML_LANG[locale],
+        **money,
+    }
+    env = _environment(locale)
+    rendered = {}
+    for part in _PARTS:
+        try:
+            template = env.get_template(f"{decision.value}/{part}")
+        except jinja2.TemplateNotFound as exc:
+            raise CatalogError(f"template {exc.name!r}", f"is missing from {TEMPLATES_DIR}") from exc
+        rendered[part] = template.render(context)
+    return Notice(
+        subject=rendered["subject.txt"].strip(),
+        text=rendered["letter.txt"],
+        html=rendered["letter.html"],
+        short=rendered["short.txt"].strip(),
+        locale=locale,
+        channel=channel,
+        decision=decision.value,
+        reasons=codes,
+        reference=reference,
+        template_version=template_version(locale, profile, catalog),
+    )
