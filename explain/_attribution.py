@@ -202,6 +202,11 @@ class Explainer:
             except (NotImplementedError, TypeError):
                 if family == "hist_gb":
                     raise
+            if self._ensemble is not None and mode == "interventional":
+                from explain._treeshap import prepare_background
+
+                # Routed through the trees once; every later call pays only for the rows it explains.
+                self._prepared_background = prepare_background(self._ensemble, self._bg_model)
         self.method = {"linear": "linear_shap", "agnostic": "permutation"}.get(family, "tree_shap")
         if self._ensemble is not None:
             # Our exact kernels: parallel over rows, and correct for HGB's categorical splits.
@@ -233,7 +238,7 @@ class Explainer:
             from explain._treeshap import interventional_shap, path_dependent_shap
 
             if self.mode == "interventional":
-                phi, base = interventional_shap(self._ensemble, Xt, self._bg_model)
+                phi, base = interventional_shap(self._ensemble, Xt, self._prepared_background)
             else:
                 phi, base = path_dependent_shap(self._ensemble, Xt)
             return phi, np.full(n, base)

@@ -106,25 +106,31 @@ class ModelAdapter:
             raise FeatureMismatchError("unexpected", unexpected, expected=f"only {len(self.raw_features)} model inputs")
         X = X.loc[:, list(self.raw_features)]
         bad_dtype, unknown, nan = [], {}, []
-        for spec in self.columns:
-            col = X[spec.name]
-            isna = col.isna().to_numpy()
-            if isna.any() and not spec.nan_ok:
+        # Whole-frame NaN mask and dtypes once: this runs on every call, often for one row.
+        isna_all = X.isna().to_numpy()
+        dtypes = X.dtypes
+        for j, spec in enumerate(self.columns):
+            isna = isna_all[:, j]
+            if not spec.nan_ok and isna.any():
                 nan.append(spec.name)
-            present = col[~isna]
+            dtype = dtypes.iloc[j]
             if spec.numeric:
-                numeric_dtype = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_complex_dtype(col)
+                if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+                    continue
                 # An object column of plain numbers (parsed JSON) is fine; strings that look like numbers are not.
-                plain_numbers = pd.api.types.is_object_dtype(col) and all(
+                present = X.iloc[:, j].to_numpy(dtype=object)[~isna]
+                if not (pd.api.types.is_object_dtype(dtype) and all(
                     isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in present
-                )
-                if not (numeric_dtype or plain_numbers):
+                )):
                     bad_dtype.append(spec.name)
             elif spec.categories is not None:
-                seen = set(present.astype(str)) if not pd.api.types.is_numeric_dtype(col) else set(present)
-                extra = sorted(map(str, seen - spec.categories))
-                if extra:
-                    unknown[spec.name] = extra
+                seen = set(X.iloc[:, j].to_numpy(dtype=object)[~isna].tolist())
+                if not seen <= spec.categories:
+                    if not pd.api.types.is_numeric_dtype(dtype):
+                        seen = {str(v) for v in seen}
+                    extra = sorted(map(str, seen - spec.categories))
+                    if extra:
+                        unknown[spec.name] = extra
         if bad_dtype:
             raise FeatureMismatchError("wrong dtype", bad_dtype, expected="numbers")
         if unknown:

@@ -17,6 +17,7 @@ this row go to", which makes native categorical splits free.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,10 @@ __all__ = [
     "interventional_shap",
     "path_dependent_shap",
 ]
+
+# Below this many rows the kernels run serially: waking a thread team costs more than the work, and in a
+# threaded server several requests would each wake one.
+_PARALLEL_MIN_ROWS = 64
 
 _SIDE_NONE = 0
 _SIDE_X = 1
@@ -566,6 +571,31 @@ def _interventional_kernel(X, Zdir, tree_offsets, left, right, feature, threshol
     return phi
 
 
+@dataclass(frozen=True, eq=False)
+class PreparedBackground:
+    """A background sample routed through the trees once, so each call only pays for the rows it explains."""
+
+    zdir: np.ndarray  # (n_background, n_nodes) direction of each background row at each node
+    base: float  # mean margin over the background
+    max_depth: int
+    wx: np.ndarray
+    wz: np.ndarray
+
+
+def prepare_background(ens: TreeEnsemble, background) -> PreparedBackground:
+    """Route ``background`` through ``ens`` and compute the base value, for repeated interventional calls."""
+    Zp = _prepare_inputs(ens, background)
+    if Zp.shape[0] == 0:
+        raise ValueError("background must contain at least one row")
+    (offs, left, right, feat, thr, ml, cat, bi, kbi, bits) = _tree_arrays(ens)
+    zdir = _directions(Zp, left, feat, thr, ml, cat, bi, kbi, bits)
+    base = ens.base_offset + float(np.mean(
+        _margin_kernel(Zp, offs, left, right, feat, thr, ml, cat, bi, kbi, bits, ens.value)))
+    max_d = _max_depth(ens)
+    wx, wz = _coalition_weights(max_d)
+    return PreparedBackground(zdir=zdir, base=base, max_depth=max_d, wx=wx, wz=wz)
+
+
 def interventional_shap(ens: TreeEnsemble, X, background) -> tuple[np.ndarray, float]:
     """Exact interventional TreeSHAP against a background sample.
 
@@ -578,8 +608,8 @@ def interventional_shap(ens: TreeEnsemble, X, background) -> tuple[np.ndarray, f
     ens : TreeEnsemble
     X : array of shape (n_rows, n_features)
         Rows to explain (model inputs, NaN allowed).
-    background : array of shape (n_background, n_features)
-        Reference rows.
+    background : array of shape (n_background, n_features), or PreparedBackground
+        Reference rows (prepare them once with :func:`prepare_background` when calling repeatedly).
 
     Returns
     -------
@@ -587,19 +617,17 @@ def interventional_shap(ens: TreeEnsemble, X, background) -> tuple[np.ndarray, f
     base : float
         Mean margin over ``background``.
     """
+    ref = background if isinstance(background, PreparedBackground) else prepare_background(ens, background)
     Xp = _prepare_inputs(ens, X)
-    Zp = _prepare_inputs(ens, background)
-    if Zp.shape[0] == 0:
-        raise ValueError("background must contain at least one row")
     (offs, left, right, feat, thr, ml, cat, bi, kbi, bits) = _tree_arrays(ens)
-    zdir = _directions(Zp, left, feat, thr, ml, cat, bi, kbi, bits)
-    base = ens.base_offset + float(np.mean(
-        _margin_kernel(Zp, offs, left, right, feat, thr, ml, cat, bi, kbi, bits, ens.value)))
-    max_d = _max_depth(ens)
-    wx, wz = _coalition_weights(max_d)
-    phi = _interventional_kernel(Xp, zdir, offs, left, right, feat, thr, ml, cat, bi,
-                                 kbi, bits, ens.value, ens.n_features, max_d, wx, wz)
-    return phi, base
+    # A few rows do not repay waking a thread team (it costs more than the work in a busy server).
+    kernel = _interventional_kernel if Xp.shape[0] >= _PARALLEL_MIN_ROWS else _interventional_kernel_serial
+    phi = kernel(Xp, ref.zdir, offs, left, right, feat, thr, ml, cat, bi,
+                 kbi, bits, ens.value, ens.n_features, ref.max_depth, ref.wx, ref.wz)
+    return phi, ref.base
+
+
+_interventional_kernel_serial = njit(cache=True)(_interventional_kernel.py_func)
 
 
 # --------------------------------------------------------------------------- path-dependent
@@ -733,6 +761,26 @@ def _path_dependent_kernel(X, left, feature, threshold, missing_left, is_categor
     return phi
 
 
+@functools.lru_cache(maxsize=16)
+def _path_summaries(ens: TreeEnsemble) -> tuple:
+    """Row-independent leaf path summaries and Shapley weights, computed once per ensemble."""
+    max_d = _max_depth(ens)
+    summaries = _leaf_paths(ens.tree_offsets, ens.left, ens.right, ens.feature, ens.cover, max_d)
+    # cw[d, k] = k! (d-k-1)! / d!, the Shapley weight of a size-k coalition.
+    n = max(max_d, 1) + 1
+    cw = np.zeros((n, n))
+    for d in range(1, n):
+        c = 1.0
+        for k in range(d):
+            # c = C(d-1, k), updated exactly
+            cw[d, k] = 1.0 / (d * c)
+            c = c * (d - 1 - k) / (k + 1)
+    return (*summaries, cw)
+
+
+_path_dependent_kernel_serial = njit(cache=True)(_path_dependent_kernel.py_func)
+
+
 def path_dependent_shap(ens: TreeEnsemble, X) -> tuple[np.ndarray, float]:
     """Exact path-dependent (cover-weighted) TreeSHAP.
 
@@ -754,20 +802,10 @@ def path_dependent_shap(ens: TreeEnsemble, X) -> tuple[np.ndarray, float]:
     """
     Xp = _prepare_inputs(ens, X)
     (offs, left, right, feat, thr, ml, cat, bi, kbi, bits) = _tree_arrays(ens)
-    max_d = _max_depth(ens)
     (leaf_node, path_len, path_node, path_left, path_slot, n_unique, uniq_feat, uniq_r,
-     reach) = _leaf_paths(offs, left, right, feat, ens.cover, max_d)
+     reach, cw) = _path_summaries(ens)
     base = ens.base_offset + float(np.sum(ens.value[leaf_node] * reach))
-    # cw[d, k] = k! (d-k-1)! / d!, the Shapley weight of a size-k coalition.
-    n = max(max_d, 1) + 1
-    cw = np.zeros((n, n))
-    for d in range(1, n):
-        c = 1.0
-        for k in range(d):
-            # c = C(d-1, k), updated exactly
-            cw[d, k] = 1.0 / (d * c)
-            c = c * (d - 1 - k) / (k + 1)
-    phi = _path_dependent_kernel(Xp, left, feat, thr, ml, cat, bi, kbi, bits, ens.value,
-                                 ens.n_features, leaf_node, path_len, path_node, path_left,
-                                 path_slot, n_unique, uniq_feat, uniq_r, cw)
+    kernel = _path_dependent_kernel if Xp.shape[0] >= _PARALLEL_MIN_ROWS else _path_dependent_kernel_serial
+    phi = kernel(Xp, left, feat, thr, ml, cat, bi, kbi, bits, ens.value, ens.n_features, leaf_node, path_len,
+                 path_node, path_left, path_slot, n_unique, uniq_feat, uniq_r, cw)
     return phi, base
