@@ -39,6 +39,7 @@ serve: install
 
 bench: install
 	$(PY) bench/attribution.py
+	$(PY) bench/api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,119 @@
+"""Dependencies shared by the routes: settings, the store, the bundles, and who is calling in which role."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.metrics import Metrics
+from api.problems import Problem
+from api.service import BundleRegistry
+from api.settings import Settings, get_settings
+from explain._store import AuditStore, Caller
+
+__all__ = [
+    "AgentOrAuditorDep",
+    "AuditorDep",
+    "BundlesDep",
+    "CallerDep",
+    "IssuerDep",
+    "IssuerOrAgentDep",
+    "MetricsDep",
+    "SettingsDep",
+    "StoreDep",
+    "require_role",
+]
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_store(request: Request) -> AuditStore:
+    return request.app.state.store
+
+
+def get_bundles(request: Request) -> BundleRegistry:
+    return request.app.state.bundles
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+StoreDep = Annotated[AuditStore, Depends(get_store)]
+BundlesDep = Annotated[BundleRegistry, Depends(get_bundles)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer exk_...`")
+
+
+class KeyCache:
+    """Recently authenticated keys, by the sha256 of the key, for ``ttl`` seconds (0 disables it)."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Caller]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, load: Callable[[str], Caller | None]) -> Caller | None:
+        if self.ttl <= 0:
+            return load(key)
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        caller = load(key)
+        if caller is not None:
+            with self._lock:
+                if len(self._entries) > 10_000:
+                    self._entries.clear()
+                self._entries[digest] = (now + self.ttl, caller)
+        return caller
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="explain"'})
+
+
+def authenticate(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise _unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
+    store: AuditStore = request.app.state.store
+    caller = request.app.state.key_cache.get(credentials.credentials, store.authenticate)
+    if caller is None:
+        raise _unauthorized("The API key is not valid.")
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(authenticate)]
+
+
+def require_role(*roles: str) -> Callable[[Caller], Caller]:
+    """A dependency admitting only callers whose key carries one of ``roles`` (403 otherwise)."""
+
+    def check(caller: CallerDep) -> Caller:
+        if caller.role not in roles:
+            raise Problem(
+                403,
+                "forbidden",
+                "Forbidden",
+                f"This needs the role {' or '.join(map(repr, roles))}; the key has the role {caller.role!r}.",
+            )
+        return caller
+
+    return check
+
+
+IssuerDep = Annotated[Caller, Depends(require_role("issuer"))]
+IssuerOrAgentDep = Annotated[Caller, Depends(require_role("issuer", "agent"))]
+AgentOrAuditorDep = Annotated[Caller, Depends(require_role("agent", "auditor"))]
+AuditorDep = Annotated[Caller, Depends(require_role("auditor"))]

@@ -1,0 +1,107 @@
+"""For auditors: export the trail, verify its hash chain, replay a record."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import StreamingResponse
+
+from api.deps import AuditorDep, BundlesDep, StoreDep
+from api.problems import Problem
+from api.routes.decisions import _ERRORS
+from api.schemas import ProblemDetails, ReplayResponse, VerifyResponse
+from api.service import replay
+from explain._audit import AuditRecord, canonical_json
+from explain._store import utc_timestamp
+
+router = APIRouter(prefix="/v1", tags=["audit"])
+
+CSV_COLUMNS = (
+    "seq", "decision_id", "created_at", "account_ref", "decision", "bundle_name", "bundle_version", "bundle_sha256",
+    "catalog_sha256", "template_sha256", "background_sha256", "method", "score", "margin", "base_value",
+    "inputs", "group_contributions", "reasons", "excluded", "notice_hashes", "prev_hash", "record_hash",
+)
+_JSON_COLUMNS = {"inputs", "group_contributions", "reasons", "excluded", "notice_hashes"}
+
+
+def _utc(value: dt.datetime | None, field: str) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)  # a bare timestamp is read as UTC, like everything stored
+    return utc_timestamp(value)
+
+
+def _jsonl(records: Iterator[AuditRecord]) -> Iterator[bytes]:
+    for record in records:
+        yield (canonical_json(record.to_dict()) + "\n").encode("utf-8")
+
+
+def _csv(records: Iterator[AuditRecord]) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for i, record in enumerate(records, start=1):
+        writer.writerow([canonical_json(getattr(record, c)) if c in _JSON_COLUMNS else getattr(record, c)
+                         for c in CSV_COLUMNS])
+        if i % 100 == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+@router.get(
+    "/audit/export",
+    responses={**_ERRORS, 200: {"content": {"application/x-ndjson": {"example": '{"seq":1,...}\n'},
+                                            "text/csv": {"example": "seq,decision_id,...\n"}},
+                                "description": "The records in chain order, streamed."}},
+    response_class=StreamingResponse,
+    summary="Export the audit trail (JSON lines or CSV), streamed",
+)
+def export(
+    caller: AuditorDep,
+    store: StoreDep,
+    since: Annotated[dt.datetime | None, Query(description="Inclusive, ISO 8601 (UTC when no offset).",
+                                               examples=["2026-11-01T00:00:00Z"])] = None,
+    until: Annotated[dt.datetime | None, Query(description="Exclusive, ISO 8601.", examples=["2026-12-01T00:00:00Z"])] = None,
+    format: Annotated[Literal["jsonl", "csv"], Query(description="jsonl (default) or csv.")] = "jsonl",  # noqa: A002
+) -> StreamingResponse:
+    since_s, until_s = _utc(since, "since"), _utc(until, "until")
+    if since_s and until_s and until_s <= since_s:
+        raise Problem(422, "invalid-request", "Invalid request", "'until' must be after 'since'.",
+                      errors=[{"field": "until", "message": "not after 'since'", "expected": f"after {since_s}"}])
+    records = store.iter_records(since=since_s, until=until_s)
+    if format == "csv":
+        return StreamingResponse(_csv(records), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
+    return StreamingResponse(_jsonl(records), media_type="application/x-ndjson",
+                             headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'})
+
+
+@router.get("/audit/verify", response_model=VerifyResponse, response_model_exclude_none=True, responses=_ERRORS,
+            summary="Walk the hash chain")
+def verify(caller: AuditorDep, store: StoreDep) -> VerifyResponse:
+    """``ok: true`` when every record fits; otherwise the first record that breaks the chain and why."""
+    return VerifyResponse(**store.verify().to_dict())
+
+
+@router.post(
+    "/decisions/{decision_id}/replay",
+    response_model=ReplayResponse,
+    response_model_exclude_none=True,
+    responses={**_ERRORS, 404: {"model": ProblemDetails}},
+    summary="Recompute a record and compare it byte for byte",
+)
+def replay_decision(
+    decision_id: Annotated[str, Path(max_length=64)], caller: AuditorDep, store: StoreDep, bundles: BundlesDep
+) -> ReplayResponse:
+    record = store.get(decision_id)
+    if record is None:
+        raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.")
+    return ReplayResponse(**replay(bundles, record))

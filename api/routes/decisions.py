@@ -1,0 +1,174 @@
+"""Issuing decisions (issuers) and reading them back (agents and auditors)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+
+from api.deps import AgentOrAuditorDep, BundlesDep, IssuerDep, MetricsDep, SettingsDep, StoreDep
+from api.problems import Problem
+from api.routes._views import bundle_ref, notices_out, stored
+from api.schemas import AccountDecisions, DecisionRequest, DecisionResponse, ProblemDetails, StoredDecision
+from api.service import BundleRegistry, UnknownBundleError, compute, decision_inputs, make_record, reader_reasons
+from explain._audit import AuditRecord, canonical_json
+from explain._store import IdempotencyClaim, IdempotencyConflictError
+
+router = APIRouter(prefix="/v1", tags=["decisions"])
+
+_ERRORS = {401: {"model": ProblemDetails}, 403: {"model": ProblemDetails}, 422: {"model": ProblemDetails}}
+LocaleQuery = Annotated[str | None, Query(description="Phrase the reasons in this language for the reader, "
+                                                      "independent of the customer's (zh_CN or en).",
+                                          examples=["en"])]
+
+
+def _bundle_for_request(bundles: BundleRegistry, name: str):  # noqa: ANN202
+    try:
+        return bundles.get(name)
+    except UnknownBundleError as exc:
+        raise Problem(422, "unknown-bundle", "Unknown bundle", str(exc),
+                      errors=[{"field": "bundle", "message": str(exc), "expected": f"one of {', '.join(exc.loaded)}"}]) from None
+
+
+def _idempotent_replay(status: int, body: str) -> Response:
+    return Response(content=body, status_code=status, media_type="application/json",
+                    headers={"Idempotent-Replayed": "true"})
+
+
+@router.post(
+    "/decisions",
+    status_code=201,
+    response_model=DecisionResponse,
+    responses={**_ERRORS, 413: {"model": ProblemDetails}},
+    summary="Explain, notify and record a limit decision",
+)
+def create_decision(
+    request: Request,
+    body: DecisionRequest,
+    caller: IssuerDep,
+    store: StoreDep,
+    bundles: BundlesDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255,
+                                                  description="Retry-safe: the same key returns the first response.")] = None,
+) -> Response:
+    """Score the account, choose the principal reasons, render the notices and append the audit record, in
+    one transaction. With an ``Idempotency-Key`` a retry gets the first response, byte for byte, and no second
+    notice is issued."""
+    claim = None
+    if idempotency_key is not None:
+        request_sha = hashlib.sha256(canonical_json(body.model_dump(mode="json")).encode("utf-8")).hexdigest()
+        claim = IdempotencyClaim(caller=caller.key_id, key=idempotency_key, request_sha256=request_sha)
+        seen = store.idempotent_response(caller.key_id, idempotency_key)
+        if seen is not None:
+            if seen.request_sha256 != request_sha:
+                raise IdempotencyConflictError(idempotency_key)
+            return _idempotent_replay(seen.status_code, seen.body)
+
+    bundle = _bundle_for_request(bundles, body.bundle)
+    inputs = decision_inputs(
+        account_ref=body.account_ref,
+        bundle=bundle.name,
+        features=body.features,
+        decision=body.decision.value,
+        old_limit=body.old_limit,
+        new_limit=body.new_limit,
+        currency=body.currency,
+        effective_date=body.effective_date,
+        notice_date=body.notice_date,
+        policy_reasons=body.policy_reasons,
+        locales=body.locales or settings.default_locales,
+        channels=body.channels,
+    )
+    with request.app.state.compute_slots:
+        computation = compute(bundle, inputs)
+    draft = make_record(bundle, inputs, computation)
+
+    def respond(record: AuditRecord) -> tuple[int, str]:
+        response = DecisionResponse(
+            decision_id=record.decision_id,
+            seq=record.seq,
+            created_at=record.created_at,
+            account_ref=record.account_ref,
+            record_hash=record.record_hash,
+            bundle=bundle_ref(bundle),
+            decision=body.decision,
+            score=record.score,
+            margin=record.margin,
+            base_value=record.base_value,
+            method=record.method,
+            reasons=record.reasons,
+            excluded=record.excluded,
+            group_contributions=record.group_contributions,
+            notices=notices_out(record.notices, inputs["channels"], inputs["locales"]),
+        )
+        return 201, response.model_dump_json()
+
+    appended = store.append(draft, idempotency=claim, respond=respond)
+    if appended.replayed:
+        return _idempotent_replay(appended.response.status_code, appended.response.body)
+    if appended.response is not None:
+        status, text = appended.response.status_code, appended.response.body
+    else:
+        status, text = respond(appended.record)
+    for locale in inputs["locales"]:
+        for channel in inputs["channels"]:
+            metrics.notices.labels(inputs["decision"], locale, channel).inc()
+    return Response(content=text, status_code=status, media_type="application/json",
+                    headers={"Location": f"/v1/decisions/{appended.record.decision_id}"})
+
+
+def _reader(bundles: BundleRegistry, record: AuditRecord, locale: str | None) -> dict | None:
+    if locale is None:
+        return None
+    try:
+        bundle = bundles.get(record.bundle_name)
+    except UnknownBundleError:
+        bundle = None
+    if bundle is None or bundle.catalog.sha256 != record.catalog_sha256:
+        raise Problem(409, "catalog-not-loaded", "Catalog not loaded",
+                      f"The reasons of {record.decision_id} come from catalog {record.catalog_sha256[:12]} of bundle "
+                      f"{record.bundle_name!r}, which this service has not loaded; they cannot be re-phrased.")
+    return reader_reasons(bundle, record, locale)
+
+
+@router.get(
+    "/decisions/{decision_id}",
+    response_model=StoredDecision,
+    responses={**_ERRORS, 404: {"model": ProblemDetails}, 409: {"model": ProblemDetails}},
+    summary="A stored decision",
+)
+def get_decision(
+    decision_id: Annotated[str, Path(max_length=64)],
+    caller: AgentOrAuditorDep,
+    store: StoreDep,
+    bundles: BundlesDep,
+    locale: LocaleQuery = None,
+) -> StoredDecision:
+    record = store.get(decision_id)
+    if record is None:
+        raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.")
+    return stored(record, _reader(bundles, record, locale))
+
+
+@router.get(
+    "/accounts/{account_ref}/decisions",
+    response_model=AccountDecisions,
+    responses={**_ERRORS, 409: {"model": ProblemDetails}},
+    summary="An account's decisions, newest first",
+)
+def list_account_decisions(
+    account_ref: Annotated[str, Path(max_length=128)],
+    caller: AgentOrAuditorDep,
+    store: StoreDep,
+    bundles: BundlesDep,
+    settings: SettingsDep,
+    locale: LocaleQuery = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AccountDecisions:
+    records = store.list_by_account(account_ref, limit=min(limit, settings.max_page_size), offset=offset)
+    return AccountDecisions(account_ref=account_ref,
+                            decisions=[stored(r, _reader(bundles, r, locale)) for r in records])

@@ -1,0 +1,356 @@
+"""Request and response bodies, each with an example (they show in ``/docs``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from explain import Decision
+
+FeatureValue = str | int | float | bool | None
+Channel = Literal["letter", "short"]
+
+EXAMPLE_FEATURES: dict[str, FeatureValue] = {
+    "status_of_existing_checking_account": "... < 0 DM",
+    "duration_in_month": 36,
+    "credit_history": "existing credits paid back duly till now",
+    "purpose": "car (new)",
+    "credit_amount": 9055,
+    "savings_account_and_bonds": "unknown/ no savings account",
+    "present_employment_since": "1 <= ... < 4 years",
+    "installment_rate_in_percentage_of_disposable_income": 2,
+    "personal_status_and_sex": "male : single",
+    "other_debtors_or_guarantors": "none",
+    "present_residence_since": 4,
+    "property": "unknown / no property",
+    "age_in_years": 35,
+    "other_installment_plans": "none",
+    "housing": "for free",
+    "number_of_existing_credits_at_this_bank": 1,
+    "job": "unskilled - resident",
+    "number_of_people_being_liable_to_provide_maintenance_for": 2,
+    "telephone": "yes, registered under the customers name",
+    "foreign_worker": "yes",
+}
+EXAMPLE_REASON = {
+    "code": "loan_term", "source": "model", "effect": "adverse", "contribution": 0.4121,
+    "feature": "duration_in_month", "value": 36, "value_kind": "months", "percentile": 91.0, "actionable": True,
+}
+EXAMPLE_ID = "8a4c1f62-3a0e-4a43-9a8e-3f0f3d1e5b1c"
+EXAMPLE_HASH = "5fad1038f8cb80937bc3b367acb3ce279f019fb69594cec023f9defdd89617b7"
+
+
+def _example(example: dict[str, Any], **extra: Any) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]}, **extra)
+
+
+class ExplanationRequest(BaseModel):
+    """What-if analysis: the same scoring and reasons as a decision, nothing stored or rendered."""
+
+    model_config = _example(
+        {"bundle": "german-credit-demo", "features": EXAMPLE_FEATURES, "decision": "limit_decrease",
+         "policy_reasons": []},
+        extra="forbid",
+    )
+
+    bundle: str = Field(min_length=1, max_length=128, description="Name of a loaded bundle (see GET /v1/bundles).")
+    features: dict[str, FeatureValue] = Field(description="Raw feature values of one account, by feature name.")
+    decision: Decision = Field(description="What the lender did (or considers doing).")
+    policy_reasons: list[str] = Field(default_factory=list, max_length=5, description="Policy reason codes, given first.")
+
+
+class DecisionRequest(ExplanationRequest):
+    """A limit change to explain, notify and record."""
+
+    model_config = _example(
+        {"account_ref": "6222-0001", "bundle": "german-credit-demo", "features": EXAMPLE_FEATURES,
+         "decision": "limit_decrease", "old_limit": 20000, "new_limit": 8000, "currency": "CNY",
+         "effective_date": "2026-12-31", "policy_reasons": [], "locales": ["zh_CN", "en"], "channels": ["letter"]},
+        extra="forbid",
+    )
+
+    account_ref: str = Field(min_length=1, max_length=128, description="The account as the customer knows it.")
+    old_limit: float = Field(ge=0, allow_inf_nan=False, description="Limit before the decision.")
+    new_limit: float = Field(ge=0, allow_inf_nan=False, description="Limit after (for increase_declined: asked for).")
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
+    effective_date: dt.date | None = Field(default=None, description="When it takes effect (default: per lender policy).")
+    notice_date: dt.date | None = Field(default=None, description="Date printed on the notice (default: today, UTC).")
+    locales: list[str] | None = Field(default=None, min_length=1, max_length=4,
+                                      description="Notice languages (default: zh_CN and en).")
+    channels: list[Channel] = Field(default_factory=lambda: ["letter"], min_length=1, max_length=2)
+
+
+class BundleRef(BaseModel):
+    model_config = _example({"name": "german-credit-demo", "version": "1.0.0", "sha256": EXAMPLE_HASH})
+
+    name: str
+    version: str
+    sha256: str
+
+
+class ReasonOut(BaseModel):
+    model_config = _example(EXAMPLE_REASON)
+
+    code: str
+    source: Literal["policy", "model"]
+    effect: Literal["adverse", "favourable"]
+    contribution: float | None = None
+    feature: str | None = None
+    value: Any = None
+    value_kind: str | None = None
+    percentile: float | None = None
+    actionable: bool = False
+
+
+class ExcludedOut(BaseModel):
+    model_config = _example({"code": "age", "contribution": 0.2217, "would_rank": 2})
+
+    code: str
+    contribution: float
+    would_rank: int
+
+
+class ExplanationResponse(BaseModel):
+    model_config = _example(
+        {"bundle": {"name": "german-credit-demo", "version": "1.0.0", "sha256": EXAMPLE_HASH},
+         "decision": "limit_decrease", "score": 0.31, "margin": -0.8, "base_value": -1.95,
+         "method": "tree_shap:interventional", "reasons": [EXAMPLE_REASON],
+         "excluded": [{"code": "age", "contribution": 0.2217, "would_rank": 2}],
+         "group_contributions": {"loan_term": 0.4121, "age": 0.2217}}
+    )
+
+    bundle: BundleRef
+    decision: Decision
+    score: float = Field(description="In the model's natural space (probability of default for the demo).")
+    margin: float = Field(description="Model margin (log-odds): base_value + sum of group_contributions.")
+    base_value: float
+    method: str
+    reasons: list[ReasonOut]
+    excluded: list[ExcludedOut] = Field(description="Protected groups that would have qualified; never given.")
+    group_contributions: dict[str, float]
+
+
+class NoticeOut(BaseModel):
+    model_config = _example(
+        {"locale": "en", "channels": ["letter"], "subject": "Your credit limit is changing",
+         "text": "Dear customer, ...", "html": "<html lang=\"en\">...</html>",
+         "short": "Your limit on 6222-0001 will change to CNY 8,000.00 ...", "reference": "LE-7F3A9C21",
+         "template_version": EXAMPLE_HASH, "sha256": EXAMPLE_HASH}
+    )
+
+    locale: str
+    channels: list[str]
+    subject: str
+    text: str
+    html: str
+    short: str
+    reference: str
+    template_version: str
+    sha256: str
+
+
+class DecisionResponse(ExplanationResponse):
+    model_config = _example(
+        {"decision_id": EXAMPLE_ID, "seq": 42, "created_at": "2026-11-29T12:00:00.000000+00:00",
+         "account_ref": "6222-0001", "record_hash": EXAMPLE_HASH,
+         **ExplanationResponse.model_config["json_schema_extra"]["examples"][0],
+         "notices": [NoticeOut.model_config["json_schema_extra"]["examples"][0]]}
+    )
+
+    decision_id: str
+    seq: int
+    created_at: str
+    account_ref: str
+    record_hash: str
+    notices: list[NoticeOut]
+
+
+class ReaderReason(BaseModel):
+    model_config = _example(
+        {"code": "loan_term", "source": "model", "effect": "adverse", "label": "Loan term",
+         "text": "The length of your loan, 36 months, counted against you.",
+         "advice": "Choosing a shorter term for new loans will help."}
+    )
+
+    code: str
+    source: str
+    effect: str
+    label: str
+    text: str
+    advice: str | None = None
+
+
+class ReaderView(BaseModel):
+    model_config = _example({"locale": "en", "reasons": [ReaderReason.model_config["json_schema_extra"]["examples"][0]]})
+
+    locale: str
+    reasons: list[ReaderReason]
+
+
+class StoredDecision(BaseModel):
+    """A decision as the audit trail holds it; ``reader`` phrases its reasons in the reader's language."""
+
+    model_config = _example(
+        {"decision_id": EXAMPLE_ID, "seq": 42, "created_at": "2026-11-29T12:00:00.000000+00:00",
+         "account_ref": "6222-0001", "decision": "limit_decrease",
+         "inputs": {"features": EXAMPLE_FEATURES, "old_limit": 20000, "new_limit": 8000, "currency": "CNY"},
+         "bundle": {"name": "german-credit-demo", "version": "1.0.0", "sha256": EXAMPLE_HASH},
+         "catalog_sha256": EXAMPLE_HASH, "template_sha256": EXAMPLE_HASH, "background_sha256": EXAMPLE_HASH,
+         "method": "tree_shap:interventional", "score": 0.31, "margin": -0.8, "base_value": -1.95,
+         "group_contributions": {"loan_term": 0.4121}, "reasons": [EXAMPLE_REASON], "excluded": [],
+         "notices": [], "notice_hashes": {"en": EXAMPLE_HASH}, "prev_hash": EXAMPLE_HASH, "record_hash": EXAMPLE_HASH,
+         "reader": ReaderView.model_config["json_schema_extra"]["examples"][0]}
+    )
+
+    decision_id: str
+    seq: int
+    created_at: str
+    account_ref: str
+    decision: str
+    inputs: dict[str, Any]
+    bundle: BundleRef
+    catalog_sha256: str
+    template_sha256: str
+    background_sha256: str
+    method: str
+    score: float
+    margin: float
+    base_value: float
+    group_contributions: dict[str, float]
+    reasons: list[ReasonOut]
+    excluded: list[ExcludedOut]
+    notices: list[NoticeOut]
+    notice_hashes: dict[str, str]
+    prev_hash: str
+    record_hash: str
+    reader: ReaderView | None = None
+
+
+class AccountDecisions(BaseModel):
+    model_config = _example({"account_ref": "6222-0001", "decisions": [StoredDecision.model_config["json_schema_extra"]["examples"][0]]})
+
+    account_ref: str
+    decisions: list[StoredDecision]
+
+
+class ReasonGroupOut(BaseModel):
+    model_config = _example({"code": "loan_term", "label": "Loan term", "features": ["duration_in_month"],
+                             "protected": False, "actionable": True, "direction": "higher_is_riskier"})
+
+    code: str
+    label: str
+    features: list[str]
+    protected: bool
+    actionable: bool
+    direction: str
+
+
+class CatalogOut(BaseModel):
+    model_config = _example({"name": "german-credit-demo", "version": "2026.11", "sha256": EXAMPLE_HASH})
+
+    name: str
+    version: str
+    sha256: str
+
+
+class BundleOut(BaseModel):
+    model_config = _example(
+        {"name": "german-credit-demo", "version": "1.0.0", "sha256": EXAMPLE_HASH, "higher_is": "risk",
+         "method": "tree_shap", "mode": "interventional", "background_rows": 200, "background_sha256": EXAMPLE_HASH,
+         "files": {"model.skops": EXAMPLE_HASH},
+         "catalog": CatalogOut.model_config["json_schema_extra"]["examples"][0],
+         "groups": [ReasonGroupOut.model_config["json_schema_extra"]["examples"][0]],
+         "policy_reasons": ["overdue_repayment"]}
+    )
+
+    name: str
+    version: str
+    sha256: str
+    higher_is: str
+    method: str
+    mode: str | None = None
+    background_rows: int
+    background_sha256: str
+    files: dict[str, str]
+    catalog: CatalogOut
+    groups: list[ReasonGroupOut]
+    policy_reasons: list[str]
+
+
+class BundleList(BaseModel):
+    model_config = _example({"bundles": [BundleOut.model_config["json_schema_extra"]["examples"][0]]})
+
+    bundles: list[BundleOut]
+
+
+class VerifyResponse(BaseModel):
+    model_config = _example({"ok": False, "checked": 41, "head_seq": 41, "head_hash": EXAMPLE_HASH, "first_bad_seq": 42,
+                             "first_bad_decision_id": EXAMPLE_ID, "problem": "record_hash does not match the record content"})
+
+    ok: bool
+    checked: int
+    head_seq: int | None = None
+    head_hash: str | None = None
+    first_bad_seq: int | None = None
+    first_bad_decision_id: str | None = None
+    problem: str | None = None
+
+
+class NoticeReplay(BaseModel):
+    model_config = _example({"identical": True, "sha256": EXAMPLE_HASH, "stored_sha256": EXAMPLE_HASH})
+
+    identical: bool
+    sha256: str
+    stored_sha256: str | None = None
+
+
+class ReplayResponse(BaseModel):
+    model_config = _example(
+        {"decision_id": EXAMPLE_ID, "replayed": True, "identical": True, "reasons_identical": True,
+         "notices_identical": True, "checks": {"score": True, "reasons": True, "excluded": True},
+         "notices": {"en": NoticeReplay.model_config["json_schema_extra"]["examples"][0]}}
+    )
+
+    decision_id: str
+    replayed: bool
+    identical: bool
+    reasons_identical: bool | None = None
+    notices_identical: bool | None = None
+    checks: dict[str, bool] = Field(default_factory=dict)
+    notices: dict[str, NoticeReplay] = Field(default_factory=dict)
+    problem: str | None = None
+
+
+class Health(BaseModel):
+    model_config = _example({"status": "ok"})
+
+    status: str
+
+
+class Readiness(BaseModel):
+    model_config = _example({"status": "ready", "database": True, "bundles": ["german-credit-demo"]})
+
+    status: str
+    database: bool
+    bundles: list[str]
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details: every error has this shape."""
+
+    model_config = _example(
+        {"type": "urn:limit-explain:problem:invalid-request", "title": "Invalid request", "status": 422,
+         "detail": "The request has invalid fields: features.duration_in_month.", "instance": "/v1/decisions",
+         "errors": [{"field": "features.duration_in_month", "message": "Input should be a valid number",
+                     "expected": "a number"}]},
+        extra="allow",
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None

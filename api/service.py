@@ -1,0 +1,249 @@
+"""What the routes do, without HTTP: score, explain, choose reasons, render notices, build and replay records.
+
+Everything a stored decision needs to be replayed is in its ``inputs`` (canonical JSON, dates as ISO
+strings, the notice date fixed at issue), and both issuing and replaying run :func:`compute` on those same
+inputs, so a replay differs only if the bundle, the code or the catalogs did.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from explain import DecisionReasons, ModelBundle, Reason, demo_bundle
+from explain._audit import AuditRecord, canonical_json, notice_sha256
+from explain._locales import negotiate
+from explain._notices import reason_phrases, render_notice
+
+__all__ = [
+    "BundleRegistry",
+    "Computation",
+    "UnknownBundleError",
+    "analyse",
+    "compute",
+    "decision_inputs",
+    "make_record",
+    "reader_reasons",
+    "reasons_payload",
+    "replay",
+]
+
+
+class UnknownBundleError(KeyError):
+    def __init__(self, name: str, loaded: Iterable[str]) -> None:
+        self.name = name
+        self.loaded = tuple(loaded)
+        super().__init__(f"No bundle named {name!r} is loaded; expected one of {', '.join(map(repr, self.loaded))}.")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class BundleRegistry:
+    """The bundles this process serves, by name; loaded once at start-up."""
+
+    def __init__(self, bundles: Iterable[ModelBundle]) -> None:
+        self._bundles = {b.name: b for b in bundles}
+
+    @classmethod
+    def load(cls, specs: Iterable[str], *, trusted: bool = False) -> BundleRegistry:
+        bundles = [demo_bundle() if spec == "demo" else ModelBundle.load(Path(spec), trusted=trusted) for spec in specs]
+        return cls(bundles)
+
+    def get(self, name: str) -> ModelBundle:
+        try:
+            return self._bundles[name]
+        except KeyError:
+            raise UnknownBundleError(name, self._bundles) from None
+
+    def names(self) -> list[str]:
+        return list(self._bundles)
+
+    def __iter__(self) -> Iterator[ModelBundle]:
+        return iter(self._bundles.values())
+
+    def __len__(self) -> int:
+        return len(self._bundles)
+
+    def warm_up(self) -> None:
+        """Explain one background row per bundle, so the first customer does not pay for lazy set-up."""
+        for bundle in self:
+            row = bundle.background.iloc[[0]]
+            bundle.explainer().reasons(row, decision="limit_decrease")
+
+
+def analyse(bundle: ModelBundle, features: Mapping[str, Any], decision: str, policy_reasons: Iterable[str] = ()) -> DecisionReasons:
+    """Score and explain one account; input errors surface as :class:`explain.FeatureMismatchError`."""
+    frame = pd.DataFrame([dict(features)])
+    return bundle.explainer().reasons(frame, decision=decision, policy_reasons=tuple(policy_reasons))[0]
+
+
+@dataclass(frozen=True)
+class Computation:
+    reasons: DecisionReasons
+    notices: dict[str, dict[str, Any]]  # locale -> Notice.to_dict()
+
+    @property
+    def notice_hashes(self) -> dict[str, str]:
+        return {locale: notice_sha256(n) for locale, n in self.notices.items()}
+
+    @property
+    def template_sha256(self) -> str:
+        versions = "\n".join(f"{loc}:{n['template_version']}" for loc, n in sorted(self.notices.items()))
+        return hashlib.sha256(versions.encode("utf-8")).hexdigest()
+
+
+def decision_inputs(
+    *,
+    account_ref: str,
+    bundle: str,
+    features: Mapping[str, Any],
+    decision: str,
+    old_limit: float,
+    new_limit: float,
+    currency: str,
+    effective_date: dt.date | None,
+    notice_date: dt.date | None,
+    policy_reasons: Iterable[str],
+    locales: Iterable[str],
+    channels: Iterable[str],
+) -> dict[str, Any]:
+    """The request as it is stored: canonical JSON values, locales negotiated, the notice date fixed."""
+    negotiated = []
+    for i, locale in enumerate(locales):
+        code = negotiate(locale, field=f"locales[{i}]")
+        if code not in negotiated:
+            negotiated.append(code)
+    raw = {
+        "account_ref": account_ref,
+        "bundle": bundle,
+        "features": dict(features),
+        "decision": decision,
+        "old_limit": old_limit,
+        "new_limit": new_limit,
+        "currency": currency,
+        "effective_date": effective_date.isoformat() if effective_date else None,
+        "notice_date": (notice_date or dt.datetime.now(dt.UTC).date()).isoformat(),
+        "policy_reasons": list(policy_reasons),
+        "locales": negotiated,
+        "channels": list(dict.fromkeys(channels)),
+    }
+    return json.loads(canonical_json(raw))
+
+
+def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
+    """Explain and render from stored-form ``inputs``: the single code path for issuing and replaying."""
+    reasons = analyse(bundle, inputs["features"], inputs["decision"], inputs["policy_reasons"])
+    effective = inputs.get("effective_date")
+    notices = {}
+    for locale in inputs["locales"]:
+        notice = render_notice(
+            inputs["decision"],
+            reasons,
+            locale=locale,
+            channel=inputs["channels"][0],
+            catalog=bundle.catalog,
+            old_limit=inputs["old_limit"],
+            new_limit=inputs["new_limit"],
+            account_ref=inputs["account_ref"],
+            currency=inputs["currency"],
+            notice_date=dt.date.fromisoformat(inputs["notice_date"]),
+            effective_date=dt.date.fromisoformat(effective) if effective else None,
+        )
+        notices[locale] = json.loads(canonical_json(notice.to_dict()))
+    return Computation(reasons=reasons, notices=notices)
+
+
+def reasons_payload(reasons: DecisionReasons) -> dict[str, Any]:
+    """The analysis as stored and returned: plain JSON numbers, method and tree mode in one string."""
+    data = json.loads(canonical_json(reasons.to_dict()))
+    return {
+        "score": data["score"],
+        "margin": data["margin"],
+        "base_value": data["base_value"],
+        "method": data["method"] if not data.get("mode") else f"{data['method']}:{data['mode']}",
+        "group_contributions": data["group_contributions"],
+        "reasons": data["reasons"],
+        "excluded": data["excluded"],
+    }
+
+
+def make_record(bundle: ModelBundle, inputs: Mapping[str, Any], computation: Computation) -> AuditRecord:
+    """A draft record (the store chains it); a fresh random decision id."""
+    payload = reasons_payload(computation.reasons)
+    return AuditRecord(
+        decision_id=str(uuid.uuid4()),
+        created_at="",
+        account_ref=inputs["account_ref"],
+        decision=inputs["decision"],
+        inputs=dict(inputs),
+        bundle_name=bundle.name,
+        bundle_version=str(bundle.version),
+        bundle_sha256=bundle.sha256,
+        catalog_sha256=bundle.catalog.sha256,
+        template_sha256=computation.template_sha256,
+        background_sha256=bundle.background_sha256,
+        notice_hashes=computation.notice_hashes,
+        notices=computation.notices,
+        **payload,
+    )
+
+
+def replay(bundles: BundleRegistry, record: AuditRecord) -> dict[str, Any]:
+    """Recompute ``record`` from its inputs and say, part by part, whether the bytes are the same."""
+    try:
+        bundle = bundles.get(record.bundle_name)
+    except UnknownBundleError:
+        return {"decision_id": record.decision_id, "replayed": False, "identical": False,
+                "problem": f"bundle {record.bundle_name!r} is not loaded"}
+    if bundle.sha256 != record.bundle_sha256:
+        return {"decision_id": record.decision_id, "replayed": False, "identical": False,
+                "problem": f"the loaded bundle {bundle.name!r} ({bundle.sha256[:12]}) is not the one the record was "
+                           f"issued with ({record.bundle_sha256[:12]})"}
+    again = compute(bundle, record.inputs)
+    payload = reasons_payload(again.reasons)
+    checks: dict[str, bool] = {}
+    for name in ("score", "margin", "base_value", "method", "group_contributions", "reasons", "excluded"):
+        checks[name] = canonical_json(payload[name]) == canonical_json(getattr(record, name))
+    checks["catalog_sha256"] = bundle.catalog.sha256 == record.catalog_sha256
+    checks["background_sha256"] = bundle.background_sha256 == record.background_sha256
+    checks["template_sha256"] = again.template_sha256 == record.template_sha256
+    notices = {}
+    for locale, notice in again.notices.items():
+        stored = record.notices.get(locale)
+        notices[locale] = {
+            "identical": stored is not None and canonical_json(stored) == canonical_json(notice)
+            and record.notice_hashes.get(locale) == notice_sha256(notice),
+            "sha256": notice_sha256(notice),
+            "stored_sha256": record.notice_hashes.get(locale),
+        }
+    identical = all(checks.values()) and all(n["identical"] for n in notices.values()) and set(notices) == set(record.notice_hashes)
+    return {
+        "decision_id": record.decision_id,
+        "replayed": True,
+        "identical": identical,
+        "reasons_identical": checks["reasons"] and checks["excluded"] and checks["group_contributions"],
+        "notices_identical": all(n["identical"] for n in notices.values()),
+        "checks": checks,
+        "notices": notices,
+    }
+
+
+def reader_reasons(bundle: ModelBundle, record: AuditRecord, locale: str) -> dict[str, Any]:
+    """The stored reasons phrased in the reader's language (not the customer's)."""
+    code = negotiate(locale)
+    phrased = []
+    for data in record.reasons:
+        reason = Reason(**data)
+        phrased.append({"code": reason.code, "source": reason.source, "effect": reason.effect,
+                        **reason_phrases(reason, locale=code, catalog=bundle.catalog,
+                                         currency=record.inputs.get("currency", "CNY"))})
+    return {"locale": code, "reasons": phrased}

@@ -1,0 +1,46 @@
+"""Service settings, from ``EXPLAIN_*`` environment variables (or a ``.env`` file), never built at import time."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from explain._store import DEFAULT_DATABASE_URL
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told.
+
+    ``EXPLAIN_DATABASE_URL``: ``sqlite:///path`` or ``postgresql://user@host/db``.
+    ``EXPLAIN_BUNDLES``: comma-separated bundle directories; ``demo`` is the built-in demo bundle.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="EXPLAIN_", env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    bundles: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["demo"])
+    trusted_bundles: bool = False
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    default_locales: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["zh_CN", "en"])
+    auth_cache_seconds: float = Field(default=10.0, ge=0)
+    migrate_on_start: bool = True
+    warm_up: bool = True
+    db_pool_size: int = Field(default=8, gt=0)
+    compute_concurrency: int = Field(default=1, gt=0, description="Explanations computed at once per worker.")
+    max_page_size: int = Field(default=500, gt=0)
+
+    @field_validator("bundles", "default_locales", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once; tests pass their own to ``create_app`` instead."""
+    return Settings()

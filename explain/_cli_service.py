@@ -1,0 +1,168 @@
+"""Service commands: ``explain serve``, ``explain serve-demo`` and ``explain keys create``.
+
+The service itself lives in ``api/`` (FastAPI); this module only starts it, by import string, so the
+domain package never imports the web framework. Settings come from ``EXPLAIN_*`` variables (see
+``api/settings.py``); ``--database-url`` sets ``EXPLAIN_DATABASE_URL`` for the server's workers too.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import tempfile
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+_ROLES_HELP = "issuer (posts decisions), agent (reads them, what-if) or auditor (reads, exports, verifies, replays)"
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL of the audit store (default: $EXPLAIN_DATABASE_URL, "
+                                        "else the SQLite file under var/)."),
+]
+
+
+def _database_url(database_url: str | None) -> str:
+    """The store to use; exported so the server's worker processes (``api.settings``) read the same one."""
+    from explain._store import configured_database_url
+
+    if database_url:
+        os.environ["EXPLAIN_DATABASE_URL"] = database_url
+    return configured_database_url()
+
+
+def _prepare_environment(workers: int) -> None:
+    # One request explains one account: OpenMP fan-out inside each request only fights the other requests.
+    if not os.environ.get("OMP_NUM_THREADS"):
+        os.environ["OMP_NUM_THREADS"] = "1"
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several workers: each writes its metrics to files here and /metrics adds them all up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="explain-metrics-")
+
+
+def _migrate(url: str) -> None:
+    from explain._store import AuditStore
+
+    AuditStore(url).close()  # create or upgrade the schema once, before any worker starts
+
+
+def _run(host: str, port: int, workers: int, log_level: str) -> None:
+    import uvicorn
+
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
+                timeout_graceful_shutdown=10)
+
+
+def _check_workers(workers: int) -> None:
+    if workers < 1:
+        typer.echo(f"error: The '--workers' must be at least 1. Got {workers} instead.", err=True)
+        raise typer.Exit(2)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (all state is in the database).")] = 1,
+    database_url: DatabaseOption = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the notices service (FastAPI under uvicorn); the schema is migrated first."""
+    _check_workers(workers)
+    url = _database_url(database_url)
+    _prepare_environment(workers)
+    _migrate(url)
+    _run(host, port, workers, log_level)
+
+
+def serve_demo(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Serve the demo bundle on the embedded defaults, with a fresh key per role printed once."""
+    from explain._store import AuditStore
+
+    _check_workers(workers)
+    url_db = _database_url(database_url)
+    _prepare_environment(workers)
+    store = AuditStore(url_db)
+    keys = {role: store.create_api_key(role, name=f"demo-{role}")[0] for role in ("issuer", "agent", "auditor")}
+    store.close()
+    url = f"http://{host}:{port}"
+    body = ('{"account_ref": "6222-0001", "bundle": "german-credit-demo", "decision": "limit_decrease", '
+            '"old_limit": 20000, "new_limit": 8000, "features": ' + _demo_features() + "}")
+    lines = [
+        f"limit-explain service on {url}  (docs: {url}/docs, store: {_redacted(url_db)})",
+        "",
+        "API keys (shown once; only their hashes are stored):",
+        *(f"  {role:<8} {key}" for role, key in keys.items()),
+        "",
+        "Authenticate with 'Authorization: Bearer <key>'. Try:",
+        f"  curl -s -X POST {url}/v1/decisions \\",
+        f"       -H 'Authorization: Bearer {keys['issuer']}' -H 'Content-Type: application/json' \\",
+        f"       -d {shlex.quote(body)}",
+        f"  curl -s {url}/v1/audit/verify -H 'Authorization: Bearer {keys['auditor']}'",
+        "",
+    ]
+    typer.echo("\n".join(lines))
+    sys.stdout.flush()
+    _run(host, port, workers, "info")
+
+
+def _demo_features() -> str:
+    import json
+
+    from explain import demo_data
+
+    return json.dumps(demo_data().iloc[1].to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def keys_create(
+    role: Annotated[str, typer.Option("--role", help=_ROLES_HELP)],
+    name: Annotated[str | None, typer.Option("--name", help="Who holds the key (shown in logs).")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create an API key for ROLE and print it once (only its sha256 is stored)."""
+    from explain._store import ROLES, AuditStore
+
+    if role not in ROLES:
+        typer.echo(f"error: The '--role' must be one of {', '.join(map(repr, ROLES))}. Got {role!r} instead.", err=True)
+        raise typer.Exit(2)
+    store = AuditStore(_database_url(database_url))
+    try:
+        key, caller = store.create_api_key(role, name=name)
+    finally:
+        store.close()
+    typer.echo(f"created {caller.role} key {caller.key_id} for {caller.name!r}; it is shown only now:", err=True)
+    typer.echo(key)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``serve-demo`` and ``keys create`` to the ``explain`` command."""
+    app.command("serve")(serve)
+    app.command("serve-demo")(serve_demo)
+    keys_app = typer.Typer(help="Manage API keys of the service.", no_args_is_help=True)
+    keys_app.command("create")(keys_create)
+    app.add_typer(keys_app, name="keys")
+
+
+def main() -> None:
+    """``python -m explain._cli_service ...``: the same commands without the rest of the CLI."""
+    app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    register(app)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,474 @@
+"""The audit store: decisions as a hash chain in SQLite (embedded default) or PostgreSQL (at scale).
+
+One SQLAlchemy 2 code path serves both. The schema is owned by Alembic migrations shipped in
+:mod:`explain.migrations`; :meth:`AuditStore.migrate` runs ``upgrade head`` under a lock so several workers
+starting at once do not race.
+
+Appending serialises on the chain head, inside the same transaction that inserts the record:
+
+- PostgreSQL: ``SELECT ... FOR UPDATE`` on the one-row ``chain_head`` table;
+- SQLite: every write transaction starts with ``BEGIN IMMEDIATE`` (the database write lock), in WAL mode
+  so readers are never blocked.
+
+So the chain stays valid however many processes write at once, and an idempotency key is claimed in the
+same transaction as the record it answers for.
+
+API keys are ``exk_<key_id>_<secret>``: the ``key_id`` finds the row, the sha256 of the whole key is what is
+stored, and the comparison is :func:`hmac.compare_digest`. The key itself is shown once and never stored.
+"""
+
+from __future__ import annotations
+
+import os
+
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from explain._audit import GENESIS_HASH, AuditRecord, ChainVerification, canonical_json, verify_chain
+
+__all__ = [
+    "ROLES",
+    "Appended",
+    "AuditStore",
+    "Base",
+    "Caller",
+    "IdempotencyClaim",
+    "IdempotencyConflictError",
+    "StoredResponse",
+    "normalize_url",
+    "utc_timestamp",
+]
+
+#: The roles an API key may carry.
+ROLES = ("issuer", "agent", "auditor")
+#: The embedded default store: a SQLite file under the repository's (git-ignored) ``var/``.
+DEFAULT_DATABASE_URL = f"sqlite:///{Path(__file__).resolve().parent.parent / 'var' / 'explain.db'}"
+
+
+def configured_database_url() -> str:
+    """``$EXPLAIN_DATABASE_URL`` if set, else the embedded SQLite default (the service reads the same)."""
+    return os.environ.get("EXPLAIN_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+_KEY_PREFIX = "exk"
+_MIGRATION_LOCK = 0x6578706C61696E  # "explain": the pg_advisory_xact_lock id serialising migrations
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """Fixed-width ISO 8601 in UTC (microseconds), so string order is time order."""
+    moment = datetime.now(UTC) if moment is None else moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_records"
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    decision_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    created_at: Mapped[str] = mapped_column(sa.String(32), index=True)
+    account_ref: Mapped[str] = mapped_column(sa.String(128), index=True)
+    decision: Mapped[str] = mapped_column(sa.String(32))
+    inputs: Mapped[str] = mapped_column(sa.Text)
+    bundle_name: Mapped[str] = mapped_column(sa.String(128))
+    bundle_version: Mapped[str] = mapped_column(sa.String(64))
+    bundle_sha256: Mapped[str] = mapped_column(sa.String(64))
+    catalog_sha256: Mapped[str] = mapped_column(sa.String(64))
+    template_sha256: Mapped[str] = mapped_column(sa.String(64))
+    background_sha256: Mapped[str] = mapped_column(sa.String(64))
+    method: Mapped[str] = mapped_column(sa.String(32))
+    score: Mapped[float] = mapped_column(sa.Double)
+    margin: Mapped[float] = mapped_column(sa.Double)
+    base_value: Mapped[float] = mapped_column(sa.Double)
+    group_contributions: Mapped[str] = mapped_column(sa.Text)
+    reasons: Mapped[str] = mapped_column(sa.Text)
+    excluded: Mapped[str] = mapped_column(sa.Text)
+    notice_hashes: Mapped[str] = mapped_column(sa.Text)
+    notices: Mapped[str] = mapped_column(sa.Text)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    record_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+
+class ChainHead(Base):
+    """One row (id 1): the last appended record. Locking it serialises appends."""
+
+    __tablename__ = "chain_head"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    record_hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(128))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    key_sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[str] = mapped_column(sa.String(32))
+    revoked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class IdempotencyRow(Base):
+    __tablename__ = "idempotency_keys"
+
+    caller: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(sa.String(64))
+    decision_id: Mapped[str] = mapped_column(sa.String(36))
+    status_code: Mapped[int] = mapped_column(sa.Integer)
+    response: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[str] = mapped_column(sa.String(32))
+
+
+_RECORDS = AuditRow.__table__
+_JSON_FIELDS = ("inputs", "group_contributions", "reasons", "excluded", "notice_hashes", "notices")
+_RECORD_FIELDS = tuple(f.name for f in fields(AuditRecord))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated API key: who is calling and in which role."""
+
+    key_id: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """A caller's ``Idempotency-Key`` and the hash of the request it came with."""
+
+    caller: str
+    key: str
+    request_sha256: str
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """The first response given for an idempotency key."""
+
+    decision_id: str
+    status_code: int
+    body: str
+    request_sha256: str
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What :meth:`AuditStore.append` did: a new record, or the first answer to the same idempotency key."""
+
+    record: AuditRecord | None
+    response: StoredResponse | None
+    replayed: bool
+
+
+class IdempotencyConflictError(ValueError):
+    """An idempotency key reused with a different request body."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(
+            f"The Idempotency-Key {key!r} was already used with a different request; "
+            "expected the same body as the first request, or a new key."
+        )
+
+
+def normalize_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs (psycopg2 is not a dependency)."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _row_to_record(row: Any) -> AuditRecord:
+    values = {name: getattr(row, name) for name in _RECORD_FIELDS}
+    for name in _JSON_FIELDS:
+        values[name] = json.loads(values[name])
+    return AuditRecord(**values)
+
+
+def _record_to_row(record: AuditRecord) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(record, name) for name in _RECORD_FIELDS}
+    for name in _JSON_FIELDS:
+        values[name] = canonical_json(values[name])
+    return values
+
+
+class AuditStore:
+    """Decisions, API keys and idempotency keys in one database.
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL: ``sqlite:///path/to/explain.db`` or ``postgresql://user@host/db``.
+    migrate : bool
+        Run the Alembic migrations now (the default); they are idempotent and serialised across processes.
+
+    Examples
+    --------
+    >>> store = AuditStore("sqlite:///:memory:")  # doctest: +SKIP
+    >>> key, caller = store.create_api_key("auditor", name="alice")  # doctest: +SKIP
+    """
+
+    def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 8) -> None:
+        self.url = normalize_url(url)
+        self.dialect = make_url(self.url).get_backend_name()
+        self.engine = self._make_engine(pool_size)
+        if migrate:
+            self.migrate()
+
+    # ------------------------------------------------------------------------------------------- engine
+    def _make_engine(self, pool_size: int) -> Engine:
+        url = make_url(self.url)
+        if self.dialect == "sqlite":
+            if url.database and url.database != ":memory:":
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+            @event.listens_for(engine, "connect")
+            def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+                # Take transaction control away from pysqlite so that "begin" below decides how to start.
+                dbapi_conn.isolation_level = None
+                cursor = dbapi_conn.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.close()
+
+            @event.listens_for(engine, "begin")
+            def _on_begin(conn: Connection) -> None:
+                # Writers take the database write lock up front: the chain head read and the insert that
+                # follows it can then never interleave with another writer's.
+                write = conn.get_execution_options().get("explain_write", False)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+            return engine
+        return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+    def _writing(self) -> Any:
+        """A connection context whose transaction holds the write lock (SQLite) from its first statement."""
+        return self.engine.connect().execution_options(explain_write=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> bool:
+        """True when the database answers and the schema is in place."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.select(ChainHead.seq).where(ChainHead.id == 1)).one()
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    # ---------------------------------------------------------------------------------------- migration
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the latest revision (``alembic upgrade head``)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self._writing() as conn, conn.begin():
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+
+    # ------------------------------------------------------------------------------------------ records
+    def append(
+        self,
+        draft: AuditRecord,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+        respond: Callable[[AuditRecord], tuple[int, str]] | None = None,
+    ) -> Appended:
+        """Add ``draft`` at the head of the chain, in one transaction.
+
+        The store assigns ``seq``, ``created_at``, ``prev_hash`` and ``record_hash`` while it holds the
+        chain head. With ``idempotency``, a key already claimed by the same request returns the first
+        response instead (``replayed=True``) and nothing is written; claimed by a different request, it
+        raises :class:`IdempotencyConflictError`. ``respond(record)`` builds the ``(status, body)`` kept
+        for the key, inside the same transaction.
+        """
+        with self._writing() as conn, conn.begin():
+            head = conn.execute(sa.select(ChainHead.seq, ChainHead.record_hash).where(ChainHead.id == 1).with_for_update()).one()
+            if idempotency is not None:
+                stored = self._claimed(conn, idempotency.caller, idempotency.key)
+                if stored is not None:
+                    if stored.request_sha256 != idempotency.request_sha256:
+                        raise IdempotencyConflictError(idempotency.key)
+                    return Appended(record=None, response=stored, replayed=True)
+            record = draft.chained(seq=head.seq + 1, prev_hash=head.record_hash, created_at=utc_timestamp())
+            conn.execute(sa.insert(_RECORDS).values(_record_to_row(record)))
+            conn.execute(
+                sa.update(ChainHead).where(ChainHead.id == 1).values(seq=record.seq, record_hash=record.record_hash)
+            )
+            response = None
+            if idempotency is not None:
+                status, body = respond(record) if respond else (201, canonical_json({"decision_id": record.decision_id}))
+                response = StoredResponse(record.decision_id, status, body, idempotency.request_sha256)
+                conn.execute(
+                    sa.insert(IdempotencyRow).values(
+                        caller=idempotency.caller,
+                        key=idempotency.key,
+                        request_sha256=idempotency.request_sha256,
+                        decision_id=record.decision_id,
+                        status_code=status,
+                        response=body,
+                        created_at=record.created_at,
+                    )
+                )
+            return Appended(record=record, response=response, replayed=False)
+
+    @staticmethod
+    def _claimed(conn: Connection, caller: str, key: str) -> StoredResponse | None:
+        row = conn.execute(
+            sa.select(
+                IdempotencyRow.decision_id,
+                IdempotencyRow.status_code,
+                IdempotencyRow.response,
+                IdempotencyRow.request_sha256,
+            ).where(IdempotencyRow.caller == caller, IdempotencyRow.key == key)
+        ).one_or_none()
+        if row is None:
+            return None
+        return StoredResponse(row.decision_id, row.status_code, row.response, row.request_sha256)
+
+    def idempotent_response(self, caller: str, key: str) -> StoredResponse | None:
+        """The first response stored for ``(caller, key)``, if any (a fast path before doing the work)."""
+        with self.engine.connect() as conn:
+            return self._claimed(conn, caller, key)
+
+    def get(self, decision_id: str) -> AuditRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(_RECORDS).where(_RECORDS.c.decision_id == decision_id)).one_or_none()
+            return None if row is None else _row_to_record(row)
+
+    def list_by_account(self, account_ref: str, *, limit: int = 100, offset: int = 0) -> list[AuditRecord]:
+        """The account's decisions, newest first."""
+        stmt = (
+            sa.select(_RECORDS)
+            .where(_RECORDS.c.account_ref == account_ref)
+            .order_by(_RECORDS.c.seq.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            return [_row_to_record(r) for r in conn.execute(stmt)]
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(AuditRow)).scalar_one()
+
+    def iter_records(
+        self, *, since: str | None = None, until: str | None = None, batch_size: int = 500
+    ) -> Iterator[AuditRecord]:
+        """Records in chain order, read in batches of short transactions (safe to stream while writers run).
+
+        ``since`` (inclusive) and ``until`` (exclusive) are ISO timestamps compared in UTC.
+        """
+        after = 0
+        while True:
+            stmt = sa.select(_RECORDS).where(_RECORDS.c.seq > after).order_by(_RECORDS.c.seq).limit(batch_size)
+            if since is not None:
+                stmt = stmt.where(_RECORDS.c.created_at >= since)
+            if until is not None:
+                stmt = stmt.where(_RECORDS.c.created_at < until)
+            with self.engine.connect() as conn:
+                rows = [_row_to_record(r) for r in conn.execute(stmt)]
+            yield from rows
+            if len(rows) < batch_size:
+                return
+            after = rows[-1].seq
+
+    def verify(self) -> ChainVerification:
+        """Walk the chain from its first record to the head as it stood when the walk began.
+
+        See :func:`explain._audit.verify_chain`; in addition the chain-head row, written in the same
+        transaction as each record, must point at the last record walked (so deleting the newest records
+        is noticed too). Records appended during the walk are left for the next verification.
+        """
+        with self.engine.connect() as conn:
+            head = conn.execute(sa.select(ChainHead.seq, ChainHead.record_hash).where(ChainHead.id == 1)).one()
+        records = itertools.takewhile(lambda r: r.seq <= head.seq, self.iter_records())
+        result = verify_chain(records)
+        if result.ok and ((result.head_seq or 0) != head.seq or (result.head_hash or GENESIS_HASH) != head.record_hash):
+            return ChainVerification(
+                ok=False,
+                checked=result.checked,
+                head_seq=result.head_seq,
+                head_hash=result.head_hash,
+                first_bad_seq=(result.head_seq or 0) + 1,
+                problem=f"the chain head points at record {head.seq}, but the records end at {result.head_seq or 0}",
+            )
+        return result
+
+    # ----------------------------------------------------------------------------------------- API keys
+    def create_api_key(self, role: str, *, name: str | None = None) -> tuple[str, Caller]:
+        """Make a new key for ``role``; returns the key (shown once, never stored) and its caller."""
+        if role not in ROLES:
+            raise ValueError(f"The 'role' must be one of {', '.join(map(repr, ROLES))}. Got {role!r} instead.")
+        key_id = secrets.token_hex(8)
+        key = f"{_KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+        caller = Caller(key_id=key_id, name=name or f"{role}-{key_id[:6]}", role=role)
+        with self._writing() as conn, conn.begin():
+            conn.execute(
+                sa.insert(ApiKeyRow).values(
+                    key_id=key_id,
+                    name=caller.name,
+                    role=role,
+                    key_sha256=_key_hash(key),
+                    created_at=utc_timestamp(),
+                    revoked=False,
+                )
+            )
+        return key, caller
+
+    def authenticate(self, key: str) -> Caller | None:
+        """The caller holding ``key``, or None for a malformed, unknown or revoked key."""
+        parts = key.split("_")
+        if len(parts) < 3 or parts[0] != _KEY_PREFIX:
+            return None
+        key_id = parts[1]
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(ApiKeyRow.key_id, ApiKeyRow.name, ApiKeyRow.role, ApiKeyRow.key_sha256, ApiKeyRow.revoked)
+                .where(ApiKeyRow.key_id == key_id)
+            ).one_or_none()
+        # Compare even when the id is unknown, so timing does not tell which ids exist.
+        stored = row.key_sha256 if row is not None else "0" * 64
+        if not hmac.compare_digest(_key_hash(key), stored) or row is None or row.revoked:
+            return None
+        return Caller(key_id=row.key_id, name=row.name, role=row.role)
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        with self._writing() as conn, conn.begin():
+            done = conn.execute(sa.update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(revoked=True))
+            return done.rowcount > 0
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
