@@ -191,10 +191,12 @@ def adapt_model(model: Any, *, background: pd.DataFrame | None = None, link: str
     if prefix is not None:
         owners, columns = _pipeline_structure(prefix, raw, nan_native=name in _NAN_NATIVE)
 
-        def transform(X: pd.DataFrame) -> np.ndarray:
+        def sklearn_transform(X: pd.DataFrame) -> np.ndarray:
             out = prefix.transform(X)
             out = out.toarray() if hasattr(out, "toarray") else np.asarray(out)
             return np.asarray(out, dtype=np.float64)
+
+        transform = _verified_fast_transform(prefix, background, sklearn_transform) or sklearn_transform
 
         model_names = tuple(str(c) for c in _feature_names_out(prefix, len(owners)))
     else:
@@ -405,3 +407,85 @@ def _resolve_columns(cols: Any, raw: tuple[str, ...]) -> list[str]:
     if np.issubdtype(arr.dtype, np.integer):
         return [raw[i] for i in arr]
     return [str(c) for c in arr]
+
+
+# --------------------------------------------------------------------------------- fast column transform
+def _verified_fast_transform(
+    prefix: Any, background: pd.DataFrame | None, reference: Callable[[pd.DataFrame], np.ndarray]
+) -> Callable[[pd.DataFrame], np.ndarray] | None:
+    """A NumPy restatement of a simple fitted ColumnTransformer, used only once it matches scikit-learn.
+
+    Explaining one account at a time, scikit-learn's per-call input checks cost more than the encoding
+    itself (about 3 ms for the demo pipeline against 0.2 ms). For the plain pieces (passthrough,
+    OrdinalEncoder, OneHotEncoder without drop or infrequent categories, StandardScaler) we apply the fitted
+    attributes directly, and keep the result only if it equals ``reference`` bit for bit on the background
+    (the caller's own rows). Anything else, or any difference, keeps scikit-learn's transform.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(prefix, Pipeline) and len(prefix.steps) == 1:
+        prefix = prefix.steps[0][1]
+    if background is None or not isinstance(prefix, ColumnTransformer):
+        return None
+    steps = []
+    for name, trans, cols in prefix.transformers_:
+        sl = prefix.output_indices_.get(name, slice(0, 0))
+        if trans == "drop" or sl.stop == sl.start:
+            continue
+        step = _fast_step(trans, list(cols) if not isinstance(cols, str) else [cols], prefix)
+        if step is None:
+            return None
+        steps.append((sl, step))
+    width = max(sl.stop for sl, _ in steps)
+
+    def fast(X: pd.DataFrame) -> np.ndarray:
+        out = np.empty((len(X), width), dtype=np.float64)
+        for sl, step in steps:
+            out[:, sl] = step(X)
+        return out
+
+    try:
+        sample = background.iloc[: min(len(background), 500)]
+        same = np.array_equal(fast(sample), reference(sample), equal_nan=True)
+    except (KeyError, ValueError, TypeError):
+        return None
+    return fast if same else None
+
+
+def _fast_step(trans: Any, cols: list, ct: Any) -> Callable[[pd.DataFrame], np.ndarray] | None:
+    names = [ct.feature_names_in_[c] if isinstance(c, int | np.integer) else c for c in cols]
+    kind = type(trans).__name__ if trans != "passthrough" else "passthrough"
+    if kind == "FunctionTransformer" and trans.func is None:
+        kind = "passthrough"  # how a fitted ColumnTransformer stores "passthrough"
+    if kind == "passthrough":
+        return lambda X: X[names].to_numpy(dtype=np.float64)
+    if kind == "StandardScaler":
+        mean = trans.mean_ if trans.with_mean else np.zeros(len(names))
+        scale = trans.scale_ if trans.with_std else np.ones(len(names))
+        return lambda X: (X[names].to_numpy(dtype=np.float64) - mean) / scale
+    if kind in ("OrdinalEncoder", "OneHotEncoder"):
+        if getattr(trans, "_infrequent_enabled", False) or getattr(trans, "drop_idx_", None) is not None:
+            return None
+        if any(any(isinstance(v, float) and np.isnan(v) for v in cats) for cats in trans.categories_):
+            return None  # a NaN category has encoder-specific rules; leave it to scikit-learn
+        lookups = [{v: i for i, v in enumerate(cats.tolist())} for cats in trans.categories_]
+        if kind == "OrdinalEncoder":
+            def ordinal(X: pd.DataFrame) -> np.ndarray:
+                return np.column_stack(
+                    [np.fromiter((lookup[v] for v in X[c].tolist()), dtype=np.float64, count=len(X))
+                     for c, lookup in zip(names, lookups, strict=True)]
+                )
+            return ordinal
+        if getattr(trans, "sparse_output", False):
+            return None  # densified by the reference anyway, but keep the exact sklearn path
+        offsets = np.cumsum([0] + [len(cats) for cats in trans.categories_])
+
+        def onehot(X: pd.DataFrame) -> np.ndarray:
+            out = np.zeros((len(X), offsets[-1]))
+            rows = np.arange(len(X))
+            for j, (c, lookup) in enumerate(zip(names, lookups, strict=True)):
+                out[rows, offsets[j] + np.fromiter((lookup[v] for v in X[c].tolist()), dtype=np.int64, count=len(X))] = 1.0
+            return out
+        return onehot
+    return None

@@ -245,3 +245,23 @@ def test_numba_engine_agrees_with_shap_through_a_pipeline(mode, german, good_bac
         members = [i for i, n in enumerate(names) if n == feature or n.startswith(f"{feature}_")]
         # shap's C++ keeps thresholds and leaf values in float32, so agreement is to its precision.
         np.testing.assert_allclose(ours.values[feature], phi[:, members].sum(axis=1), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("encoder", ["onehot", "ordinal", "onehot_drop_first"])
+def test_fast_transform_equals_scikit_learn_or_is_not_used(encoder, german, good_background, categorical_columns,
+                                                           numeric_columns):
+    """The NumPy restatement of simple encoders is used only where it matches scikit-learn bit for bit."""
+    X, y = german
+    if encoder == "ordinal":
+        model = _ordinal_pipeline(HistGradientBoostingClassifier(max_iter=10, random_state=0), categorical_columns,
+                                  numeric_columns)
+    else:
+        model = _onehot_pipeline(LogisticRegression(max_iter=500), categorical_columns, numeric_columns)
+        if encoder == "onehot_drop_first":
+            model.set_params(encode__onehot__drop="first")
+    model.fit(X, y)
+    adapter = Explainer(model, background=good_background)._adapter
+    rows = X.iloc[500:800]  # not the background the fast path was checked on
+    expected = np.asarray(model[:-1].transform(rows), dtype=np.float64)
+    np.testing.assert_array_equal(adapter.transform(rows), expected)
+    assert (adapter.transform.__name__ == "fast") == (encoder != "onehot_drop_first")
