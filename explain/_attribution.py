@@ -193,10 +193,11 @@ class Explainer:
             trees = a.estimator.get_booster().num_boosted_rounds()
             self._float32_rtol = 4 * _FLOAT32_EPS * max(1.0, float(np.sqrt(trees)))
         self._ensemble = None
-        if family in ("hist_gb", "tree"):
+        if family in ("hist_gb", "tree", "xgboost"):
             from explain._treeshap import TreeEnsemble
 
-            build = TreeEnsemble.from_hist_gradient_boosting if family == "hist_gb" else TreeEnsemble.from_sklearn_trees
+            build = {"hist_gb": TreeEnsemble.from_hist_gradient_boosting, "tree": TreeEnsemble.from_sklearn_trees,
+                     "xgboost": TreeEnsemble.from_xgboost}[family]
             try:
                 self._ensemble = build(a.estimator)
             except (NotImplementedError, TypeError):

@@ -283,6 +283,71 @@ class TreeEnsemble:
         )
 
 
+def _from_xgboost(cls, model) -> TreeEnsemble:  # noqa: ANN001 - cls is TreeEnsemble
+    """Flatten a fitted binary XGBoost classifier (or its Booster) with numerical splits.
+
+    XGBoost routes ``float32(x) < split`` left and NaN to the default child; in our ``<=`` form that is
+    the largest float32 below the split, compared on float32-rounded inputs. Leaf values and covers
+    (hessian sums, as XGBoost's own TreeSHAP uses) are taken as stored. Categorical splits, multi-class
+    and non-tree boosters raise ``NotImplementedError`` (the caller falls back to shap).
+    """
+    import json
+
+    booster = model.get_booster() if hasattr(model, "get_booster") else model
+    learner = json.loads(bytes(booster.save_raw(raw_format="json")))["learner"]
+    booster_kind = learner["gradient_booster"]["name"]
+    if booster_kind != "gbtree":
+        raise NotImplementedError(f"XGBoost booster {booster_kind!r} is not supported")
+    objective = learner["objective"]["name"]
+    if objective not in ("binary:logistic", "binary:logitraw", "reg:squarederror", "reg:logistic"):
+        raise NotImplementedError(f"XGBoost objective {objective!r} is not supported")
+    trees_json = learner["gradient_booster"]["model"]["trees"]
+    if any(info != 0 for info in learner["gradient_booster"]["model"]["tree_info"]):
+        raise NotImplementedError("multi-output XGBoost models are not supported")
+    base_score = float(str(learner["learner_model_param"]["base_score"]).strip("[]"))
+    if objective in ("binary:logistic", "reg:logistic"):
+        base_score = float(np.log(base_score) - np.log1p(-base_score))  # stored as a probability
+    offsets = [0]
+    lefts, rights, feats, thrs, miss, vals, covs = [], [], [], [], [], [], []
+    for tree in trees_json:
+        if any(tree["split_type"]):
+            raise NotImplementedError("XGBoost categorical splits are not supported")
+        base_idx = offsets[-1]
+        lc = np.asarray(tree["left_children"], dtype=np.int64)
+        leaf = lc < 0
+        split = np.asarray(tree["split_conditions"], dtype=np.float32)
+        lefts.append(np.where(leaf, -1, lc + base_idx))
+        rights.append(np.where(leaf, -1, np.asarray(tree["right_children"], dtype=np.int64) + base_idx))
+        feats.append(np.where(leaf, -1, np.asarray(tree["split_indices"], dtype=np.int64)))
+        thrs.append(np.nextafter(split, np.float32(-np.inf)).astype(np.float64))
+        miss.append(np.asarray(tree["default_left"], dtype=bool))
+        vals.append(np.where(leaf, split.astype(np.float64), 0.0))
+        covs.append(np.asarray(tree["sum_hessian"], dtype=np.float64))
+        offsets.append(base_idx + lc.shape[0])
+    n_nodes = offsets[-1]
+    return cls(
+        tree_offsets=np.asarray(offsets, dtype=np.int64),
+        left=_cat(lefts, np.int64),
+        right=_cat(rights, np.int64),
+        feature=_cat(feats, np.int64),
+        threshold=_cat(thrs, np.float64),
+        missing_left=_cat(miss, np.bool_),
+        is_categorical=np.zeros(n_nodes, dtype=np.bool_),
+        bitset_idx=np.full(n_nodes, -1, dtype=np.int64),
+        known_bitset_idx=np.full(n_nodes, -1, dtype=np.int64),
+        bitsets=np.zeros((0, 8), dtype=np.uint32),
+        value=_cat(vals, np.float64),
+        cover=_cat(covs, np.float64),
+        base_offset=base_score,
+        n_features=int(booster.num_features()),
+        input_categories=(),
+        float32_inputs=True,
+    )
+
+
+TreeEnsemble.from_xgboost = classmethod(_from_xgboost)
+
+
 def _cat(parts: list, dtype) -> np.ndarray:
     if not parts:
         return np.zeros(0, dtype=dtype)

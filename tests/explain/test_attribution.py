@@ -75,10 +75,9 @@ def test_tree_pipelines_are_additive_on_raw_features(tree_pipeline, mode, german
     np.testing.assert_allclose(reconstructed, result.margins, rtol=0, atol=result.tolerance)
     assert result.mode == mode
     assert result.method == "tree_shap"
-    expected_engine = {"xgboost": "xgboost", "lightgbm": "lightgbm"}.get(name, "shap") if name in (
-        "xgboost", "lightgbm") else "numba"
-    if name in ("xgboost", "lightgbm") and mode == "interventional":
-        expected_engine = "shap"
+    expected_engine = "numba"  # our kernels, wherever we can flatten the trees
+    if name == "lightgbm":
+        expected_engine = "lightgbm" if mode == "path_dependent" else "shap"
     assert result.engine == expected_engine
     # Scores are reported in the model's natural space.
     proba = model.predict_proba(X.iloc[:ROWS])[:, 1]
@@ -265,3 +264,27 @@ def test_fast_transform_equals_scikit_learn_or_is_not_used(encoder, german, good
     expected = np.asarray(model[:-1].transform(rows), dtype=np.float64)
     np.testing.assert_array_equal(adapter.transform(rows), expected)
     assert (adapter.transform.__name__ == "fast") == (encoder != "onehot_drop_first")
+
+
+@pytest.mark.parametrize("mode", ["interventional", "path_dependent"])
+def test_xgboost_numba_engine_agrees_with_shap_and_xgboost(mode, numeric_toy):
+    """Flattened XGBoost trees give shap's interventional values and XGBoost's own path-dependent ones."""
+    import shap
+
+    X, y = numeric_toy
+    X = X.copy()
+    X.iloc[::17, 2] = np.nan  # exercise XGBoost's default (missing) direction
+    model = xgboost.XGBClassifier(n_estimators=60, max_depth=5, n_jobs=1, random_state=0).fit(X, y)
+    background = X.iloc[:80]
+    ours = Explainer(model, background=background, tree_mode=mode).explain(X.iloc[100:400])
+    assert ours.engine == "numba"
+    if mode == "path_dependent":
+        native = model.get_booster().predict(xgboost.DMatrix(X.iloc[100:400]), pred_contribs=True)
+        reference, base = native[:, :-1], native[0, -1]
+    else:
+        explainer = shap.TreeExplainer(model, data=background.to_numpy(), feature_perturbation="interventional",
+                                       model_output="raw")
+        reference, base = explainer.shap_values(X.iloc[100:400].to_numpy(), check_additivity=False), explainer.expected_value
+    # XGBoost works in float32: agreement is to its precision, not ours.
+    np.testing.assert_allclose(ours.values.to_numpy(), reference, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(ours.base_values, base, rtol=0, atol=2e-5)
