@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from explain import (
     ExplainError,
     FeatureMismatchError,
-    NoticeInputError,
+    InvalidInputError,
     UnknownDecisionError,
     UnknownReasonError,
     UnsupportedLocaleError,
@@ -138,7 +138,7 @@ def from_validation(exc: RequestValidationError) -> Problem:
 
 
 _CALLER_ERRORS = (FeatureMismatchError, UnknownDecisionError, UnknownReasonError, UnsupportedLocaleError,
-                  NoticeInputError)
+                  InvalidInputError)
 
 
 def from_explain_error(exc: ExplainError) -> Problem:

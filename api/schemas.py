@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from explain import Decision
 
-FeatureValue = str | int | float | bool | None
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number (null marks a missing value)")
+    return value
+
+
+# Finite numbers only: JSON's NaN/Infinity literals are not values a customer has (null is "missing"). One
+# validator on the whole union, so an error names the feature, not each member type of the union.
+FeatureValue = Annotated[str | int | float | bool | None, AfterValidator(_finite)]
 Channel = Literal["letter", "short"]
 
 EXAMPLE_FEATURES: dict[str, FeatureValue] = {
@@ -72,8 +83,8 @@ class DecisionRequest(ExplanationRequest):
     )
 
     account_ref: str = Field(min_length=1, max_length=128, description="The account as the customer knows it.")
-    old_limit: float = Field(ge=0, allow_inf_nan=False, description="Limit before the decision.")
-    new_limit: float = Field(ge=0, allow_inf_nan=False, description="Limit after (for increase_declined: asked for).")
+    old_limit: float = Field(ge=0, lt=1e15, allow_inf_nan=False, description="Limit before the decision.")
+    new_limit: float = Field(ge=0, lt=1e15, allow_inf_nan=False, description="Limit after (for increase_declined: asked for).")
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
     effective_date: dt.date | None = Field(default=None, description="When it takes effect (default: per lender policy).")
     notice_date: dt.date | None = Field(default=None, description="Date printed on the notice (default: today, UTC).")

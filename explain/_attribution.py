@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from explain._catalog import FeatureCatalog
-from explain._exceptions import AdditivityError, CatalogError
+from explain._exceptions import AdditivityError, CatalogError, InvalidInputError
 from explain._models import ModelAdapter, adapt_model
 from explain._reasons import MAX_REASONS, Decision, DecisionReasons, Reason, select_reasons_matrix
 
@@ -362,18 +362,21 @@ class Explainer:
         decision = Decision.parse(decision)
         top = self.catalog.top if top is None else top
         if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= MAX_REASONS:
-            raise ValueError(f"The 'top' must be an integer from 1 to {MAX_REASONS}. Got {top!r} instead.")
+            raise InvalidInputError("top", f"an integer from 1 to {MAX_REASONS}", top)
         materiality = self.catalog.materiality if materiality is None else materiality
         if isinstance(policy_reasons, str):
             policy_reasons = (policy_reasons,)
         codes = list(dict.fromkeys(policy_reasons))
         if len(codes) > top:
-            raise ValueError(f"The 'policy_reasons' has {len(codes)} codes but at most 'top'={top} reasons are given.")
+            raise InvalidInputError("policy_reasons", f"at most {top} codes (the reasons given are capped at 'top')", codes)
         effect = "adverse" if decision.is_adverse else "favourable"
-        policy = tuple(
-            Reason(code=p.code, source="policy", effect=effect, actionable=p.actionable)
-            for p in (self.catalog.policy_reason(c) for c in codes)
-        )
+        entries = [self.catalog.policy_reason(c) for c in codes]
+        one_sided = [p.code for p in entries if getattr(p, effect) is None]
+        if one_sided:
+            raise InvalidInputError(
+                "policy_reasons", f"codes that can explain a {decision.value} (these have no {effect} wording)", one_sided
+            )
+        policy = tuple(Reason(code=p.code, source="policy", effect=effect, actionable=p.actionable) for p in entries)
         X = self._adapter.validate(X)
         attribution = self._explain_valid(X)
         groups = attribution.by_group()

@@ -30,9 +30,17 @@ FORMAT_VERSION = 1
 _MODEL_FILES = {"skops": "model.skops", "xgboost-json": "model.json", "xgboost-ubj": "model.ubj",
                 "lightgbm-text": "model.txt", "pickle": "model.pkl", "joblib": "model.joblib"}
 _UNSAFE_FORMATS = {"pickle", "joblib"}
-# Types inside a skops file that we accept beyond skops' own defaults: fitted internals of the scikit-learn
-# estimators this toolkit explains. Anything else needs trusted=True.
-_SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "collections.OrderedDict", "functools.partial")
+# Types inside a skops file that we accept beyond skops' own defaults, by exact name: the fitted internals of
+# the scikit-learn pipelines this toolkit explains (tree arrays, HGB predictors, dtypes, the validator a
+# fitted imputer keeps). skops lists every function a `partial` wraps as a type of its own, so allowing
+# `partial` admits no function outside this list. Anything else (builtins.eval, ...) needs trusted=True.
+_SKOPS_ALLOWED = frozenset({
+    "functools.partial",
+    "numpy.dtype",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.tree._tree.Tree",
+    "sklearn.utils.validation.check_array",
+})
 
 
 def _sha256(data: bytes) -> str:
@@ -300,7 +308,7 @@ def _load_model(path: Path, fmt: str, data: bytes, *, trusted: bool) -> Any:
         import skops.io as sio
 
         untrusted = sio.get_untrusted_types(data=data)
-        unexpected = [t for t in untrusted if not t.startswith(_SKOPS_TRUSTED_PREFIXES)]
+        unexpected = [t for t in untrusted if t not in _SKOPS_ALLOWED]
         if unexpected and not trusted:
             raise BundleError(path, f"the skops model contains types outside the allowed set: {unexpected}; "
                                     "pass trusted=True only if you trust this file")

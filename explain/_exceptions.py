@@ -12,7 +12,8 @@ the built-in it refines, so an existing ``except ValueError`` keeps working::
     ├── UnknownDecisionError (ValueError)     a decision kind we do not know
     ├── UnknownReasonError (KeyError)         a policy reason code the catalog does not define
     ├── UnsupportedLocaleError (ValueError)   a locale we have no catalog for
-    └── NoticeInputError (ValueError)         limits, dates or profile fields a notice cannot be built from
+    └── InvalidInputError (ValueError)        an argument out of range (top, policy_reasons, amounts...)
+        └── NoticeInputError                  limits, dates or profile fields a notice cannot be built from
 
 Every exception builds its own message from the data it carries: the field, what was expected, what came.
 """
@@ -27,6 +28,7 @@ __all__ = [
     "CatalogError",
     "ExplainError",
     "FeatureMismatchError",
+    "InvalidInputError",
     "ModelNotSupportedError",
     "NoticeInputError",
     "UnknownDecisionError",
@@ -136,11 +138,15 @@ class UnsupportedLocaleError(ExplainError, ValueError):
         super().__init__(f"The {field!r} must be one of {_quoted(self.supported)}. Got {got!r} instead.")
 
 
-class NoticeInputError(ExplainError, ValueError):
-    """A notice cannot be built from the given limits, dates or profile."""
+class InvalidInputError(ExplainError, ValueError):
+    """An argument the caller gave is out of range; ``field`` names it as the caller spelled it."""
 
     def __init__(self, field: str, expected: str, got: object) -> None:
         self.field = field
         self.expected = expected
         self.got = got
         super().__init__(f"The {field!r} must be {expected}. Got {got!r} instead.")
+
+
+class NoticeInputError(InvalidInputError):
+    """A notice cannot be built from the given limits, dates or profile."""

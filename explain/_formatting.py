@@ -25,7 +25,12 @@ from babel.units import format_unit
 from explain._exceptions import NoticeInputError
 from explain._locales import negotiate, translate
 
-__all__ = ["category_context", "format_date", "format_money", "format_number", "format_value"]
+__all__ = ["MAX_MAGNITUDE", "category_context", "format_date", "format_money", "format_number", "format_value"]
+
+
+#: The largest magnitude a notice will print: beyond it Babel's decimal arithmetic overflows, and no credit
+#: limit or customer value is that large.
+MAX_MAGNITUDE = 10**15
 
 
 def _number(value: Any, field: str, *, allow_negative: bool = True) -> Decimal | int:
@@ -34,6 +39,8 @@ def _number(value: Any, field: str, *, allow_negative: bool = True) -> Decimal |
         raise NoticeInputError(field, "a number", value)
     if isinstance(value, float) and not math.isfinite(value):
         raise NoticeInputError(field, "a finite number", value)
+    if abs(value) >= MAX_MAGNITUDE:
+        raise NoticeInputError(field, f"smaller than {MAX_MAGNITUDE:.0e} in size", value)
     if not allow_negative and value < 0:
         raise NoticeInputError(field, "zero or more", value)
     if isinstance(value, int) or (hasattr(value, "is_integer") and float(value).is_integer()):

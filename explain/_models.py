@@ -105,7 +105,7 @@ class ModelAdapter:
         if unexpected:
             raise FeatureMismatchError("unexpected", unexpected, expected=f"only {len(self.raw_features)} model inputs")
         X = X.loc[:, list(self.raw_features)]
-        bad_dtype, unknown, nan = [], {}, []
+        bad_dtype, unknown, nan, infinite = [], {}, [], []
         # Whole-frame NaN mask and dtypes once: this runs on every call, often for one row.
         isna_all = X.isna().to_numpy()
         dtypes = X.dtypes
@@ -115,7 +115,10 @@ class ModelAdapter:
                 nan.append(spec.name)
             dtype = dtypes.iloc[j]
             if spec.numeric:
-                if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+                if (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
+                        and not pd.api.types.is_bool_dtype(dtype)):  # true/false is no count or amount
+                    if pd.api.types.is_float_dtype(dtype) and np.isinf(X.iloc[:, j].to_numpy(dtype=float)).any():
+                        infinite.append(spec.name)
                     continue
                 # An object column of plain numbers (parsed JSON) is fine; strings that look like numbers are not.
                 present = X.iloc[:, j].to_numpy(dtype=object)[~isna]
@@ -143,9 +146,14 @@ class ModelAdapter:
             )
         if nan:
             raise FeatureMismatchError("missing value (NaN) the model cannot take", nan, expected="a value")
+        if infinite:
+            raise FeatureMismatchError("infinite value", infinite, expected="a finite number")
         numeric = [s.name for s in self.columns if s.numeric]
         if numeric and any(X[c].dtype == object for c in numeric):
             X = X.astype({c: float for c in numeric if X[c].dtype == object})
+            infinite = [c for c in numeric if pd.api.types.is_float_dtype(X[c]) and np.isinf(X[c].to_numpy()).any()]
+            if infinite:
+                raise FeatureMismatchError("infinite value", infinite, expected="a finite number")
         return X
 
     def _spec(self, name: str) -> ColumnSpec:
@@ -376,7 +384,8 @@ def _pipeline_structure(prefix: Any, raw: tuple[str, ...], *, nan_native: bool) 
                         c,
                         numeric=not categorical,
                         categories=frozenset(map(str, known)) if categorical else frozenset(known),
-                        nan_ok=has_nan or imputed or (encoder_name == "OrdinalEncoder" and nan_native),
+                        # NaN is a category only if the encoder saw it when fitted (or an imputer fills it).
+                        nan_ok=has_nan or imputed,
                     )
             else:
                 for c in cols:

@@ -30,7 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from explain._catalog import FeatureCatalog
 from explain._exceptions import CatalogError, NoticeInputError, UnknownReasonError
-from explain._formatting import format_date, format_money, format_value
+from explain._formatting import MAX_MAGNITUDE, format_date, format_money, format_value
 from explain._locales import catalog_path, get_translations, negotiate, translate
 from explain._profile import LenderProfile, demo_profile, wording_context
 from explain._reasons import Decision, DecisionReasons, Reason
@@ -191,7 +191,9 @@ def reason_phrases(
     if "{value}" in message:
         feature = reason.feature or getattr(entry, "display", None)
         if reason.value is None or feature is None:
-            raise NoticeInputError(f"value of reason {reason.code!r}", "the customer's own value", reason.value)
+            # The reason shows the customer's own value; name the input that lacks it, as the caller spelled it.
+            field = f"features.{feature}" if feature is not None else f"value of reason {reason.code!r}"
+            raise NoticeInputError(field, f"a value: the reason {reason.code!r} shows it to the customer", None)
         spec = catalog.features.get(feature)
         if spec is None:
             raise CatalogError(f"feature {feature!r}", "is not in the catalog")
@@ -202,7 +204,7 @@ def reason_phrases(
             currency=currency,
             feature=feature,
             categories=spec.categories,
-            field=f"value of reason {reason.code!r}",
+            field=f"features.{feature}",
         )
         text = text.replace("{value}", shown)
     advice = None
@@ -219,6 +221,8 @@ def _amount(value: Any, field: str) -> Decimal:
         raise NoticeInputError(field, "a finite amount", value)
     if value < 0:
         raise NoticeInputError(field, "zero or more", value)
+    if value >= MAX_MAGNITUDE:
+        raise NoticeInputError(field, f"an amount below {MAX_MAGNITUDE:.0e}", value)
     return Decimal(str(value)) if not isinstance(value, Decimal) else value
 
 

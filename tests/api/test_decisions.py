@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from apihelpers import assert_problem
 
@@ -113,6 +115,8 @@ def test_unknown_decision_is_404(service) -> None:
         ({"bundle": "no-such-bundle"}, "bundle"),
         ({"surprise": 1}, "surprise"),
         ({"account_ref": ""}, "account_ref"),
+        ({"decision": "limit_increase", "new_limit": 30000, "policy_reasons": ["overdue_repayment"]}, "policy_reasons"),
+        ({"old_limit": 1e300, "new_limit": 1e299}, "old_limit"),
     ],
 )
 def test_invalid_input_is_422_naming_the_field(service, decision_body, change: dict, field: str) -> None:
@@ -143,6 +147,12 @@ def test_feature_errors_name_the_feature(service, decision_body, accounts) -> No
     features = dict(accounts[0], purpose="a yacht")
     r = service.client.post("/v1/decisions", json=decision_body(features=features), headers=service.auth("issuer"))
     assert_problem(r, 422, field="features.purpose")
+    features = dict(accounts[0], purpose=None)  # the demo encoder never saw a missing purpose
+    r = service.client.post("/v1/decisions", json=decision_body(features=features), headers=service.auth("issuer"))
+    assert_problem(r, 422, field="features.purpose")
+    r = service.client.post("/v1/decisions", headers={**service.auth("issuer"), "Content-Type": "application/json"},
+                            content=json.dumps(decision_body(features=dict(accounts[0], credit_amount=float("inf")))))
+    assert_problem(r, 422, field="features.credit_amount")
     features = dict(accounts[0], favourite_colour="blue")
     r = service.client.post("/v1/decisions", json=decision_body(features=features), headers=service.auth("issuer"))
     assert_problem(r, 422, field="features.favourite_colour")

@@ -87,3 +87,25 @@ def test_demo_bundle_hash_is_the_same_in_another_process(tmp_path, bundle):
     code = f"import explain; print(explain.build_demo_bundle({str(tmp_path / 'x')!r}).sha256)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert out.stdout.strip() == bundle.sha256
+
+
+def test_skops_model_that_could_run_code_needs_trust(tmp_path, bundle, numeric_toy):
+    """A FunctionTransformer wrapping builtins.eval must not load from an untrusted bundle."""
+    import builtins
+    from functools import partial
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = numeric_toy
+    marker = tmp_path / "ran"
+    payload = partial(builtins.eval, f"open({str(marker)!r}, 'w').close() or __import__('numpy').asarray(X)")
+    model = Pipeline([("f", FunctionTransformer(lambda X: X)), ("m", LogisticRegression())]).fit(X, y)
+    model.steps[0][1].func = payload  # what an attacker would ship
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text("\n".join(
+        f'[groups.{c}]\nlabel = "{c}"\nfeatures = ["{c}"]\nadverse = "a"\nfavourable = "f"\n' for c in X.columns))
+    with pytest.raises(BundleError, match=r"types outside the allowed set: \[.*builtins\.eval"):
+        save_bundle(tmp_path / "evil", model=model, catalog_path=catalog, background=X.iloc[:20], name="evil", version="1")
+    assert not marker.exists()

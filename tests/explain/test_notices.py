@@ -366,7 +366,7 @@ def test_at_most_top_reasons(catalog):
 
 def test_reason_without_its_value(catalog):
     bare = Reason("loan_term", "model", "adverse", 0.3, "duration_in_month", None, "months", None, True)
-    with pytest.raises(NoticeInputError, match="value of reason 'loan_term'"):
+    with pytest.raises(NoticeInputError, match="'features.duration_in_month' must be a value: the reason 'loan_term'"):
         render_notice("limit_decrease", [bare], locale="en", catalog=catalog, old_limit=2, new_limit=1,
                       account_ref="1")
 

@@ -119,7 +119,7 @@ def test_bad_decision_top_and_policy_codes(age_dominated):
     explainer, X = age_dominated
     with pytest.raises(UnknownDecisionError, match="'decision' must be one of 'limit_increase'.*Got 'raise'"):
         explainer.reasons(X.iloc[:1], decision="raise")
-    with pytest.raises(ValueError, match="'top' must be an integer from 1 to 5. Got 6"):
+    with pytest.raises(ValueError, match="'top' must be an integer from 1 to 5. Got 6"):  # InvalidInputError
         explainer.reasons(X.iloc[:1], decision="limit_decrease", top=6)
     with pytest.raises(UnknownReasonError, match="Unknown policy reason 'late'; expected one of 'overdue_repayment'"):
         explainer.reasons(X.iloc[:1], decision="limit_decrease", policy_reasons=["late"])
@@ -130,3 +130,15 @@ def test_same_inputs_same_reasons(bundle, german):
     first = [r.to_json() for r in bundle.explainer().reasons(X.iloc[:25], decision="account_closure")]
     second = [r.to_json() for r in bundle.explainer().reasons(X.iloc[:25], decision="account_closure")]
     assert first == second
+
+
+def test_policy_reasons_beyond_top_or_without_wording_are_refused(age_dominated):
+    from explain import InvalidInputError
+
+    explainer, X = age_dominated
+    with pytest.raises(InvalidInputError, match=r"The 'policy_reasons' must be at most 1 codes"):
+        explainer.reasons(X.iloc[:1], decision="limit_decrease", top=1,
+                          policy_reasons=["overdue_repayment", "portfolio_tightening"])
+    # "A repayment is overdue" cannot explain a limit increase: the catalog has no favourable wording for it.
+    with pytest.raises(InvalidInputError, match=r"codes that can explain a limit_increase.*\['overdue_repayment'\]"):
+        explainer.reasons(X.iloc[:1], decision="limit_increase", policy_reasons=["overdue_repayment"])

@@ -81,3 +81,24 @@ def test_json_style_object_numbers_are_accepted(explainer, accounts):
 def test_errors_are_value_errors_too(explainer, accounts):
     with pytest.raises(ValueError):
         explainer.explain(accounts.drop(columns=["purpose"]))
+
+
+def test_missing_category_in_the_demo_pipeline_names_the_column(explainer, accounts):
+    """The demo's OrdinalEncoder never saw a missing category, so NaN there is refused, not crashed on."""
+    accounts.loc[accounts.index[0], "purpose"] = None
+    with pytest.raises(FeatureMismatchError, match=r"missing value \(NaN\) the model cannot take: column\(s\) 'purpose'"):
+        explainer.explain(accounts)
+
+
+def test_infinite_value(explainer, accounts):
+    with pytest.raises(FeatureMismatchError, match=r"infinite value: column\(s\) 'credit_amount'; expected a finite"):
+        explainer.explain(accounts.astype({"credit_amount": float}).assign(credit_amount=[1.0, np.inf, 2.0]))
+    as_objects = accounts.astype(object)
+    as_objects["duration_in_month"] = [12, float("-inf"), 6]
+    with pytest.raises(FeatureMismatchError, match=r"infinite value: column\(s\) 'duration_in_month'"):
+        explainer.explain(as_objects)
+
+
+def test_true_false_is_not_a_number(explainer, accounts):
+    with pytest.raises(FeatureMismatchError, match=r"wrong dtype: column\(s\) 'duration_in_month'"):
+        explainer.explain(accounts.assign(duration_in_month=[True, False, True]))
