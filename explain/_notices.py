@@ -213,6 +213,20 @@ def reason_phrases(
     return {"label": translate(f"{prefix}:label", entry.label, locale=locale), "text": text, "advice": advice}
 
 
+# ------------------------------------------------------------------------------------------- short message
+#: One message: an SMS of 70 UCS-2 characters in Chinese, 160 GSM-7 septets in English.
+SHORT_MESSAGE_LIMITS = {"zh_CN": 70, "en": 160}
+# GSM 03.38: the basic alphabet costs one septet a character, the extension table two.
+_GSM7_EXTENSION = frozenset("^{}\\[~]|€")
+
+
+def short_message_length(text: str, locale: str) -> int:
+    """What ``text`` costs against :data:`SHORT_MESSAGE_LIMITS`: characters, or GSM-7 septets in English."""
+    if locale == "en":
+        return sum(2 if c in _GSM7_EXTENSION else 1 for c in text)
+    return len(text)
+
+
 # ------------------------------------------------------------------------------------------------ inputs
 def _amount(value: Any, field: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, Real | Decimal):
@@ -384,6 +398,7 @@ def render_notice(
         "jurisdiction": translate(wording_context("jurisdiction"), profile.wording["jurisdiction"], locale=locale),
         "escalation": translate(wording_context("escalation"), profile.wording["escalation"], locale=locale),
         "html_lang": _HTML_LANG[locale],
+        "compact": False,
         **money,
     }
     env = _environment(locale)
@@ -394,11 +409,19 @@ def render_notice(
         except jinja2.TemplateNotFound as exc:
             raise CatalogError(f"template {exc.name!r}", f"is missing from {TEMPLATES_DIR}") from exc
         rendered[part] = template.render(context)
+    short = rendered["short.txt"].strip()
+    if short_message_length(short, locale) > SHORT_MESSAGE_LIMITS[locale]:
+        # A long lender name or a large limit: say the same without the amount and the date, which the
+        # letter carries, rather than split the message or drop the reason or the way to the explanation.
+        short = env.get_template(f"{decision.value}/short.txt").render({**context, "compact": True}).strip()
+        if short_message_length(short, locale) > SHORT_MESSAGE_LIMITS[locale]:
+            limit = SHORT_MESSAGE_LIMITS[locale]
+            raise NoticeInputError("profile", f"a lender name and short URL that fit a {limit}-character message", short)
     return Notice(
         subject=rendered["subject.txt"].strip(),
         text=rendered["letter.txt"],
         html=rendered["letter.html"],
-        short=rendered["short.txt"].strip(),
+        short=short,
         locale=locale,
         channel=channel,
         decision=decision.value,

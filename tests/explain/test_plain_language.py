@@ -121,7 +121,10 @@ def test_short_form_fits_whatever_the_top_reason(catalog, locale):
 
     tops = [(c, "model") for c, g in catalog.groups.items() if not g.protected]
     tops += [(c, "policy") for c in catalog.policy_reasons]
-    cases = [("limit_decrease", 20000, 8000), ("account_closure", 20000, 0), ("increase_declined", 20000, 30000)]
+    cases = [("limit_decrease", 20000, 8000), ("account_closure", 20000, 0), ("increase_declined", 20000, 30000),
+             # Seven-digit limits push the full wording past one message; the compact wording must take over.
+             ("limit_decrease", 9_000_000, 1_500_000), ("account_closure", 9_000_000, 0),
+             ("increase_declined", 1_500_000, 9_000_000)]
     longest = 0
     for code, source in tops:
         reason = model_reason(catalog, code) if source == "model" else policy_reason(catalog, code)
@@ -130,3 +133,24 @@ def test_short_form_fits_whatever_the_top_reason(catalog, locale):
                                   account_ref="1", notice_date=dt.date(2026, 12, 1)).short
             longest = max(longest, len(short) if locale == "zh_CN" else gsm7_length(short))
     assert longest <= (70 if locale == "zh_CN" else 160)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_compact_short_form_keeps_decision_reason_and_link(catalog, locale):
+    """Over the limit, the short form drops the amount and date (in the letter) but keeps what matters."""
+    import datetime as dt
+
+    from explain._notices import SHORT_MESSAGE_LIMITS, render_notice, short_message_length
+
+    reason = model_reason(catalog, "home_and_property")
+    full = render_notice("limit_decrease", [reason], locale=locale, catalog=catalog, old_limit=20000, new_limit=8000,
+                         account_ref="1", notice_date=dt.date(2026, 12, 1)).short
+    big = render_notice("limit_decrease", [reason], locale=locale, catalog=catalog, old_limit=900_000_000,
+                        new_limit=150_000_000, account_ref="1", notice_date=dt.date(2026, 12, 1)).short
+    assert "8,000.00" in full  # the demo limits fit: the full wording, amount included
+    assert short_message_length(big, locale) <= SHORT_MESSAGE_LIMITS[locale]
+    # 160 GSM-7 septets still hold the English amount; 70 Chinese characters do not.
+    assert ("150,000,000" in big) == (locale == "en")
+    label = {"en": "Home and property", "zh_CN": "住房及财产"}[locale]
+    assert label in big and "example.com/r" in big
+    assert ("drops to" in big) if locale == "en" else ("下调" in big)
