@@ -111,7 +111,8 @@ class ReasonOut(BaseModel):
     feature: str | None = None
     value: Any = None
     value_kind: str | None = None
-    percentile: float | None = None
+    percentile: float | None = Field(default=None, description="Numeric values: % of the background at or below.")
+    share: float | None = Field(default=None, description="Categories: % of the background in the same category.")
     actionable: bool = False
 
 

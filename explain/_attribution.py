@@ -394,8 +394,7 @@ class Explainer:
         for i, (chosen, excluded) in enumerate(selections):
             row = matrix[i].tolist()
             model_reasons = tuple(
-                self._model_reason(code, row[codes.index(code)], shown[code][0][i], shown[code][1][i], effect)
-                for code in chosen
+                self._model_reason(code, row[codes.index(code)], shown[code], i, effect) for code in chosen
             )
             results.append(
                 DecisionReasons(
@@ -414,34 +413,37 @@ class Explainer:
         return results
 
     # -- helpers ------------------------------------------------------------------------------------------
-    def _model_reason(self, code: str, contribution: float, value: Any, percentile: float | None, effect: str) -> Reason:
+    def _model_reason(self, code: str, contribution: float, shown: tuple, i: int, effect: str) -> Reason:
         group = self.catalog.groups[code]
+        values, standing, categorical = shown
         return Reason(
             code=code,
             source="model",
             effect=effect,
             contribution=contribution,
             feature=group.display,
-            value=value,
+            value=values[i],
             value_kind=self.catalog.features[group.display].kind,
-            percentile=percentile,
+            percentile=None if categorical else standing[i],
+            share=standing[i] if categorical else None,
             actionable=group.actionable,
         )
 
-    def _display_column(self, X: pd.DataFrame, code: str) -> tuple[list[Any], list[float | None]]:
-        """A group's display values (plain Python) and their background percentiles, for every row."""
+    def _display_column(self, X: pd.DataFrame, code: str) -> tuple[list[Any], list[float | None], bool]:
+        """A group's display values (plain Python), where each stands in the background, and whether the
+        standing is a category share (``True``) or a percentile."""
         feature = self.catalog.groups[code].display
         column = X[feature]
         values = [None if (isinstance(v, float) and np.isnan(v)) else v for v in column.tolist()]
         stats = self._percentiles.get(feature)
         if stats is None:
-            return values, [None] * len(values)
+            return values, [None] * len(values), False
         if isinstance(stats, dict):
             shares = [None if v is None else round(100.0 * stats.get(str(v), 0.0), 1) for v in values]
-            return values, shares
+            return values, shares, True
         numeric = column.to_numpy(dtype=float)
         ranks = np.round(100.0 * np.searchsorted(stats, numeric, side="right") / len(stats), 1).tolist()
-        return values, [None if v is None else r for v, r in zip(values, ranks, strict=True)]
+        return values, [None if v is None else r for v, r in zip(values, ranks, strict=True)], False
 
     def _background_stats(self) -> dict[str, Any]:
         if self.background is None or self.catalog is None:

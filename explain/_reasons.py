@@ -65,8 +65,9 @@ class Reason:
     feature: str | None = None  # the raw feature whose value the phrase shows
     value: Any = None  # the customer's own value of that feature
     value_kind: str | None = None
-    percentile: float | None = None  # where the value stands in the background, 0-100
+    percentile: float | None = None  # numeric values: share of the background at or below it, 0-100
     actionable: bool = False
+    share: float | None = None  # categories: share of the background in the same category, 0-100
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,8 @@ def read_accounts(path: Path):  # noqa: ANN201 - DataFrame
 
 def _reasons_table(results, catalog, title: str) -> Table:  # noqa: ANN001
     table = Table(title=title, show_lines=False)
-    for column in ("row", "score", "#", "reason", "contribution", "value", "percentile"):
-        table.add_column(column, justify="right" if column in ("score", "contribution", "percentile", "#") else "left")
+    for column in ("row", "score", "#", "reason", "contribution", "value", "standing"):
+        table.add_column(column, justify="right" if column in ("score", "contribution", "standing", "#") else "left")
     for result in results:
         first = True
         for rank, reason in enumerate(result.reasons, start=1):
@@ -76,7 +76,7 @@ def _reasons_table(results, catalog, title: str) -> Table:  # noqa: ANN001
                 f"{label} [dim]({reason.code})[/]",
                 "policy" if reason.contribution is None else f"{reason.contribution:+.3f}",
                 "" if reason.value is None else str(reason.value),
-                "" if reason.percentile is None else f"{reason.percentile:.0f}",
+                _standing(reason),
             )
             first = False
         if first:
@@ -85,6 +85,13 @@ def _reasons_table(results, catalog, title: str) -> Table:  # noqa: ANN001
             table.add_row("", "", "x", f"[dim]{catalog.groups[ex.code].label} ({ex.code}): protected, not a reason[/]",
                           f"[dim]{ex.contribution:+.3f}[/]", "", "")
     return table
+
+
+def _standing(reason) -> str:  # noqa: ANN001
+    """Percentile for numbers ("p90"), share of the background in the same category for categories."""
+    if reason.percentile is not None:
+        return f"p{reason.percentile:.0f}"
+    return "" if reason.share is None else f"{reason.share:.0f}% same"
 
 
 @app.command()

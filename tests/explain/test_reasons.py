@@ -109,6 +109,12 @@ def test_reason_items_carry_value_and_percentile(bundle, german):
     assert isinstance(reason.value, int)
     background = bundle.background["duration_in_month"]
     assert reason.percentile == pytest.approx(round(100 * (background <= reason.value).mean(), 1))
+    assert reason.share is None
+    # A category has no order, so no percentile: its standing is the share of the background that shares it.
+    category = next(r for res in results for r in res.reasons if r.value_kind == "category")
+    assert category.percentile is None
+    shared = (bundle.background[category.feature] == category.value).mean()
+    assert category.share == pytest.approx(round(100 * shared, 1))
     protected = {c for c, g in bundle.catalog.groups.items() if g.protected}
     assert not protected & {code for res in results for code in res.codes}
     round_trip = results[0].to_dict()
