@@ -262,25 +262,8 @@ class TreeEnsemble:
             vals.append(v.astype(np.float64) * scale)
             covs.append(tree.weighted_n_node_samples.astype(np.float64))
             offsets.append(base_idx + lc.shape[0])
-        n_nodes = offsets[-1]
-        return cls(
-            tree_offsets=np.asarray(offsets, dtype=np.int64),
-            left=_cat(lefts, np.int64),
-            right=_cat(rights, np.int64),
-            feature=_cat(feats, np.int64),
-            threshold=_cat(thrs, np.float64),
-            missing_left=_cat(miss, np.bool_),
-            is_categorical=np.zeros(n_nodes, dtype=np.bool_),
-            bitset_idx=np.full(n_nodes, -1, dtype=np.int64),
-            known_bitset_idx=np.full(n_nodes, -1, dtype=np.int64),
-            bitsets=np.zeros((0, 8), dtype=np.uint32),
-            value=_cat(vals, np.float64),
-            cover=_cat(covs, np.float64),
-            base_offset=base,
-            n_features=n_features,
-            input_categories=(),
-            float32_inputs=True,
-        )
+        return _numeric_ensemble(cls, offsets, lefts, rights, feats, thrs, miss, vals, covs,
+                                 base_offset=base, n_features=n_features)
 
 
 def _from_xgboost(cls, model) -> TreeEnsemble:  # noqa: ANN001 - cls is TreeEnsemble
@@ -324,6 +307,12 @@ def _from_xgboost(cls, model) -> TreeEnsemble:  # noqa: ANN001 - cls is TreeEnse
         vals.append(np.where(leaf, split.astype(np.float64), 0.0))
         covs.append(np.asarray(tree["sum_hessian"], dtype=np.float64))
         offsets.append(base_idx + lc.shape[0])
+    return _numeric_ensemble(cls, offsets, lefts, rights, feats, thrs, miss, vals, covs,
+                             base_offset=base_score, n_features=int(booster.num_features()))
+
+
+def _numeric_ensemble(cls, offsets, lefts, rights, feats, thrs, miss, vals, covs, *, base_offset, n_features):  # noqa: ANN001
+    """Assemble per-tree arrays of a model with numerical splits only, compared on float32 inputs."""
     n_nodes = offsets[-1]
     return cls(
         tree_offsets=np.asarray(offsets, dtype=np.int64),
@@ -338,8 +327,8 @@ def _from_xgboost(cls, model) -> TreeEnsemble:  # noqa: ANN001 - cls is TreeEnse
         bitsets=np.zeros((0, 8), dtype=np.uint32),
         value=_cat(vals, np.float64),
         cover=_cat(covs, np.float64),
-        base_offset=base_score,
-        n_features=int(booster.num_features()),
+        base_offset=base_offset,
+        n_features=n_features,
         input_categories=(),
         float32_inputs=True,
     )
