@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 
 from api.deps import KeyCache
 from api.limits import BodySizeLimitMiddleware
@@ -82,7 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.store.close()
 
-    app = FastAPI(title="limit-explain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # FastAPIOffline serves the Swagger UI and ReDoc assets itself: lenders run this on networks that cannot
+    # reach a CDN, where the stock /docs page would load blank.
+    app = FastAPIOffline(title="limit-explain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings
     app.state.settings = settings
     app.state.metrics = Metrics()
