@@ -151,6 +151,7 @@ def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
             locale=locale,
             channel=inputs["channels"][0],
             catalog=bundle.catalog,
+            profile=bundle.profile,
             old_limit=inputs["old_limit"],
             new_limit=inputs["new_limit"],
             account_ref=inputs["account_ref"],

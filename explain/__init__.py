@@ -18,10 +18,13 @@ from explain._exceptions import (
     InvalidInputError,
     ModelNotSupportedError,
     NoticeInputError,
+    TranslationError,
     UnknownDecisionError,
     UnknownReasonError,
     UnsupportedLocaleError,
 )
+from explain._i18n_extract import update_translations
+from explain._phrasebook import Phrasebook
 from explain._formatting import format_date, format_money, format_value
 from explain._locales import SUPPORTED_LOCALES, CatalogMissingError, negotiate
 from explain._notices import CHANNELS, Notice, reason_phrases, render_notice
@@ -54,9 +57,11 @@ __all__ = [
     "ModelNotSupportedError",
     "Notice",
     "NoticeInputError",
+    "Phrasebook",
     "PolicyReason",
     "Reason",
     "ReasonGroup",
+    "TranslationError",
     "UnknownDecisionError",
     "UnknownReasonError",
     "UnsupportedLocaleError",
@@ -72,4 +77,5 @@ __all__ = [
     "reason_phrases",
     "render_notice",
     "save_bundle",
+    "update_translations",
 ]

@@ -1,7 +1,8 @@
-"""A model bundle: the model, its catalog, its background and a manifest that pins them all by hash.
+"""A model bundle: the model, the lender's catalog, profile and translations, its background, and a manifest
+that pins them all by hash.
 
-Every reason is only as meaningful as the model, the grouping and the reference population behind it, so
-the three travel together and an audit record names them by hash. Loading re-hashes every file and refuses
+Every reason is only as meaningful as the model, the grouping and the reference population behind it, and
+every notice is signed by the lender in the lender's own words, so they travel together and an audit record names them by hash. Loading re-hashes every file and refuses
 a bundle that changed. Model files use formats that cannot run code on load (skops for scikit-learn,
 JSON/UBJ for XGBoost, text for LightGBM); pickle and joblib load only when the caller says the file is trusted.
 """
@@ -22,6 +23,9 @@ import pandas as pd
 
 from explain._catalog import FeatureCatalog
 from explain._exceptions import BundleError
+from explain._locales import SUPPORTED_LOCALES
+from explain._phrasebook import TRANSLATIONS_DIR, Phrasebook
+from explain._profile import LenderProfile
 
 __all__ = ["ModelBundle", "save_bundle"]
 
@@ -128,30 +132,70 @@ def _default_format(model: Any) -> str:
     raise BundleError("(new bundle)", f"no safe file format for a {type(model).__name__}; pass model_format='pickle'")
 
 
+def _lender_files(lender: str | Path | None, catalog_path: str | Path | None, profile_path: str | Path | None,
+                  translations: str | Path | None) -> tuple[Path, Path, Path]:
+    """The catalog, profile and translations folder a new bundle takes, checked before anything is written."""
+    if lender is not None:
+        lender = Path(lender)
+        catalog_path = catalog_path or lender / "catalog.toml"
+        profile_path = profile_path or lender / "profile.toml"
+        translations = translations or lender / TRANSLATIONS_DIR
+    if catalog_path is None:
+        raise BundleError("(new bundle)", "needs the lender's folder (lender=...) or a catalog_path")
+    if profile_path is None:
+        raise BundleError("(new bundle)", "needs a lender profile (lender=... or profile_path=...): every notice is "
+                                          "signed by the lender, never by the demo's")
+    catalog_path, profile_path = Path(catalog_path), Path(profile_path)
+    translations = Path(translations) if translations is not None else catalog_path.parent / TRANSLATIONS_DIR
+    for what, file in (("catalog", catalog_path), ("profile", profile_path)):
+        if not file.is_file():
+            raise BundleError("(new bundle)", f"the {what} file {str(file)!r} does not exist")
+    if not translations.is_dir():
+        raise BundleError("(new bundle)", f"the translations folder {str(translations)!r} does not exist; "
+                                          "create it with `explain phrases update`")
+    phrases = Phrasebook.from_dir(translations)
+    FeatureCatalog.from_toml(catalog_path, translations=phrases)
+    LenderProfile.from_toml(profile_path, translations=phrases)
+    return catalog_path, profile_path, translations
+
+
 def save_bundle(
     path: str | Path,
     *,
     model: Any,
-    catalog_path: str | Path,
     background: pd.DataFrame,
     name: str,
     version: str,
+    lender: str | Path | None = None,
+    catalog_path: str | Path | None = None,
+    profile_path: str | Path | None = None,
+    translations: str | Path | None = None,
     higher_is: str = "risk",
     tree_mode: str | None = None,
     model_format: str | None = None,
     description: str = "",
     extra: dict[str, Any] | None = None,
 ) -> ModelBundle:
-    """Write a bundle folder and return it loaded (so a bundle that cannot be read back is never left)."""
+    """Write a bundle folder and return it loaded.
+
+    ``lender`` is the lender's own folder: ``catalog.toml``, ``profile.toml`` and ``translations/<locale>.po``
+    (or give ``catalog_path``, ``profile_path`` and ``translations`` one by one). Every phrase must be
+    translated in every supported locale; that is checked before anything is written.
+    """
+    catalog_file, profile_file, translations_dir = _lender_files(lender, catalog_path, profile_path, translations)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     fmt = model_format or _default_format(model)
     files = {
         _MODEL_FILES[fmt]: _serialise_model(model, fmt),
-        "catalog.toml": Path(catalog_path).read_bytes(),
+        "catalog.toml": catalog_file.read_bytes(),
+        "profile.toml": profile_file.read_bytes(),
+        **{f"{TRANSLATIONS_DIR}/{locale}.po": (translations_dir / f"{locale}.po").read_bytes()
+           for locale in SUPPORTED_LOCALES},
         # A fixed float format and line ending: the background's hash is part of every reason's meaning.
         "background.csv": background.to_csv(index=False, lineterminator="\n", float_format="%.17g").encode("utf-8"),
     }
+    (path / TRANSLATIONS_DIR).mkdir(exist_ok=True)
     for filename, data in files.items():
         (path / filename).write_bytes(data)
     manifest = {
@@ -163,6 +207,8 @@ def save_bundle(
         "tree_mode": tree_mode,
         "model": {"file": _MODEL_FILES[fmt], "format": fmt},
         "catalog": "catalog.toml",
+        "profile": "profile.toml",
+        "translations": TRANSLATIONS_DIR,
         "background": "background.csv",
         "features": list(background.columns),
         "files": {filename: _sha256(data) for filename, data in sorted(files.items())},
@@ -181,6 +227,7 @@ class ModelBundle:
     model: Any = field(repr=False)
     catalog: FeatureCatalog = field(repr=False)
     background: pd.DataFrame = field(repr=False)
+    profile: LenderProfile = field(repr=False)
 
     @classmethod
     def load(cls, path: str | Path, *, trusted: bool = False) -> ModelBundle:
@@ -205,7 +252,10 @@ class ModelBundle:
             if _sha256(data) != expected:
                 raise BundleError(path, f"file {filename!r} does not match its sha256 in the manifest (altered?)")
             contents[filename] = data
-        for role in ("catalog", "background"):
+        if "profile" not in manifest:
+            raise BundleError(path, "has no lender profile (profile.toml): every notice is signed by the lender; "
+                                    "rebuild it with save_bundle(..., lender=FOLDER)")
+        for role in ("catalog", "background", "profile"):
             if manifest[role] not in contents:
                 raise BundleError(path, f"the {role} file {manifest[role]!r} is not hashed in the manifest")
         fmt = manifest["model"]["format"]
@@ -216,9 +266,15 @@ class ModelBundle:
             raise BundleError(path, f"the model is stored as {fmt}, which can run code when loaded; pass trusted=True "
                                     "only if you trust where this file came from")
         model = _load_model(path, fmt, contents[model_file], trusted=trusted)
-        catalog = FeatureCatalog.from_toml(path / manifest["catalog"])
+        translations = manifest.get("translations", TRANSLATIONS_DIR)
+        for locale in SUPPORTED_LOCALES:
+            if f"{translations}/{locale}.po" not in contents:
+                raise BundleError(path, f"has no hashed translation file {translations}/{locale}.po for locale {locale!r}")
+        phrases = Phrasebook.from_dir(path / translations)
+        catalog = FeatureCatalog.from_toml(path / manifest["catalog"], translations=phrases)
+        profile = LenderProfile.from_toml(path / manifest["profile"], translations=phrases)
         background = pd.read_csv(io.BytesIO(contents[manifest["background"]]))
-        return cls(path=path, manifest=manifest, model=model, catalog=catalog, background=background)
+        return cls(path=path, manifest=manifest, model=model, catalog=catalog, background=background, profile=profile)
 
     # -- identity -----------------------------------------------------------------------------------------
     @property
@@ -294,6 +350,7 @@ class ModelBundle:
             "mode": explainer.mode,
             "background_rows": len(self.background),
             "catalog": {"name": self.catalog.name, "version": self.catalog.version, "sha256": self.catalog_sha256},
+            "lender": {"name": self.profile.name, "sha256": self.manifest["files"][self.manifest["profile"]]},
             "groups": [
                 {"code": g.code, "label": g.label, "features": list(g.features), "protected": g.protected,
                  "actionable": g.actionable, "direction": g.direction}

@@ -19,16 +19,21 @@ from typing import Any, Literal
 import pandas as pd
 
 from explain._exceptions import CatalogError
+from explain._i18n_extract import toml_phrases
+from explain._phrasebook import TRANSLATIONS_DIR, Phrasebook
 
-__all__ = ["DIRECTIONS", "VALUE_KINDS", "FeatureCatalog", "FeatureSpec", "PolicyReason", "ReasonGroup"]
+__all__ = ["DIRECTIONS", "PERCENT_SCALES", "VALUE_KINDS", "FeatureCatalog", "FeatureSpec", "PolicyReason", "ReasonGroup"]
 
 Direction = Literal["higher_is_riskier", "higher_is_safer", "none"]
 DIRECTIONS: tuple[str, ...] = ("higher_is_riskier", "higher_is_safer", "none")
 ValueKind = Literal["money", "percent", "count", "months", "years", "number", "category"]
 VALUE_KINDS: tuple[str, ...] = ("money", "percent", "count", "months", "years", "number", "category")
 
-_GROUP_KEYS = {"label", "features", "direction", "actionable", "protected", "display", "adverse", "favourable", "advice"}
-_FEATURE_KEYS = {"kind", "categories"}
+_GROUP_KEYS = {"label", "features", "direction", "actionable", "protected", "display", "adverse", "favourable", "advice",
+               "rationale"}
+_FEATURE_KEYS = {"kind", "categories", "unit", "scale"}
+#: How a ``percent`` feature's values are written: ``fraction`` (0.651 reads 65%) or ``percent`` (65.1 reads 65.1%).
+PERCENT_SCALES: tuple[str, ...] = ("fraction", "percent")
 _POLICY_KEYS = {"label", "adverse", "favourable", "advice", "actionable"}
 _CATALOG_KEYS = {"name", "version", "top", "materiality"}
 
@@ -41,6 +46,8 @@ class FeatureSpec:
     group: str
     kind: str = "number"
     categories: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    unit: tuple[str, str] | None = None  # count: English (one, many) msgids with {count}, e.g. "{count} late payment"
+    scale: str = "fraction"  # percent: "fraction" (0.65) or "percent" (65.0)
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class ReasonGroup:
     adverse: str
     favourable: str
     advice: str | None = None
+    rationale: str | None = None  # why a protected-looking group is not protected, for the reviewer
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,7 @@ class FeatureCatalog:
         top: int = 4,
         materiality: float = 0.02,
         source: str | None = None,
+        phrases: Phrasebook | None = None,
     ) -> None:
         self.groups = MappingProxyType(dict(groups))
         self.features = MappingProxyType(dict(features))
@@ -134,22 +143,33 @@ class FeatureCatalog:
         self.top = top
         self.materiality = materiality
         self._source = source
+        self.phrases = phrases
         self._validate()
 
     # -- construction -------------------------------------------------------------------------------------
     @classmethod
-    def from_toml(cls, path: str | Path) -> FeatureCatalog:
-        """Read and validate a catalog file."""
+    def from_toml(cls, path: str | Path, *, translations: str | Path | Phrasebook | None = None) -> FeatureCatalog:
+        """Read and validate a catalog file, with the translations of its phrases.
+
+        ``translations`` is a :class:`Phrasebook` or a folder of ``<locale>.po`` files; by default the
+        ``translations/`` folder beside the file, when there is one. With translations, every phrase must be
+        translated in every supported locale (:class:`~explain.TranslationError` lists each one that is not).
+        """
         path = Path(path)
         text = path.read_text(encoding="utf-8")
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise CatalogError(str(path), f"is not valid TOML ({exc})") from exc
-        return cls.from_dict(data, source=text)
+        if translations is None and (path.parent / TRANSLATIONS_DIR).is_dir():
+            translations = path.parent / TRANSLATIONS_DIR
+        if translations is not None and not isinstance(translations, Phrasebook):
+            translations = Phrasebook.from_dir(translations)
+        return cls.from_dict(data, source=text, phrases=translations)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> FeatureCatalog:
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None,
+                  phrases: Phrasebook | None = None) -> FeatureCatalog:
         """Build from the parsed TOML structure, naming the offending table in every error."""
         _unknown_keys(data, {"catalog", "groups", "features", "policy"}, "top level")
         meta = data.get("catalog", {})
@@ -195,6 +215,7 @@ class FeatureCatalog:
                 adverse=_require(table, "adverse", where, str),
                 favourable=_require(table, "favourable", where, str),
                 advice=advice,
+                rationale=table.get("rationale"),
             )
 
         unknown = sorted(set(raw_features) - set(owner))
@@ -210,7 +231,17 @@ class FeatureCatalog:
             categories = table.get("categories", {})
             if not isinstance(categories, dict) or not all(isinstance(v, str) for v in categories.values()):
                 raise CatalogError(where, "'categories' must map each category to a customer-facing phrase")
-            features[feature] = FeatureSpec(feature, code, kind, MappingProxyType(dict(categories)))
+            unit = table.get("unit")
+            if unit is not None and (kind != "count" or not isinstance(unit, list) or len(unit) != 2
+                                     or not all(isinstance(u, str) and "{count}" in u for u in unit)):
+                raise CatalogError(where, "'unit' belongs to a count and must be [singular, plural] phrases with "
+                                          "{count}, e.g. [\"{count} late payment\", \"{count} late payments\"]")
+            scale = table.get("scale", "fraction")
+            if scale not in PERCENT_SCALES or ("scale" in table and kind != "percent"):
+                raise CatalogError(where, f"'scale' belongs to a percent and must be one of {', '.join(PERCENT_SCALES)}, "
+                                          f"got {scale!r}")
+            features[feature] = FeatureSpec(feature, code, kind, MappingProxyType(dict(categories)),
+                                            tuple(unit) if unit else None, scale)
 
         policy: dict[str, PolicyReason] = {}
         for code, table in data.get("policy", {}).items():
@@ -230,6 +261,8 @@ class FeatureCatalog:
 
         top = meta.get("top", 4)
         materiality = meta.get("materiality", 0.02)
+        if phrases is not None:
+            phrases.require(toml_phrases(data))
         return cls(
             groups,
             features,
@@ -239,6 +272,7 @@ class FeatureCatalog:
             top=top,
             materiality=materiality,
             source=source,
+            phrases=phrases,
         )
 
     def _validate(self) -> None:
@@ -292,6 +326,29 @@ class FeatureCatalog:
         for i, feature in enumerate(feature_names):
             matrix[i, index[self.features[feature].group]] = 1.0
         return codes, matrix
+
+    # -- customer wording -----------------------------------------------------------------------------------
+    def phrase(self, context: str, msgid: str, *, locale: str) -> str:
+        """One of the catalog's phrases in ``locale``, from its translations (checked when it was loaded)."""
+        return self.phrasebook().text(context, msgid, locale=locale)
+
+    def count_text(self, feature: str, count: int, number: str, *, locale: str) -> str | None:
+        """A count with its unit ("3 late payments", "3笔逾期还款"), or None when the feature has no unit."""
+        spec = self.features[feature]
+        if spec.unit is None:
+            return None
+        text = self.phrasebook().plural(f"features:{feature}:unit", spec.unit[0], spec.unit[1], count, locale=locale)
+        return text.replace("{count}", number)
+
+    def phrasebook(self) -> Phrasebook:
+        """The catalog's translations; a catalog loaded without them cannot word a notice."""
+        if self.phrases is None:
+            raise CatalogError(
+                f"{self.name!r}",
+                "has no translations, so it cannot word a notice; keep translations/<locale>.po beside the catalog "
+                "(`explain phrases update`) or load it from a bundle",
+            )
+        return self.phrases
 
     @property
     def sha256(self) -> str:

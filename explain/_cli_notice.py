@@ -97,6 +97,7 @@ def render_demo_notice(bundle: Any, case: DemoCase, *, locale: str, channel: str
         locale=locale,
         channel=channel,
         catalog=bundle.catalog,
+        profile=bundle.profile,
         old_limit=case.old_limit,
         new_limit=case.new_limit,
         account_ref=f"{case.account:06d}",
@@ -193,7 +194,7 @@ def notice(
     effective_date: Annotated[str | None, typer.Option(
         "--effective-date", help="YYYY-MM-DD (default: after the profile's notice period).")] = None,
     profile: Annotated[Path | None, typer.Option(
-        "--profile", help="A lender profile TOML (default: the demo one).")] = None,
+        "--profile", help="A lender profile TOML with translations/ beside it (default: the bundle's).")] = None,
 ) -> None:
     """Write the notice a customer reads about a limit decision, in Chinese or English."""
     from explain._locales import negotiate
@@ -220,7 +221,7 @@ def notice(
             raise _fail(f"the model found no material reason for a {kind.value} of this account; "
                         "a customer must be told why, so give one with --policy-reason")
         result = render_notice(
-            kind, reasons, locale=locale, channel=channel, profile=lender, catalog=loaded.catalog,
+            kind, reasons, locale=locale, channel=channel, profile=lender or loaded.profile, catalog=loaded.catalog,
             old_limit=old, new_limit=new, account_ref=account_ref or default_ref, currency=currency,
             notice_date=issued, effective_date=effective,
         )

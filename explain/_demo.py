@@ -19,6 +19,8 @@ import pandas as pd
 
 from explain._bundle import ModelBundle, save_bundle
 from explain._exceptions import BundleError
+from explain._phrasebook import TRANSLATIONS_DIR
+from explain._profile import DEMO_LENDER_DIR
 
 __all__ = ["DEMO_NAME", "DEMO_VERSION", "build_demo_bundle", "demo_bundle", "demo_data"]
 
@@ -77,7 +79,7 @@ def build_demo_bundle(path: str | Path) -> ModelBundle:
     return save_bundle(
         path,
         model=pipeline,
-        catalog_path=_data_file("demo_catalog.toml"),
+        lender=DEMO_LENDER_DIR,
         background=background,
         name=DEMO_NAME,
         version=DEMO_VERSION,
@@ -87,6 +89,13 @@ def build_demo_bundle(path: str | Path) -> ModelBundle:
         extra={"random_state": SEED, "background_meaning": "accounts in good standing (seeded sample)",
                "data_attribution": "UCI Statlog (German Credit Data), Hans Hofmann, 1994, doi:10.24432/C5NC77, CC BY 4.0"},
     )
+
+
+def _lender_digests() -> dict[str, str]:
+    """sha256 of each shipped demo lender file, named as inside a bundle."""
+    files = {"catalog.toml": DEMO_LENDER_DIR / "catalog.toml", "profile.toml": DEMO_LENDER_DIR / "profile.toml"}
+    files.update({f"{TRANSLATIONS_DIR}/{p.name}": p for p in (DEMO_LENDER_DIR / TRANSLATIONS_DIR).glob("*.po")})
+    return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
 
 
 def _home() -> Path:
@@ -102,8 +111,7 @@ def demo_bundle() -> ModelBundle:
             cached = ModelBundle.load(path)
         except BundleError:
             cached = None  # a damaged cache: rebuild it rather than explain with it
-        # A cache built from an older catalog (reworded phrases) would render stale text: rebuild it too.
-        shipped = hashlib.sha256(_data_file("demo_catalog.toml").read_bytes()).hexdigest()
-        if cached is not None and cached.catalog_sha256 == shipped:
+        # A cache built from an older lender folder (reworded phrases) would render stale text: rebuild it too.
+        if cached is not None and all(cached.files.get(name) == digest for name, digest in _lender_digests().items()):
             return cached
     return build_demo_bundle(path)

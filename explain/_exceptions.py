@@ -12,6 +12,7 @@ the built-in it refines, so an existing ``except ValueError`` keeps working::
     ├── UnknownDecisionError (ValueError)     a decision kind we do not know
     ├── UnknownReasonError (KeyError)         a policy reason code the catalog does not define
     ├── UnsupportedLocaleError (ValueError)   a locale we have no catalog for
+    ├── TranslationError (ValueError)         a lender phrase without a reviewed translation in some locale
     └── InvalidInputError (ValueError)        an argument out of range (top, policy_reasons, amounts...)
         └── NoticeInputError                  limits, dates or profile fields a notice cannot be built from
 
@@ -31,6 +32,7 @@ __all__ = [
     "InvalidInputError",
     "ModelNotSupportedError",
     "NoticeInputError",
+    "TranslationError",
     "UnknownDecisionError",
     "UnknownReasonError",
     "UnsupportedLocaleError",
@@ -150,3 +152,21 @@ class InvalidInputError(ExplainError, ValueError):
 
 class NoticeInputError(InvalidInputError):
     """A notice cannot be built from the given limits, dates or profile."""
+
+
+class TranslationError(ExplainError, ValueError):
+    """A lender phrase has no reviewed translation for a supported locale (missing, fuzzy, untranslated).
+
+    ``problems`` holds ``(locale, phrase, problem)`` for each one; the message lists them all, one per line.
+    """
+
+    def __init__(self, problems: Sequence[tuple[str, object, str]]) -> None:
+        self.problems = tuple(problems)
+        lines = []
+        for locale, phrase, problem in self.problems:
+            if phrase is None:
+                lines.append(f"{locale}: {problem}")
+            else:
+                msgid = getattr(phrase, "singular", phrase)
+                lines.append(f"{locale}: phrase {msgid!r} (context {getattr(phrase, 'context', '?')!r}): {problem}")
+        super().__init__(f"{len(lines)} phrase translation problem(s):\n" + "\n".join(lines))

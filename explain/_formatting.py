@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Mapping
 from decimal import Decimal
 from numbers import Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date as _babel_format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
 
 from explain._exceptions import NoticeInputError
-from explain._locales import negotiate, translate
+from explain._locales import negotiate
+
+if TYPE_CHECKING:
+    from explain._catalog import FeatureCatalog
 
 __all__ = ["MAX_MAGNITUDE", "category_context", "format_date", "format_money", "format_number", "format_value"]
 
@@ -80,38 +82,60 @@ def format_value(
     locale: str,
     currency: str = "CNY",
     feature: str | None = None,
-    categories: Mapping[str, str] | None = None,
+    catalog: FeatureCatalog | None = None,
+    scale: str = "fraction",
     field: str = "value",
 ) -> str:
     """A customer's own value of a feature, as a phrase in ``locale``.
+
+    ========  =====================================  ==================  =====================
+    kind      value                                  en                  zh_CN
+    ========  =====================================  ==================  =====================
+    money     an amount in ``currency``              CN¥8,000.00         ¥8,000.00
+    percent   scale ``fraction``: 0.651              65%                 65%
+    percent   scale ``percent``: 65.1                65.1%               65.1%
+    count     3, with the feature's ``unit``         3 late payments     3笔逾期还款
+    count     3, no unit                             3                   3
+    months    24                                     24 months           24个月
+    years     7                                      7 years             7年
+    number    1234.5                                 1,234.5             1,234.5
+    category  a raw category of the catalog          its phrase          its translation
+    ========  =====================================  ==================  =====================
 
     Parameters
     ----------
     value
         The raw value, as the model saw it.
     kind
-        One of ``money``, ``percent`` (a fraction: ``0.85`` reads ``85%``), ``count``, ``months``, ``years``,
-        ``number`` or ``category``.
-    feature, categories
-        For ``category``: the feature name and its raw-category -> English phrase map from the catalog;
-        the phrase is a gettext msgid with context ``features:<feature>:category:<raw>``.
+        One of the kinds above.
+    feature, catalog
+        The catalogued feature the value belongs to: its category phrases, count unit and percent scale come
+        from the catalog, and their wording from the catalog's translations.
+    scale
+        For ``percent`` without a catalog: ``fraction`` or ``percent``.
     """
     locale = negotiate(locale)
+    spec = catalog.features.get(feature) if catalog is not None and feature is not None else None
     if kind == "category":
-        if feature is None or categories is None:
+        if spec is None:
             raise NoticeInputError(field, "a category of a catalogued feature", value)
         raw = str(value)
-        if raw not in categories:
-            raise NoticeInputError(f"{field} of {feature!r}", f"one of {sorted(categories)}", value)
-        return translate(category_context(feature, raw), categories[raw], locale=locale)
+        if raw not in spec.categories:
+            raise NoticeInputError(f"{field} of {feature!r}", f"one of {sorted(spec.categories)}", value)
+        return catalog.phrase(category_context(feature, raw), spec.categories[raw], locale=locale)
     if kind == "money":
         return format_money(value, currency, locale=locale, field=field)
     if kind == "percent":
         number = _number(value, field)
+        if (spec.scale if spec is not None else scale) == "percent":
+            return format_percent(Decimal(number) / 100, format="#,##0.#%", locale=locale)
         return format_percent(number, format="#,##0%", locale=locale)
     if kind == "count":
         number = _number(value, field, allow_negative=False)
-        return format_decimal(number, format="#,##0", locale=locale)
+        shown = format_decimal(number, format="#,##0", locale=locale)
+        if spec is not None and spec.unit is not None:
+            return catalog.count_text(feature, int(number), shown, locale=locale)
+        return shown
     if kind in ("months", "years"):
         number = _number(value, field, allow_negative=False)
         unit = "duration-month" if kind == "months" else "duration-year"

@@ -1,14 +1,6 @@
-"""A Babel extractor for the TOML files that hold customer-facing English: catalogs and lender profiles.
+"""The phrases a lender's catalog and profile show customers, and the ``.po`` files that translate them.
 
-Registered in ``babel.cfg``::
-
-    [extractors]
-    toml = explain._i18n_extract:extract_toml
-
-    [toml: explain/data/*_catalog.toml]
-    [toml: explain/data/*_profile.toml]
-
-Every message gets a gettext context naming where it came from, so two groups may share an English wording
+Every phrase gets a gettext context naming where it came from, so two groups may share an English wording
 and still be translated differently:
 
 ==========================================  ===============================================
@@ -16,27 +8,42 @@ TOML entry                                  context
 ==========================================  ===============================================
 ``[groups.<code>] label/adverse/...``       ``groups:<code>:<field>``
 ``[features.<name>.categories] "<raw>"``    ``features:<name>:category:<raw>``
+``[features.<name>] unit = [one, many]``    ``features:<name>:unit`` (a plural message)
 ``[policy.<code>] label/adverse/...``       ``policy:<code>:<field>``
 ``[wording] <key>`` (lender profile)        ``profile:wording:<key>``
 ==========================================  ===============================================
+
+:func:`update_translations` writes ``translations/phrases.pot`` and brings each ``<locale>.po`` up to date
+with it *without* fuzzy matching (a new phrase starts empty, never pre-filled with a neighbour's wording);
+English starts as the phrase itself, so a lender only has to review it.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import io
 import tomllib
 from collections.abc import Iterator, Mapping
-from typing import IO, Any
+from pathlib import Path
+from typing import Any
 
-__all__ = ["PHRASE_FIELDS", "extract_toml", "toml_messages"]
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
+
+from explain._locales import SUPPORTED_LOCALES
+from explain._phrasebook import TRANSLATIONS_DIR, Phrase
+
+__all__ = ["PHRASE_FIELDS", "lender_phrases", "toml_phrases", "update_translations"]
 
 #: The fields of a reason group or policy reason that a customer reads.
 PHRASE_FIELDS: tuple[str, ...] = ("label", "adverse", "favourable", "advice")
 
 _VALUE_NOTE = "{{value}} is the customer's own value, already formatted ({kind}); keep it in the translation."
+_POT = "phrases.pot"
 
 
-def toml_messages(data: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
-    """``(context, msgid, note for translators)`` for every customer-facing string of a parsed file."""
+def toml_phrases(data: Mapping[str, Any]) -> Iterator[Phrase]:
+    """Every customer-facing phrase of a parsed catalog or profile file."""
     features = data.get("features", {})
     for code, group in data.get("groups", {}).items():
         display = group.get("display", (group.get("features") or [None])[0])
@@ -49,44 +56,79 @@ def toml_messages(data: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
                     note += " " + _VALUE_NOTE.format(kind=kind)
                 if group.get("protected"):
                     note += " Protected group: never shown to customers, kept for completeness."
-                yield f"groups:{code}:{name}", text, note
+                yield Phrase(f"groups:{code}:{name}", text, note)
     for feature, spec in features.items():
         for raw, phrase in spec.get("categories", {}).items():
             note = f"Category {raw!r} of feature {feature!r}; replaces {{value}} inside a reason sentence."
-            yield f"features:{feature}:category:{raw}", phrase, note
+            yield Phrase(f"features:{feature}:category:{raw}", phrase, note)
+        unit = spec.get("unit")
+        if isinstance(unit, list) and len(unit) == 2 and all(isinstance(u, str) for u in unit):
+            note = (f"Count of feature {feature!r} with its unit; {{count}} is the number. Chinese: one form, "
+                    "with the measure word (e.g. \"{count}笔逾期还款\").")
+            yield Phrase(f"features:{feature}:unit", (unit[0], unit[1]), note)
     for code, reason in data.get("policy", {}).items():
         for name in PHRASE_FIELDS:
             text = reason.get(name)
             if isinstance(text, str):
-                yield f"policy:{code}:{name}", text, f"Policy reason {code!r}, {name}."
+                yield Phrase(f"policy:{code}:{name}", text, f"Policy reason {code!r}, {name}.")
     for key, text in data.get("wording", {}).items():
         if isinstance(text, str):
-            yield f"profile:wording:{key}", text, f"Lender profile wording {key!r}."
+            yield Phrase(f"profile:wording:{key}", text, f"Lender profile wording {key!r}.")
 
 
-def _line_numbers(text: str) -> dict[str, int]:
-    """First line on which each string value appears, so translators can find the entry."""
-    lines: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if "=" not in stripped or stripped.startswith("#"):
-            continue
-        try:
-            parsed = tomllib.loads(stripped)
-        except tomllib.TOMLDecodeError:
-            continue  # a multi-line array or inline table: carries no phrase in our files
-        for value in parsed.values():
-            if isinstance(value, str):
-                lines.setdefault(value, number)
-    return lines
+def lender_phrases(*files: str | Path) -> list[Phrase]:
+    """The phrases of the given catalog and profile files, in file order."""
+    phrases: list[Phrase] = []
+    for file in files:
+        phrases.extend(toml_phrases(tomllib.loads(Path(file).read_text(encoding="utf-8"))))
+    return phrases
 
 
-def extract_toml(
-    fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Any, options: Mapping[str, Any]
-) -> Iterator[tuple[int, str, tuple[str, str], list[str]]]:
-    """Babel extractor entry point: yields ``(lineno, "pgettext", (context, msgid), comments)``."""
-    text = fileobj.read().decode(options.get("encoding", "utf-8"))
-    data = tomllib.loads(text)
-    lines = _line_numbers(text)
-    for context, message, note in toml_messages(data):
-        yield lines.get(message, 1), "pgettext", (context, message), [note]
+def _template(phrases: list[Phrase], project: str) -> Catalog:
+    pot = Catalog(project=project, version="", copyright_holder="", msgid_bugs_address="", fuzzy=False,
+                  creation_date=_dt.datetime(2000, 1, 1, tzinfo=_dt.UTC), charset="utf-8")
+    for phrase in phrases:
+        pot.add(phrase.msgid, context=phrase.context, auto_comments=[phrase.note] if phrase.note else [])
+    return pot
+
+
+def _write(path: Path, catalog: Catalog) -> None:
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=120, omit_header=False, ignore_obsolete=True, include_previous=False)
+    path.write_bytes(buffer.getvalue())
+
+
+def update_translations(folder: str | Path, *files: str | Path, project: str = "lender") -> dict[str, dict[str, int]]:
+    """Write ``<folder>/translations/phrases.pot`` and update ``<locale>.po`` for every supported locale.
+
+    New phrases are added empty (English: the phrase itself), gone ones are dropped, and no fuzzy matching
+    is done. Returns, per locale, how many phrases are ``new``, ``untranslated`` and ``total``.
+    """
+    target = Path(folder) / TRANSLATIONS_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    phrases = lender_phrases(*files)
+    pot = _template(phrases, project)
+    _write(target / _POT, pot)
+    counts: dict[str, dict[str, int]] = {}
+    for locale in SUPPORTED_LOCALES:
+        file = target / f"{locale}.po"
+        if file.is_file():
+            catalog = read_po(io.BytesIO(file.read_bytes()), locale=locale)
+        else:
+            catalog = Catalog(locale=locale, project=project, version="", fuzzy=False, charset="utf-8",
+                              creation_date=pot.creation_date)
+        known = {(m.context, m.id) for m in catalog if m.id}
+        catalog.update(pot, no_fuzzy_matching=True, update_header_comment=False, keep_user_comments=True)
+        new = 0
+        for phrase in phrases:
+            message = catalog.get(phrase.singular, context=phrase.context)
+            if (phrase.context, phrase.msgid) in known or message is None:
+                continue
+            new += 1
+            if locale == "en":  # the phrase is English already: start from it, a person reviews it
+                message.string = phrase.msgid
+        catalog.obsolete.clear()
+        _write(file, catalog)
+        untranslated = sum(1 for m in catalog if m.id and not all(m.string if isinstance(m.string, tuple) else (m.string,)))
+        counts[locale] = {"new": new, "untranslated": untranslated, "total": len(phrases)}
+    return counts

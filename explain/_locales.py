@@ -17,7 +17,8 @@ from pathlib import Path
 
 from babel.support import Translations
 
-from explain._exceptions import CatalogError, UnsupportedLocaleError
+from explain._exceptions import UnsupportedLocaleError
+from explain._resources import resource_dir
 
 __all__ = [
     "DOMAIN",
@@ -26,13 +27,12 @@ __all__ = [
     "CatalogMissingError",
     "get_translations",
     "negotiate",
-    "translate",
 ]
 
 #: The locales notices are written in, in the order they are listed to users.
 SUPPORTED_LOCALES: tuple[str, ...] = ("zh_CN", "en")
 #: Root of the gettext catalogs (``<dir>/<locale>/LC_MESSAGES/messages.mo``), compiled by ``make locales``.
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = resource_dir("locales")
 DOMAIN = "messages"
 
 # Every spelling a caller (HTTP Accept-Language, a CLI flag, a config file) may reasonably use, after
@@ -99,20 +99,3 @@ def get_translations(locale: str, locales_dir: Path = LOCALES_DIR) -> Translatio
         raise CatalogMissingError(locale, path)
     with path.open("rb") as fp:
         return Translations(fp, domain=DOMAIN)
-
-
-def translate(context: str, message: str, *, locale: str) -> str:
-    """``pgettext(context, message)`` in ``locale``, refusing to pass an untranslated message through.
-
-    ``gettext`` returns the message id itself when a catalog lacks an entry, which in a Chinese notice
-    would be English text; here that is a :class:`~explain.CatalogError` naming the entry instead.
-    """
-    translations = get_translations(locale)
-    # GNUTranslations keys a message with context as "context\x04message".
-    key = f"{context}\x04{message}"
-    if key not in translations._catalog:  # noqa: SLF001 - the stdlib's documented storage of entries
-        raise CatalogError(
-            f"message {message!r} (context {context!r})",
-            f"has no {negotiate(locale)!r} translation; extract and translate it, then run `make locales`",
-        )
-    return translations.pgettext(context, message)

@@ -31,15 +31,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from explain._catalog import FeatureCatalog
 from explain._exceptions import CatalogError, NoticeInputError, UnknownReasonError
 from explain._formatting import MAX_MAGNITUDE, format_date, format_money, format_value
-from explain._locales import catalog_path, get_translations, negotiate, translate
-from explain._profile import LenderProfile, demo_profile, wording_context
+from explain._locales import catalog_path, get_translations, negotiate
+from explain._profile import DEMO_LENDER_DIR, LenderProfile, demo_profile
 from explain._reasons import Decision, DecisionReasons, Reason
+from explain._resources import resource_dir
 
 __all__ = ["CHANNELS", "Notice", "TEMPLATES_DIR", "reason_phrases", "render_notice"]
 
 #: Root of the notice templates: ``<decision>/{subject.txt,letter.txt,letter.html,short.txt}``.
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-DEMO_CATALOG_PATH = Path(__file__).resolve().parent / "data" / "demo_catalog.toml"
+TEMPLATES_DIR = resource_dir("templates")
+DEMO_CATALOG_PATH = DEMO_LENDER_DIR / "catalog.toml"
 #: ``letter`` (post or email: subject, text, HTML) and ``short`` (SMS or app push).
 CHANNELS: tuple[str, ...] = ("letter", "short")
 _PARTS = ("subject.txt", "letter.txt", "letter.html", "short.txt")
@@ -144,8 +145,10 @@ def _catalog_digest(locale: str) -> str:
 
 
 def template_version(locale: str, profile: LenderProfile, catalog: FeatureCatalog) -> str:
-    """sha256 over the templates, the compiled catalog of ``locale``, the profile and the reason catalog."""
-    parts = (_templates_digest(), _catalog_digest(negotiate(locale)), profile.sha256, catalog.sha256)
+    """sha256 over the templates, the compiled catalog of ``locale``, the profile, the reason catalog and the
+    lender's translations of both."""
+    parts = (_templates_digest(), _catalog_digest(negotiate(locale)), profile.sha256, catalog.sha256,
+             catalog.phrasebook().sha256, profile.phrases.sha256 if profile.phrases is not None else "-")
     return hashlib.sha256("\n".join(parts).encode("ascii")).hexdigest()
 
 
@@ -187,7 +190,7 @@ def reason_phrases(
             f"effect of reason {reason.code!r}", "'adverse' (the catalog has no favourable phrase for it)",
             reason.effect,
         )
-    text = translate(f"{prefix}:{reason.effect}", message, locale=locale)
+    text = catalog.phrase(f"{prefix}:{reason.effect}", message, locale=locale)
     if "{value}" in message:
         feature = reason.feature or getattr(entry, "display", None)
         if reason.value is None or feature is None:
@@ -203,14 +206,14 @@ def reason_phrases(
             locale=locale,
             currency=currency,
             feature=feature,
-            categories=spec.categories,
+            catalog=catalog,
             field=f"features.{feature}",
         )
         text = text.replace("{value}", shown)
     advice = None
     if reason.actionable and entry.advice:
-        advice = translate(f"{prefix}:advice", entry.advice, locale=locale)
-    return {"label": translate(f"{prefix}:label", entry.label, locale=locale), "text": text, "advice": advice}
+        advice = catalog.phrase(f"{prefix}:advice", entry.advice, locale=locale)
+    return {"label": catalog.phrase(f"{prefix}:label", entry.label, locale=locale), "text": text, "advice": advice}
 
 
 # ------------------------------------------------------------------------------------------- short message
@@ -302,9 +305,10 @@ def render_notice(
     channel
         ``letter`` or ``short``: which part :attr:`Notice.body` returns. Every part is always rendered.
     profile
-        The lender (default: the neutral demo profile).
+        The lender who signs the notice (a bundle's ``bundle.profile``). Required with a ``catalog``; only
+        when both are left out is the demo bundle's catalog and profile used.
     catalog
-        The reason catalog the reasons come from (default: the demo catalog).
+        The reason catalog the reasons come from, with its translations (a bundle's ``bundle.catalog``).
     old_limit, new_limit
         The limit before and after, in ``currency``. For ``increase_declined`` ``new_limit`` is the limit the
         customer asked for; for ``account_closure`` it is 0.
@@ -326,10 +330,16 @@ def render_notice(
     locale = negotiate(locale)
     if channel not in CHANNELS:
         raise NoticeInputError("channel", f"one of {', '.join(map(repr, CHANNELS))}", channel)
+    if profile is None and catalog is not None:
+        raise NoticeInputError("profile", "the lender's profile that signs the notice (bundle.profile)", None)
     profile = profile or demo_profile()
     if not isinstance(profile, LenderProfile):
         raise NoticeInputError("profile", "a LenderProfile", type(profile).__name__)
+    if profile.phrases is None:
+        raise NoticeInputError("profile", "a profile loaded with its translations (translations/<locale>.po)",
+                               profile.name)
     catalog = catalog or _demo_catalog()
+    catalog.phrasebook()  # a catalog without translations fails here, before anything is rendered
     if isinstance(reasons, DecisionReasons):
         if reasons.decision is not decision:
             expected = f"the decision the reasons were chosen for ({reasons.decision.value!r})"
@@ -395,8 +405,8 @@ def render_notice(
         "url": profile.url,
         "short_url": profile.short_url,
         "review_days": profile.review_window_days,
-        "jurisdiction": translate(wording_context("jurisdiction"), profile.wording["jurisdiction"], locale=locale),
-        "escalation": translate(wording_context("escalation"), profile.wording["escalation"], locale=locale),
+        "jurisdiction": profile.wording_text("jurisdiction", locale=locale),
+        "escalation": profile.wording_text("escalation", locale=locale),
         "html_lang": _HTML_LANG[locale],
         "compact": False,
         **money,

@@ -1,12 +1,14 @@
 """The lender's side of a notice: its name, how customers reach it, and the wording its lawyers chose.
 
 A notice must say who decided, how to ask for an explanation and a human review, and by when. Those facts
-belong to the lender, not to the toolkit, so they live in a small TOML profile; :func:`demo_profile` is a
-neutral one for trying things out.
+belong to the lender, not to the toolkit, so they live in a small TOML profile in the lender's own folder,
+with the translations of its wording beside it (``translations/<locale>.po``), and travel in its bundle;
+:func:`demo_profile` is the demo bundle's neutral one.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import tomllib
 from collections.abc import Mapping
@@ -16,11 +18,15 @@ from types import MappingProxyType
 from typing import Any
 
 from explain._exceptions import NoticeInputError
+from explain._i18n_extract import toml_phrases
 from explain._locales import negotiate
+from explain._phrasebook import TRANSLATIONS_DIR, Phrasebook
 
-__all__ = ["DEMO_PROFILE_PATH", "LenderProfile", "demo_profile"]
+__all__ = ["DEMO_LENDER_DIR", "DEMO_PROFILE_PATH", "LenderProfile", "demo_profile"]
 
-DEMO_PROFILE_PATH = Path(__file__).resolve().parent / "data" / "demo_profile.toml"
+#: The demo lender's folder: catalog.toml, profile.toml and translations/<locale>.po, as a lender keeps its own.
+DEMO_LENDER_DIR = Path(__file__).resolve().parent / "data" / "demo_lender"
+DEMO_PROFILE_PATH = DEMO_LENDER_DIR / "profile.toml"
 
 #: Keys of ``[wording]``: English msgids with gettext context ``profile:wording:<key>``.
 WORDING_KEYS: tuple[str, ...] = ("jurisdiction", "escalation")
@@ -45,12 +51,16 @@ class LenderProfile:
         Where to ask for an explanation or a human review.
     short_url
         A short address for the SMS/push form.
+    short_name, short_names
+        A shorter name for the short message when the full one does not fit (default: the name itself).
     review_window_days
         How many days after the notice date the customer can ask for a review.
     notice_period_days
         Default days between the notice and a decrease or closure taking effect.
     wording
-        Jurisdiction wording (English msgids, translated through ``locales/``).
+        Jurisdiction wording (English msgids, translated in the lender's ``translations/<locale>.po``).
+    phrases
+        The translations of ``wording``; required to word a notice.
     """
 
     name: str
@@ -62,7 +72,10 @@ class LenderProfile:
     notice_period_days: int = 30
     names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     wording: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    short_name: str | None = None
+    short_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     source: str = field(default="", repr=False, compare=False)
+    phrases: Phrasebook | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for key in ("name", "phone", "email", "url", "short_url"):
@@ -75,11 +88,10 @@ class LenderProfile:
                 raise NoticeInputError(f"profile {key}", "a whole number of days from 0 to 366", value)
         if self.review_window_days < 1:
             raise NoticeInputError("profile review_window_days", "at least 1 day", self.review_window_days)
-        names = {}
-        for locale, name in dict(self.names).items():
-            if not isinstance(name, str) or not name.strip():
-                raise NoticeInputError(f"profile name for {locale!r}", "a non-empty string", name)
-            names[negotiate(locale, field="profile [lender.names] locale")] = name
+        names = self._per_locale(self.names, "name", "[lender.names]")
+        short_names = self._per_locale(self.short_names, "short name", "[lender.short_names]")
+        if self.short_name is not None and (not isinstance(self.short_name, str) or not self.short_name.strip()):
+            raise NoticeInputError("profile short_name", "a non-empty string", self.short_name)
         missing = [k for k in WORDING_KEYS if not isinstance(self.wording.get(k), str) or not self.wording[k]]
         if missing:
             got = self.wording.get(missing[0])
@@ -88,16 +100,37 @@ class LenderProfile:
         if unknown:
             raise NoticeInputError(f"profile wording {unknown[0]}", f"one of {', '.join(WORDING_KEYS)}", unknown[0])
         object.__setattr__(self, "names", MappingProxyType(names))
+        object.__setattr__(self, "short_names", MappingProxyType(short_names))
         if not self.source:  # built in code rather than read from a file: hash a canonical form instead
             canonical = repr((self.name, self.phone, self.email, self.url, self.short_url, self.review_window_days,
-                              self.notice_period_days, sorted(names.items()), sorted(dict(self.wording).items())))
+                              self.notice_period_days, sorted(names.items()), sorted(dict(self.wording).items()),
+                              self.short_name, sorted(short_names.items())))
             object.__setattr__(self, "source", canonical)
         object.__setattr__(self, "wording", MappingProxyType(dict(self.wording)))
+        if self.phrases is not None:
+            self.phrases.require(toml_phrases({"wording": dict(self.wording)}))
+
+    @staticmethod
+    def _per_locale(values: Mapping[str, str], what: str, table: str) -> dict[str, str]:
+        checked = {}
+        for locale, text in dict(values).items():
+            if not isinstance(text, str) or not text.strip():
+                raise NoticeInputError(f"profile {what} for {locale!r}", "a non-empty string", text)
+            checked[negotiate(locale, field=f"profile {table} locale")] = text
+        return checked
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> LenderProfile:
-        """Read a profile file; every problem is a :class:`~explain.NoticeInputError` naming the field."""
+    def from_toml(cls, path: str | Path, *, translations: str | Path | Phrasebook | None = None) -> LenderProfile:
+        """Read a profile file; every problem is a :class:`~explain.NoticeInputError` naming the field.
+
+        ``translations`` (a :class:`Phrasebook` or a folder of ``<locale>.po``) defaults to the
+        ``translations/`` folder beside the file, when there is one.
+        """
         path = Path(path)
+        if translations is None and (path.parent / TRANSLATIONS_DIR).is_dir():
+            translations = path.parent / TRANSLATIONS_DIR
+        if translations is not None and not isinstance(translations, Phrasebook):
+            translations = Phrasebook.from_dir(translations)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -106,10 +139,10 @@ class LenderProfile:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise NoticeInputError("profile", f"valid TOML ({exc})", str(path)) from exc
-        return cls.from_dict(data, source=text)
+        return cls.from_dict(data, source=text, phrases=translations)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "") -> LenderProfile:
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "", phrases: Phrasebook | None = None) -> LenderProfile:
         lender = dict(data.get("lender", {}))
         contact = dict(data.get("contact", {}))
         review = dict(data.get("review", {}))
@@ -123,12 +156,27 @@ class LenderProfile:
             review_window_days=review.get("window_days", 30),
             notice_period_days=review.get("notice_period_days", 30),
             wording=data.get("wording", {}),
+            short_name=lender.get("short_name"),
+            short_names=lender.get("short_names", {}),
             source=source,
+            phrases=phrases,
         )
 
     def display_name(self, locale: str) -> str:
         """The lender's name in ``locale``."""
         return self.names.get(negotiate(locale), self.name)
+
+    def short_display_name(self, locale: str) -> str:
+        """The name for a short message that the full name would not fit."""
+        locale = negotiate(locale)
+        return self.short_names.get(locale) or self.short_name or self.display_name(locale)
+
+    def wording_text(self, key: str, *, locale: str) -> str:
+        """One ``[wording]`` sentence in ``locale``, from the profile's translations."""
+        if self.phrases is None:
+            raise NoticeInputError("profile", "a profile with translations (translations/<locale>.po beside it)",
+                                   self.name)
+        return self.phrases.text(wording_context(key), self.wording[key], locale=locale)
 
     @property
     def sha256(self) -> str:
@@ -136,6 +184,7 @@ class LenderProfile:
         return hashlib.sha256(self.source.encode("utf-8")).hexdigest()
 
 
+@functools.cache
 def demo_profile() -> LenderProfile:
     """The neutral demo lender profile shipped with the package."""
     return LenderProfile.from_toml(DEMO_PROFILE_PATH)

@@ -11,7 +11,8 @@ import pytest
 
 from explain import BundleError, ModelBundle, build_demo_bundle, save_bundle
 
-CATALOG = Path(str(resources.files("explain") / "data" / "demo_catalog.toml"))
+from explain._profile import DEMO_LENDER_DIR
+from lender_support import make_lender
 
 
 def test_demo_bundle_is_built_deterministically(tmp_path, bundle):
@@ -37,7 +38,7 @@ def test_missing_manifest(tmp_path):
 
 
 def test_pickle_needs_explicit_trust(tmp_path, bundle):
-    save_bundle(tmp_path / "p", model=bundle.model, catalog_path=CATALOG, background=bundle.background,
+    save_bundle(tmp_path / "p", model=bundle.model, lender=DEMO_LENDER_DIR, background=bundle.background,
                 name="pickled", version="1", model_format="pickle")
     with pytest.raises(BundleError, match="pass trusted=True only if you trust"):
         ModelBundle.load(tmp_path / "p")
@@ -59,10 +60,9 @@ def test_native_model_formats_round_trip(tmp_path, library, numeric_toy):
         import lightgbm
 
         model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1, n_jobs=1).fit(X, y)
-    catalog = tmp_path / "catalog.toml"
-    catalog.write_text("\n".join(
+    lender = make_lender(tmp_path / "lender", "\n".join(
         f'[groups.{c}]\nlabel = "{c}"\nfeatures = ["{c}"]\nadverse = "a"\nfavourable = "f"\n' for c in X.columns))
-    loaded = save_bundle(tmp_path / library, model=model, catalog_path=catalog, background=X.iloc[:50],
+    loaded = save_bundle(tmp_path / library, model=model, lender=lender, background=X.iloc[:50],
                          name=library, version="1")
     assert loaded.manifest["model"]["format"] in ("xgboost-json", "lightgbm-text")
     rows = pd.DataFrame(X.iloc[:20])
@@ -103,9 +103,8 @@ def test_skops_model_that_could_run_code_needs_trust(tmp_path, bundle, numeric_t
     payload = partial(builtins.eval, f"open({str(marker)!r}, 'w').close() or __import__('numpy').asarray(X)")
     model = Pipeline([("f", FunctionTransformer(lambda X: X)), ("m", LogisticRegression())]).fit(X, y)
     model.steps[0][1].func = payload  # what an attacker would ship
-    catalog = tmp_path / "catalog.toml"
-    catalog.write_text("\n".join(
+    lender = make_lender(tmp_path / "lender", "\n".join(
         f'[groups.{c}]\nlabel = "{c}"\nfeatures = ["{c}"]\nadverse = "a"\nfavourable = "f"\n' for c in X.columns))
     with pytest.raises(BundleError, match=r"types outside the allowed set: \[.*builtins\.eval"):
-        save_bundle(tmp_path / "evil", model=model, catalog_path=catalog, background=X.iloc[:20], name="evil", version="1")
+        save_bundle(tmp_path / "evil", model=model, lender=lender, background=X.iloc[:20], name="evil", version="1")
     assert not marker.exists()

@@ -11,7 +11,7 @@ import pytest
 
 from explain import CatalogError, FeatureCatalog
 
-DEMO = Path(str(resources.files("explain") / "data" / "demo_catalog.toml"))
+DEMO = Path(str(resources.files("explain") / "data" / "demo_lender" / "catalog.toml"))
 
 
 @pytest.fixture()

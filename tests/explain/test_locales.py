@@ -13,15 +13,15 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from explain import UnsupportedLocaleError
-from explain._i18n_extract import extract_toml
 from explain._locales import (
     LOCALES_DIR,
     SUPPORTED_LOCALES,
     CatalogMissingError,
     get_translations,
     negotiate,
-    translate,
 )
+
+from explain._profile import DEMO_LENDER_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = {loc: LOCALES_DIR / loc / "LC_MESSAGES" / "messages.po" for loc in SUPPORTED_LOCALES}
@@ -69,14 +69,6 @@ def test_translations_are_cached_per_locale(locale):
     assert get_translations(locale) is get_translations(locale)
 
 
-def test_translate_refuses_an_untranslated_message():
-    from explain import CatalogError
-
-    with pytest.raises(CatalogError, match=r"no 'zh_CN' translation"):
-        translate("groups:nope:label", "Nope", locale="zh_CN")
-    assert translate("groups:loan_term:label", "Loan term", locale="zh_CN") == "贷款期限"
-
-
 # ------------------------------------------------------------------------------------------ catalog health
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_po_has_no_untranslated_fuzzy_or_invalid_entry(locale):
@@ -101,8 +93,9 @@ def test_placeholders_survive_translation(locale):
             assert sorted(pattern.findall(message.string)) == sorted(pattern.findall(message.id)), message.id
 
 
-def test_chinese_uses_full_width_punctuation():
-    with PO["zh_CN"].open("rb") as fp:
+@pytest.mark.parametrize("path", [PO["zh_CN"], DEMO_LENDER_DIR / "translations" / "zh_CN.po"], ids=["toolkit", "demo"])
+def test_chinese_uses_full_width_punctuation(path):
+    with path.open("rb") as fp:
         catalog = read_po(fp, locale="zh_CN")
     for message in catalog:
         if message.id:
@@ -114,8 +107,6 @@ def test_chinese_uses_full_width_punctuation():
 def _extracted() -> set[tuple[str | None, str]]:
     with (ROOT / "babel.cfg").open(encoding="utf-8") as fp:
         method_map, options_map = parse_mapping_cfg(fp)
-    method_map = [(pattern, "explain._i18n_extract:extract_toml" if method == "toml" else method)
-                  for pattern, method in method_map]
     found = set()
     # The default directory filter skips "." and "_" folders, as `pybabel extract` does.
     for _filename, _lineno, message, _comments, context in extract_from_dir(str(ROOT), method_map, options_map):
@@ -147,19 +138,3 @@ def test_compiled_catalog_is_current(locale):
     assert mo_path.is_file(), "run `make locales`"
     mo = {(m.context, m.id): m.string for m in read_mo(io.BytesIO(mo_path.read_bytes())) if m.id}
     assert mo == po, "the compiled catalog is stale: run `make locales`"
-
-
-def test_toml_extractor_gives_contexts():
-    source = b'[groups.g]\nlabel = "L"\nfeatures = ["a"]\nadverse = "A {value}."\nfavourable = "F."\n' \
-             b'[features.a]\nkind = "category"\n[features.a.categories]\n"x" = "an x"\n' \
-             b'[policy.p]\nlabel = "P"\nadverse = "PA."\n'
-    out = list(extract_toml(io.BytesIO(source), {}, [], {}))
-    assert [(line, funcname, msg) for line, funcname, msg, _ in out] == [
-        (2, "pgettext", ("groups:g:label", "L")),
-        (4, "pgettext", ("groups:g:adverse", "A {value}.")),
-        (5, "pgettext", ("groups:g:favourable", "F.")),
-        (9, "pgettext", ("features:a:category:x", "an x")),
-        (11, "pgettext", ("policy:p:label", "P")),
-        (12, "pgettext", ("policy:p:adverse", "PA.")),
-    ]
-    assert "{value}" in out[1][3][0]

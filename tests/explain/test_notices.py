@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from explain import (
+    TranslationError,
     CatalogError,
     Decision,
     FeatureCatalog,
@@ -49,7 +50,7 @@ def adverse_reasons(catalog) -> list[Reason]:
 @pytest.fixture
 def decrease(adverse_reasons, catalog):
     def make(locale: str = "en", **overrides) -> Notice:
-        kwargs = dict(locale=locale, catalog=catalog, old_limit=20000, new_limit=8000, account_ref="6222-0001",
+        kwargs = dict(locale=locale, catalog=catalog, profile=demo_profile(), old_limit=20000, new_limit=8000, account_ref="6222-0001",
                       notice_date=NOTICE_DATE)
         kwargs.update(overrides)
         return render_notice("limit_decrease", adverse_reasons, **kwargs)
@@ -102,7 +103,7 @@ def test_all_decision_kinds_render(catalog, locale):
              ("increase_declined", adverse, 20000, 30000), ("limit_increase", favourable, 20000, 30000)]
     subjects = set()
     for kind, reasons, old, new in cases:
-        notice = render_notice(kind, reasons, locale=locale, catalog=catalog, old_limit=old, new_limit=new,
+        notice = render_notice(kind, reasons, locale=locale, catalog=catalog, profile=demo_profile(), old_limit=old, new_limit=new,
                                account_ref="1", notice_date=NOTICE_DATE)
         subjects.add(notice.subject)
         assert format_money(old, "CNY", locale=locale) in notice.text
@@ -111,7 +112,7 @@ def test_all_decision_kinds_render(catalog, locale):
 
 
 def test_increase_without_reasons_has_no_empty_reasons_section(catalog):
-    notice = render_notice("limit_increase", [], locale="en", catalog=catalog, old_limit=1000, new_limit=2000,
+    notice = render_notice("limit_increase", [], locale="en", catalog=catalog, profile=demo_profile(), old_limit=1000, new_limit=2000,
                            account_ref="1", notice_date=NOTICE_DATE)
     assert "These are the main reasons" not in notice.text and "Why we made" not in notice.html
     assert "Details:" in notice.short
@@ -119,7 +120,7 @@ def test_increase_without_reasons_has_no_empty_reasons_section(catalog):
 
 def test_increase_has_no_advice(catalog):
     reasons = [model_reason(catalog, "savings", "favourable")]
-    notice = render_notice("limit_increase", reasons, locale="en", catalog=catalog, old_limit=1000, new_limit=2000,
+    notice = render_notice("limit_increase", reasons, locale="en", catalog=catalog, profile=demo_profile(), old_limit=1000, new_limit=2000,
                            account_ref="1", notice_date=NOTICE_DATE)
     assert "What you can do" not in notice.text
     assert "worked in your favour" in notice.text
@@ -129,11 +130,11 @@ def test_accepts_decision_reasons_from_the_explainer(bundle):
     from explain import demo_data
 
     result = bundle.explainer().reasons(demo_data().iloc[[1]], decision="limit_decrease")[0]
-    notice = render_notice(Decision.LIMIT_DECREASE, result, locale="zh_CN", catalog=bundle.catalog,
+    notice = render_notice(Decision.LIMIT_DECREASE, result, locale="zh_CN", catalog=bundle.catalog, profile=bundle.profile,
                            old_limit=20000, new_limit=8000, account_ref="1", notice_date=NOTICE_DATE)
     assert notice.reasons == result.codes
     with pytest.raises(NoticeInputError, match="'decision'"):
-        render_notice("account_closure", result, locale="en", catalog=bundle.catalog, old_limit=1, new_limit=0,
+        render_notice("account_closure", result, locale="en", catalog=bundle.catalog, profile=bundle.profile, old_limit=1, new_limit=0,
                       account_ref="1", notice_date=NOTICE_DATE)
 
 
@@ -178,7 +179,7 @@ def test_every_model_group_renders_in_a_notice(catalog, locale):
         chunk = codes[start:start + catalog.top]
         for kind, effect, new in (("limit_decrease", "adverse", 8000), ("limit_increase", "favourable", 30000)):
             notice = render_notice(kind, [model_reason(catalog, c, effect) for c in chunk], locale=locale,
-                                   catalog=catalog, old_limit=20000, new_limit=new, account_ref="1",
+                                   catalog=catalog, profile=demo_profile(), old_limit=20000, new_limit=new, account_ref="1",
                                    notice_date=NOTICE_DATE)
             for code in chunk:
                 text = reason_phrases(model_reason(catalog, code, effect), locale=locale, catalog=catalog)["text"]
@@ -188,11 +189,11 @@ def test_every_model_group_renders_in_a_notice(catalog, locale):
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_policy_reason_renders_in_a_notice(catalog, locale):
     for code in catalog.policy_reasons:
-        notice = render_notice("account_closure", [policy_reason(catalog, code)], locale=locale, catalog=catalog,
+        notice = render_notice("account_closure", [policy_reason(catalog, code)], locale=locale, catalog=catalog, profile=demo_profile(),
                                old_limit=5000, new_limit=0, account_ref="1", notice_date=NOTICE_DATE)
         assert notice.reasons == (code,)
     notice = render_notice("limit_increase", [policy_reason(catalog, "portfolio_tightening", "favourable")],
-                           locale=locale, catalog=catalog, old_limit=5000, new_limit=6000, account_ref="1",
+                           locale=locale, catalog=catalog, profile=demo_profile(), old_limit=5000, new_limit=6000, account_ref="1",
                            notice_date=NOTICE_DATE)
     assert notice.reasons == ("portfolio_tightening",)
 
@@ -222,7 +223,7 @@ def test_html_escapes_profile_and_account_values(adverse_reasons, catalog):
 
 
 def test_html_escapes_category_phrases_and_chinese(adverse_reasons, catalog):
-    notice = render_notice("limit_decrease", adverse_reasons, locale="zh_CN", catalog=catalog, old_limit=20000,
+    notice = render_notice("limit_decrease", adverse_reasons, locale="zh_CN", catalog=catalog, profile=demo_profile(), old_limit=20000,
                            new_limit=8000, account_ref="A&B", notice_date=NOTICE_DATE)
     assert "A&amp;B" in notice.html and '<html lang="zh-Hans-CN">' in notice.html
 
@@ -238,11 +239,12 @@ import datetime as dt, hashlib, sys
 sys.path.insert(0, {root!r})
 from explain import Reason, FeatureCatalog
 from explain._notices import render_notice, DEMO_CATALOG_PATH
+from explain._profile import demo_profile
 catalog = FeatureCatalog.from_toml(DEMO_CATALOG_PATH)
 reasons = [Reason("overdue_repayment", "policy", "adverse", actionable=True),
            Reason("loan_term", "model", "adverse", 0.3, "duration_in_month", 48, "months", 85.0, True)]
 for locale in ("zh_CN", "en"):
-    n = render_notice("limit_decrease", reasons, locale=locale, catalog=catalog, old_limit=20000, new_limit=8000,
+    n = render_notice("limit_decrease", reasons, locale=locale, catalog=catalog, profile=demo_profile(), old_limit=20000, new_limit=8000,
                       account_ref="6222-0001", notice_date=dt.date(2026, 12, 1))
     print(hashlib.sha256(n.to_json().encode("utf-8")).hexdigest())
 """
@@ -288,7 +290,7 @@ def test_channel_selects_the_body(decrease):
 
 
 def test_default_dates(adverse_reasons, catalog):
-    notice = render_notice("limit_decrease", adverse_reasons, locale="en", catalog=catalog, old_limit=2, new_limit=1,
+    notice = render_notice("limit_decrease", adverse_reasons, locale="en", catalog=catalog, profile=demo_profile(), old_limit=2, new_limit=1,
                            account_ref="1")
     assert format_date(dt.date.today(), locale="en") in notice.text
 
@@ -317,19 +319,19 @@ def test_unknown_decision_kind(adverse_reasons):
 def test_bad_limits(catalog, kind, old, new, match):
     effect = "favourable" if kind == "limit_increase" else "adverse"
     with pytest.raises(NoticeInputError, match=match):
-        render_notice(kind, [model_reason(catalog, "loan_term", effect)], locale="en", catalog=catalog,
+        render_notice(kind, [model_reason(catalog, "loan_term", effect)], locale="en", catalog=catalog, profile=demo_profile(),
                       old_limit=old, new_limit=new, account_ref="1", notice_date=NOTICE_DATE)
 
 
 def test_unknown_policy_reason(catalog):
     bad = Reason("alien_invasion", "policy", "adverse")
     with pytest.raises(UnknownReasonError, match="'alien_invasion'.*'account_inactivity'"):
-        render_notice("limit_decrease", [bad], locale="en", catalog=catalog, old_limit=2, new_limit=1, account_ref="1")
+        render_notice("limit_decrease", [bad], locale="en", catalog=catalog, profile=demo_profile(), old_limit=2, new_limit=1, account_ref="1")
 
 
 def test_unknown_model_group(catalog):
     with pytest.raises(UnknownReasonError, match="'shoe_size'"):
-        render_notice("limit_decrease", [Reason("shoe_size", "model", "adverse")], locale="en", catalog=catalog,
+        render_notice("limit_decrease", [Reason("shoe_size", "model", "adverse")], locale="en", catalog=catalog, profile=demo_profile(),
                       old_limit=2, new_limit=1, account_ref="1")
 
 
@@ -341,33 +343,33 @@ def test_unsupported_locale(adverse_reasons, locale):
 
 def test_protected_group_is_never_a_reason(catalog):
     with pytest.raises(NoticeInputError, match="no protected group.*'age'"):
-        render_notice("limit_decrease", [model_reason(catalog, "age")], locale="en", catalog=catalog,
+        render_notice("limit_decrease", [model_reason(catalog, "age")], locale="en", catalog=catalog, profile=demo_profile(),
                       old_limit=2, new_limit=1, account_ref="1")
 
 
 def test_reason_effect_must_match_the_decision(catalog):
     with pytest.raises(NoticeInputError, match="'adverse' for a limit_decrease"):
         render_notice("limit_decrease", [model_reason(catalog, "savings", "favourable")], locale="en",
-                      catalog=catalog, old_limit=2, new_limit=1, account_ref="1")
+                      catalog=catalog, profile=demo_profile(), old_limit=2, new_limit=1, account_ref="1")
 
 
 def test_adverse_decision_needs_a_reason(catalog):
     with pytest.raises(NoticeInputError, match="at least one reason"):
-        render_notice("account_closure", [], locale="en", catalog=catalog, old_limit=2, new_limit=0, account_ref="1")
+        render_notice("account_closure", [], locale="en", catalog=catalog, profile=demo_profile(), old_limit=2, new_limit=0, account_ref="1")
 
 
 def test_at_most_top_reasons(catalog):
     reasons = [model_reason(catalog, c) for c in ("loan_term", "savings", "current_account", "employment",
                                                    "household")]
     with pytest.raises(NoticeInputError, match=f"at most {catalog.top}"):
-        render_notice("limit_decrease", reasons, locale="en", catalog=catalog, old_limit=2, new_limit=1,
+        render_notice("limit_decrease", reasons, locale="en", catalog=catalog, profile=demo_profile(), old_limit=2, new_limit=1,
                       account_ref="1")
 
 
 def test_reason_without_its_value(catalog):
     bare = Reason("loan_term", "model", "adverse", 0.3, "duration_in_month", None, "months", None, True)
     with pytest.raises(NoticeInputError, match="'features.duration_in_month' must be a value: the reason 'loan_term'"):
-        render_notice("limit_decrease", [bare], locale="en", catalog=catalog, old_limit=2, new_limit=1,
+        render_notice("limit_decrease", [bare], locale="en", catalog=catalog, profile=demo_profile(), old_limit=2, new_limit=1,
                       account_ref="1")
 
 
@@ -388,14 +390,22 @@ def test_bad_notice_inputs(decrease, overrides, match):
         decrease("en", **overrides)
 
 
-def test_catalog_phrases_missing_from_the_translations(adverse_reasons, catalog, tmp_path):
-    source = (Path(__file__).resolve().parents[2] / "explain" / "data" / "demo_catalog.toml").read_text("utf-8")
-    changed = tmp_path / "catalog.toml"
-    changed.write_text(source.replace("The length of your loan, {value}, counted against you.",
-                                      "Your loan runs for {value}, which counted against you."), "utf-8")
-    with pytest.raises(CatalogError, match=r"no 'zh_CN' translation.*make locales"):
-        render_notice("limit_decrease", adverse_reasons, locale="zh_CN", catalog=FeatureCatalog.from_toml(changed),
-                      old_limit=2, new_limit=1, account_ref="1", notice_date=NOTICE_DATE)
+def test_catalog_phrases_missing_from_the_translations(tmp_path):
+    """A reworded phrase without a translation fails when the catalog is loaded, never at render time."""
+    import shutil
+
+    from explain._profile import DEMO_LENDER_DIR
+
+    lender = tmp_path / "lender"
+    shutil.copytree(DEMO_LENDER_DIR, lender)
+    source = (lender / "catalog.toml").read_text("utf-8")
+    (lender / "catalog.toml").write_text(source.replace("The length of your loan, {value}, counted against you.",
+                                                        "Your loan runs for {value}, which counted against you."), "utf-8")
+    with pytest.raises(TranslationError) as info:
+        FeatureCatalog.from_toml(lender / "catalog.toml")
+    assert {(locale, problem) for locale, _, problem in info.value.problems} == {("zh_CN", "missing"), ("en", "missing")}
+    assert "Your loan runs for {value}" in str(info.value) and "groups:loan_term:adverse" in str(info.value)
+
 
 
 # ---------------------------------------------------------------------------------------------- profiles

@@ -25,7 +25,7 @@ from notice_support import (
     zh_sentences,
 )
 
-from explain._locales import translate
+
 from explain._profile import demo_profile
 
 __all__ = ["demo_notices"]  # the fixture, imported for pytest
@@ -88,7 +88,7 @@ def test_short_form_fits_one_message(demo_notices, catalog, kind, locale):
     top = notice.reasons[0]
     entry = catalog.groups.get(top) or catalog.policy_reasons[top]
     prefix = "groups" if top in catalog.groups else "policy"
-    assert translate(f"{prefix}:{top}:label", entry.label, locale=locale) in notice.short
+    assert catalog.phrase(f"{prefix}:{top}:label", entry.label, locale=locale) in notice.short
     assert demo_profile().short_url in notice.short
     assert "\n" not in notice.short
 
@@ -129,7 +129,7 @@ def test_short_form_fits_whatever_the_top_reason(catalog, locale):
     for code, source in tops:
         reason = model_reason(catalog, code) if source == "model" else policy_reason(catalog, code)
         for kind, old, new in cases:
-            short = render_notice(kind, [reason], locale=locale, catalog=catalog, old_limit=old, new_limit=new,
+            short = render_notice(kind, [reason], locale=locale, catalog=catalog, profile=demo_profile(), old_limit=old, new_limit=new,
                                   account_ref="1", notice_date=dt.date(2026, 12, 1)).short
             longest = max(longest, len(short) if locale == "zh_CN" else gsm7_length(short))
     assert longest <= (70 if locale == "zh_CN" else 160)
@@ -143,9 +143,9 @@ def test_compact_short_form_keeps_decision_reason_and_link(catalog, locale):
     from explain._notices import SHORT_MESSAGE_LIMITS, render_notice, short_message_length
 
     reason = model_reason(catalog, "home_and_property")
-    full = render_notice("limit_decrease", [reason], locale=locale, catalog=catalog, old_limit=20000, new_limit=8000,
+    full = render_notice("limit_decrease", [reason], locale=locale, catalog=catalog, profile=demo_profile(), old_limit=20000, new_limit=8000,
                          account_ref="1", notice_date=dt.date(2026, 12, 1)).short
-    big = render_notice("limit_decrease", [reason], locale=locale, catalog=catalog, old_limit=900_000_000,
+    big = render_notice("limit_decrease", [reason], locale=locale, catalog=catalog, profile=demo_profile(), old_limit=900_000_000,
                         new_limit=150_000_000, account_ref="1", notice_date=dt.date(2026, 12, 1)).short
     assert "8,000.00" in full  # the demo limits fit: the full wording, amount included
     assert short_message_length(big, locale) <= SHORT_MESSAGE_LIMITS[locale]
