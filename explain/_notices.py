@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from numbers import Real
-from pathlib import Path
 from typing import Any
 
 import jinja2

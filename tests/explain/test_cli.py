@@ -59,7 +59,11 @@ def test_catalog_init_writes_a_loadable_draft(tmp_path, german):
 
     catalog = FeatureCatalog.from_toml(out)
     assert set(catalog.feature_names) == set(X.columns)
-    assert catalog.features["purpose"].kind == "category" and catalog.features["credit_amount"].kind == "number"
+    assert catalog.features["purpose"].kind == "category" and catalog.features["credit_amount"].kind == "money"
+    assert catalog.features["duration_in_month"].kind == "months"
+    protected = {g.code for g in catalog.groups.values() if g.protected}
+    assert protected == {"age_in_years", "personal_status_and_sex", "foreign_worker"}
+    assert "protected (proposed): personal_status_and_sex, age_in_years, foreign_worker" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(

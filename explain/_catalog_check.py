@@ -1,0 +1,166 @@
+"""Is a catalog fit to word notices? Problems that must be fixed, and figures a reviewer should see.
+
+Problems (``explain catalog check`` fails on any): a placeholder or missing phrase, a translation that is
+missing, fuzzy or drops a placeholder, a protected-looking feature that is not marked protected (unless the
+group records ``protected = false`` with a written ``rationale``), and a ``percent`` feature declared as a
+fraction whose background values are not fractions. Notes (reported, not failed): features strongly
+associated with a protected one on the background (possible proxies, with the measure), and each group's
+share of counter-intuitive contributions on the background (against its declared direction).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from explain._catalog import FeatureCatalog
+from explain._catalog_draft import catalog_to_dict, protected_trait
+from explain._i18n_extract import toml_phrases
+from explain._phrasebook import Phrasebook
+
+__all__ = ["CatalogReport", "check_catalog"]
+
+_PLACEHOLDER = re.compile(r"\bTODO\b|\bFIXME\b|\bXXX\b")
+#: Association on the background at or above which a feature is reported as a possible proxy.
+PROXY_THRESHOLD = 0.3
+
+
+@dataclass
+class CatalogReport:
+    """What :func:`check_catalog` found: ``problems`` fail the check, ``notes`` inform the reviewer."""
+
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    counter_intuitive: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _phrases(catalog: FeatureCatalog) -> list[tuple[str, str | None]]:
+    """(where, text) for every phrase a customer can read: protected groups are never shown, so skipped."""
+    found = []
+    for code, group in catalog.groups.items():
+        if group.protected:
+            continue
+        for name in ("label", "adverse", "favourable", "advice"):
+            text = getattr(group, name)
+            if text is not None or name != "advice":
+                found.append((f"group {code!r} {name}", text))
+        for feature in group.features:
+            spec = catalog.features[feature]
+            found.extend((f"feature {feature!r} category {raw!r}", text) for raw, text in spec.categories.items())
+            if spec.unit:
+                found.extend((f"feature {feature!r} unit", text) for text in spec.unit)
+    for code, reason in catalog.policy_reasons.items():
+        found.extend((f"policy reason {code!r} {name}", getattr(reason, name))
+                     for name in ("label", "adverse", "favourable", "advice") if getattr(reason, name) is not None)
+    return found
+
+
+def _association(a: pd.Series, b: pd.Series) -> tuple[float, str]:
+    """|Spearman rho| for two numeric columns, else Cramér's V (numbers binned in quintiles)."""
+    numeric = [pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) for s in (a, b)]
+    if all(numeric):
+        rho = a.astype(float).corr(b.astype(float), method="spearman")
+        return (abs(float(rho)) if np.isfinite(rho) else 0.0), "|Spearman rho|"
+
+    def codes(series: pd.Series, is_numeric: bool) -> pd.Series:
+        if is_numeric and series.nunique() > 5:
+            return pd.qcut(series.astype(float), 5, labels=False, duplicates="drop").astype("Int64").astype(str)
+        return series.astype(str)
+
+    table = pd.crosstab(codes(a, numeric[0]), codes(b, numeric[1])).to_numpy(dtype=float)
+    n = table.sum()
+    r, k = table.shape
+    if n < 3 or min(r, k) < 2:
+        return 0.0, "Cramér's V"
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / n
+    chi2 = float(((table - expected) ** 2 / np.where(expected > 0, expected, 1)).sum())
+    # Bergsma's bias correction: small cells (a rare category) otherwise inflate V on a background sample.
+    phi2 = max(0.0, chi2 / n - (k - 1) * (r - 1) / (n - 1))
+    r_c, k_c = r - (r - 1) ** 2 / (n - 1), k - (k - 1) ** 2 / (n - 1)
+    denominator = min(k_c - 1, r_c - 1)
+    return (float(np.sqrt(phi2 / denominator)) if denominator > 0 else 0.0), "Cramér's V (bias-corrected)"
+
+
+def counter_intuitive_shares(catalog: FeatureCatalog, explainer: Any, background: pd.DataFrame) -> dict[str, float]:
+    """Per group with a declared direction: the share of background rows whose contribution contradicts it.
+
+    The display feature's own contribution contradicts ``higher_is_riskier`` when it pushes toward risk while the value
+    is below the background median, or toward safety while it is above (and the reverse for
+    ``higher_is_safer``). Only numeric display features can be judged this way.
+    """
+    contributions = explainer.explain(background).values  # per raw feature: the display feature's own effect
+    risk_sign = 1.0 if getattr(explainer, "higher_is", "risk") == "risk" else -1.0
+    shares = {}
+    for code, group in catalog.groups.items():
+        values = background[group.display]
+        if group.direction == "none" or not pd.api.types.is_numeric_dtype(values):
+            continue
+        v = values.to_numpy(dtype=float)
+        toward_risk = risk_sign * contributions[group.display].to_numpy(dtype=float)
+        above = v > np.nanmedian(v)
+        below = v < np.nanmedian(v)
+        material = np.abs(toward_risk) > 1e-9
+        if group.direction == "higher_is_riskier":
+            wrong = (above & (toward_risk < 0)) | (below & (toward_risk > 0))
+        else:
+            wrong = (above & (toward_risk > 0)) | (below & (toward_risk < 0))
+        judged = material & (above | below)
+        shares[code] = float((wrong & judged).sum() / max(int(judged.sum()), 1))
+    return shares
+
+
+def check_catalog(catalog: FeatureCatalog, *, phrases: Phrasebook | None = None, background: pd.DataFrame | None = None,
+                  explainer: Any = None) -> CatalogReport:
+    """Check ``catalog`` (and its translations, background and explainer, when given)."""
+    report = CatalogReport()
+    for where, text in _phrases(catalog):
+        if text is None or not str(text).strip():
+            report.problems.append(f"{where}: missing phrase")
+        elif _PLACEHOLDER.search(text):
+            report.problems.append(f"{where}: placeholder phrase {text!r}; write the customer's wording")
+    if phrases is None:
+        report.problems.append("translations: none found (translations/<locale>.po beside the catalog); "
+                               "run `explain phrases update`")
+    else:
+        for locale, phrase, problem in phrases.problems(toml_phrases(catalog_to_dict(catalog))):
+            report.problems.append(f"translation {locale}: {phrase.context} {phrase.singular!r}: {problem}")
+    protected_features = [f for g in catalog.groups.values() if g.protected for f in g.features]
+    for code, group in catalog.groups.items():
+        if group.protected:
+            continue
+        for feature in group.features:
+            trait = protected_trait(feature, catalog.features[feature].categories)
+            if trait is not None and not (group.rationale or "").strip():
+                report.problems.append(
+                    f"group {code!r}: feature {feature!r} looks like a protected trait ({trait}) but is not protected; "
+                    "set protected = true, or keep protected = false with a written rationale = \"...\"")
+    if background is not None:
+        for name, spec in catalog.features.items():
+            if spec.kind == "percent" and spec.scale == "fraction" and name in background:
+                values = pd.to_numeric(background[name], errors="coerce").abs()
+                if (values > 1).any():
+                    report.problems.append(
+                        f"feature {name!r}: kind percent reads fractions (0.65 = 65%) but the background has values up "
+                        f"to {values.max():g}; declare scale = \"percent\" if they are percentages")
+        for feature in (f for g in catalog.groups.values() if not g.protected for f in g.features):
+            for other in protected_features:
+                if feature in background and other in background:
+                    measure, how = _association(background[feature], background[other])
+                    if measure >= PROXY_THRESHOLD:
+                        report.notes.append(f"possible proxy: {feature!r} is associated with protected {other!r} "
+                                            f"on the background ({how} {measure:.2f})")
+        if explainer is not None:
+            report.counter_intuitive = counter_intuitive_shares(catalog, explainer, background)
+            if report.counter_intuitive:
+                shown = ", ".join(f"{c} {s:.1%}" for c, s in report.counter_intuitive.items())
+                report.notes.append(f"counter-intuitive contributions on the background (against the declared "
+                                    f"direction): {shown}")
+    return report
