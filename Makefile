@@ -24,12 +24,13 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 
 locales: $(MO_FILES)
 
-# After changing templates, the reason catalog or the profile wording: re-extract the message ids into
-# locales/messages.pot, merge them into the .po files, translate what is new, then `make locales`.
+# After changing templates or the toolkit's Python strings: re-extract the message ids into
+# locales/messages.pot, merge them into the .po files (no fuzzy matching: a new sentence starts empty),
+# translate what is new, then `make locales`. A lender's phrases are not here: `explain phrases update`.
 extract: $(STAMP)
 	PYTHONPATH=. $(VENV)/bin/pybabel extract -F babel.cfg -o locales/messages.pot --sort-by-file -w 120 \
 	    --project limit-explain --version 0.1.0 --copyright-holder "limit-explain authors" --msgid-bugs-address "" .
-	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages -w 120 --ignore-obsolete
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages -w 120 --ignore-obsolete --no-fuzzy-matching
 
 test: install
 	$(PY) -m pytest

@@ -42,7 +42,7 @@ TEMPLATES_DIR = resource_dir("templates")
 DEMO_CATALOG_PATH = DEMO_LENDER_DIR / "catalog.toml"
 #: ``letter`` (post or email: subject, text, HTML) and ``short`` (SMS or app push).
 CHANNELS: tuple[str, ...] = ("letter", "short")
-_PARTS = ("subject.txt", "letter.txt", "letter.html", "short.txt")
+_LETTER_PARTS = ("subject.txt", "letter.txt", "letter.html")
 _HTML_LANG = {"zh_CN": "zh-Hans-CN", "en": "en"}
 
 
@@ -229,6 +229,27 @@ def short_message_length(text: str, locale: str) -> int:
     return len(text)
 
 
+def _short_message(env: Environment, decision: Decision, context: dict[str, Any], profile: LenderProfile,
+                   locale: str) -> str:
+    """The one-message form: the decision, the new limit (not for a closure), the date and the link always.
+
+    When the whole message does not fit one SMS, the lender's short name replaces its name, then the reason
+    is dropped (the letter behind the link carries it), then both; never the limit, the date or the link.
+    """
+    template = env.get_template(f"{decision.value}/short.txt")
+    names = dict.fromkeys((context["lender"], profile.short_display_name(locale)))
+    reasons = (context["top_reason"], None) if context["top_reason"] else (None,)
+    limit = SHORT_MESSAGE_LIMITS[locale]
+    tried = ""
+    for reason in reasons:
+        for name in names:
+            tried = template.render({**context, "lender": name, "top_reason": reason}).strip()
+            if short_message_length(tried, locale) <= limit:
+                return tried
+    raise NoticeInputError("profile", f"a short_name that fits a {limit}-character message with the limit, date and "
+                                      "link", tried)
+
+
 # ------------------------------------------------------------------------------------------------ inputs
 def _amount(value: Any, field: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, Real | Decimal):
@@ -407,25 +428,17 @@ def render_notice(
         "jurisdiction": profile.wording_text("jurisdiction", locale=locale),
         "escalation": profile.wording_text("escalation", locale=locale),
         "html_lang": _HTML_LANG[locale],
-        "compact": False,
         **money,
     }
     env = _environment(locale)
     rendered = {}
-    for part in _PARTS:
+    for part in _LETTER_PARTS:
         try:
             template = env.get_template(f"{decision.value}/{part}")
         except jinja2.TemplateNotFound as exc:
             raise CatalogError(f"template {exc.name!r}", f"is missing from {TEMPLATES_DIR}") from exc
         rendered[part] = template.render(context)
-    short = rendered["short.txt"].strip()
-    if short_message_length(short, locale) > SHORT_MESSAGE_LIMITS[locale]:
-        # A long lender name or a large limit: say the same without the amount and the date, which the
-        # letter carries, rather than split the message or drop the reason or the way to the explanation.
-        short = env.get_template(f"{decision.value}/short.txt").render({**context, "compact": True}).strip()
-        if short_message_length(short, locale) > SHORT_MESSAGE_LIMITS[locale]:
-            limit = SHORT_MESSAGE_LIMITS[locale]
-            raise NoticeInputError("profile", f"a lender name and short URL that fit a {limit}-character message", short)
+    short = _short_message(env, decision, context, profile, locale)
     return Notice(
         subject=rendered["subject.txt"].strip(),
         text=rendered["letter.txt"],

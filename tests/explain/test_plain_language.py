@@ -136,21 +136,34 @@ def test_short_form_fits_whatever_the_top_reason(catalog, locale):
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_compact_short_form_keeps_decision_reason_and_link(catalog, locale):
-    """Over the limit, the short form drops the amount and date (in the letter) but keeps what matters."""
+@pytest.mark.parametrize("kind", ["limit_decrease", "limit_increase", "account_closure"])
+def test_short_message_keeps_limit_date_and_link_over_seven_digit_limits(catalog, kind, locale):
+    """Whatever the amount (up to seven digits) and however long the name: decision, new limit (not for a
+    closure), date and link stay; the short name comes in first, then the reason goes."""
+    import dataclasses
     import datetime as dt
 
+    from explain._formatting import format_date, format_money
     from explain._notices import SHORT_MESSAGE_LIMITS, render_notice, short_message_length
 
-    reason = model_reason(catalog, "home_and_property")
-    full = render_notice("limit_decrease", [reason], locale=locale, catalog=catalog, profile=demo_profile(), old_limit=20000, new_limit=8000,
-                         account_ref="1", notice_date=dt.date(2026, 12, 1)).short
-    big = render_notice("limit_decrease", [reason], locale=locale, catalog=catalog, profile=demo_profile(), old_limit=900_000_000,
-                        new_limit=150_000_000, account_ref="1", notice_date=dt.date(2026, 12, 1)).short
-    assert "8,000.00" in full  # the demo limits fit: the full wording, amount included
-    assert short_message_length(big, locale) <= SHORT_MESSAGE_LIMITS[locale]
-    # 160 GSM-7 septets still hold the English amount; 70 Chinese characters do not.
-    assert ("150,000,000" in big) == (locale == "en")
-    label = {"en": "Home and property", "zh_CN": "住房及财产"}[locale]
-    assert label in big and "example.com/r" in big
-    assert ("drops to" in big) if locale == "en" else ("下调" in big)
+    effect = "favourable" if kind == "limit_increase" else "adverse"
+    reason = model_reason(catalog, "home_and_property", effect)
+    long_name = dataclasses.replace(demo_profile(), names={"zh_CN": "示例银行股份有限公司信用卡中心"},
+                                    name="Example Bank Consumer Credit Card Services", short_name="ExampleBank",
+                                    short_names={"zh_CN": "示例银行"}, source="")
+    for profile in (demo_profile(), long_name):
+        for old, new in ((20_000, 8_000), (9_999_999, 1_000_000), (1_000_000, 9_999_999), (5_000_000, 0)):
+            if (kind == "account_closure") != (new == 0) or (kind == "limit_increase") != (new > old):
+                continue
+            notice = render_notice(kind, [reason], locale=locale, catalog=catalog, profile=profile, old_limit=old,
+                                   new_limit=new, account_ref="1", notice_date=dt.date(2026, 12, 1))
+            short = notice.short
+            assert short_message_length(short, locale) <= SHORT_MESSAGE_LIMITS[locale], short
+            effective = dt.date(2026, 12, 1) + dt.timedelta(days=0 if kind == "limit_increase" else 30)
+            assert format_date(effective, locale=locale, length="medium") in short
+            if kind != "account_closure":
+                assert format_money(new, "CNY", locale=locale) in short
+            assert profile.short_url in short
+            assert profile.display_name(locale) in short or profile.short_display_name(locale) in short
+            if locale == "zh_CN":
+                assert short.startswith("【") and "】" in short[:20]
