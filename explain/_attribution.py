@@ -29,7 +29,15 @@ import pandas as pd
 from explain._catalog import FeatureCatalog
 from explain._exceptions import AdditivityError, CatalogError, InvalidInputError
 from explain._models import ModelAdapter, adapt_model
-from explain._reasons import MAX_REASONS, Decision, DecisionReasons, Reason, select_reasons_matrix
+from explain._reasons import (
+    MAX_REASONS,
+    Decision,
+    DecisionReasons,
+    DirectionRules,
+    Reason,
+    select_reasons_matrix,
+    shown_features,
+)
 
 __all__ = ["Attribution", "Explainer", "TREE_MODES"]
 
@@ -181,6 +189,7 @@ class Explainer:
         self.n_permutations = n_permutations
         self._build_engine()
         self._percentiles = self._background_stats()
+        self._directions = DirectionRules.from_catalog(self.catalog, self.background)
 
     # -- engines ------------------------------------------------------------------------------------------
     def _build_engine(self) -> None:
@@ -387,14 +396,20 @@ class Explainer:
             matrix, codes, decision=decision, higher_is=self.higher_is, protected=protected,
             top=top, materiality=materiality, n_policy=len(policy),
         )
-        # Column-wise, once: the customer's own values and their percentiles, as plain Python objects.
-        shown = {c: self._display_column(X, c) for c in {code for chosen, _ in selections for code in chosen}}
+        # The value shown for a reason is the member feature that carried most of it, row by row; each
+        # feature's values and standing are computed column-wise, once, as plain Python objects.
+        used = {code for chosen, _ in selections for code in chosen}
+        risk_sign = 1.0 if self.higher_is == "risk" else -1.0
+        member = {c: shown_features(attribution.values, self.catalog.groups[c].features, toward_risk=decision.is_adverse,
+                                    risk_sign=risk_sign) for c in used}
+        columns = {f: self._feature_column(X, f) for c in used for f in set(member[c])}
         index = [_plain_key(i) for i in groups.index]
         results = []
         for i, (chosen, excluded) in enumerate(selections):
             row = matrix[i].tolist()
             model_reasons = tuple(
-                self._model_reason(code, row[codes.index(code)], shown[code], i, effect) for code in chosen
+                self._model_reason(code, row[codes.index(code)], member[code][i], columns[member[code][i]], i, effect)
+                for code in chosen
             )
             results.append(
                 DecisionReasons(
@@ -413,7 +428,7 @@ class Explainer:
         return results
 
     # -- helpers ------------------------------------------------------------------------------------------
-    def _model_reason(self, code: str, contribution: float, shown: tuple, i: int, effect: str) -> Reason:
+    def _model_reason(self, code: str, contribution: float, feature: str, shown: tuple, i: int, effect: str) -> Reason:
         group = self.catalog.groups[code]
         values, standing, categorical = shown
         return Reason(
@@ -421,18 +436,18 @@ class Explainer:
             source="model",
             effect=effect,
             contribution=contribution,
-            feature=group.display,
+            feature=feature,
             value=values[i],
-            value_kind=self.catalog.features[group.display].kind,
+            value_kind=self.catalog.features[feature].kind,
             percentile=None if categorical else standing[i],
             share=standing[i] if categorical else None,
             actionable=group.actionable,
+            counter_intuitive=self._directions.contradicts(feature, values[i], effect),
         )
 
-    def _display_column(self, X: pd.DataFrame, code: str) -> tuple[list[Any], list[float | None], bool]:
-        """A group's display values (plain Python), where each stands in the background, and whether the
-        standing is a category share (``True``) or a percentile."""
-        feature = self.catalog.groups[code].display
+    def _feature_column(self, X: pd.DataFrame, feature: str) -> tuple[list[Any], list[float | None], bool]:
+        """A feature's values (plain Python), where each stands in the background, and whether the standing
+        is a category share (``True``) or a percentile."""
         column = X[feature]
         values = [None if (isinstance(v, float) and np.isnan(v)) else v for v in column.tolist()]
         stats = self._percentiles.get(feature)
@@ -449,12 +464,14 @@ class Explainer:
         if self.background is None or self.catalog is None:
             return {}
         stats: dict[str, Any] = {}
-        for group in self.catalog.groups.values():
-            column = self.background[group.display].dropna()
+        for feature in self.catalog.feature_names:
+            if feature not in self.background:
+                continue
+            column = self.background[feature].dropna()
             if pd.api.types.is_numeric_dtype(column):
-                stats[group.display] = np.sort(column.to_numpy(dtype=float))
+                stats[feature] = np.sort(column.to_numpy(dtype=float))
             else:
-                stats[group.display] = column.astype(str).value_counts(normalize=True).to_dict()
+                stats[feature] = column.astype(str).value_counts(normalize=True).to_dict()
         return stats
 
     def __repr__(self) -> str:

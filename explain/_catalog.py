@@ -30,8 +30,10 @@ ValueKind = Literal["money", "percent", "count", "months", "years", "number", "c
 VALUE_KINDS: tuple[str, ...] = ("money", "percent", "count", "months", "years", "number", "category")
 
 _GROUP_KEYS = {"label", "features", "direction", "actionable", "protected", "display", "adverse", "favourable", "advice",
-               "rationale"}
-_FEATURE_KEYS = {"kind", "categories", "unit", "scale"}
+               "advice_when", "rationale"}
+_FEATURE_KEYS = {"kind", "categories", "unit", "scale", "direction", "order", "adverse", "favourable", "advice",
+                 "advice_when"}
+_WHEN_KEYS = {"above", "below", "categories"}
 #: How a ``percent`` feature's values are written: ``fraction`` (0.651 reads 65%) or ``percent`` (65.1 reads 65.1%).
 PERCENT_SCALES: tuple[str, ...] = ("fraction", "percent")
 _POLICY_KEYS = {"label", "adverse", "favourable", "advice", "actionable"}
@@ -48,6 +50,14 @@ class FeatureSpec:
     categories: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     unit: tuple[str, str] | None = None  # count: English (one, many) msgids with {count}, e.g. "{count} late payment"
     scale: str = "fraction"  # percent: "fraction" (0.65) or "percent" (65.0)
+    direction: str | None = None  # numbers: overrides the group's direction for this feature
+    order: tuple[str, ...] = ()  # categories: from safest to riskiest, for the counter-intuitive check
+    # Phrases for when this feature is the one shown (it carried most of the group's contribution); the
+    # group's phrases otherwise.
+    adverse: str | None = None
+    favourable: str | None = None
+    advice: str | None = None
+    advice_when: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class ReasonGroup:
     favourable: str
     advice: str | None = None
     rationale: str | None = None  # why a protected-looking group is not protected, for the reviewer
+    advice_when: Mapping[str, Any] | None = None  # the advice applies only to these values of the shown feature
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,36 @@ def _flag(table: Mapping[str, Any], key: str, where: str, default: bool) -> bool
     if not isinstance(value, bool):
         raise CatalogError(where, f"flag {key!r} must be true or false, got {value!r}")
     return value
+
+
+def _advice_when(table: Mapping[str, Any], where: str) -> Mapping[str, Any] | None:
+    """``advice_when``: advice applies only above or below a value, or for some categories."""
+    when = table.get("advice_when")
+    if when is None:
+        return None
+    if not isinstance(when, dict) or not when or set(when) - _WHEN_KEYS:
+        raise CatalogError(where, "'advice_when' must be a table with 'above', 'below' or 'categories'")
+    for key in ("above", "below"):
+        if key in when and (isinstance(when[key], bool) or not isinstance(when[key], int | float)):
+            raise CatalogError(where, f"'advice_when.{key}' must be a number, got {when[key]!r}")
+    if "categories" in when and (not isinstance(when["categories"], list) or not when["categories"]):
+        raise CatalogError(where, "'advice_when.categories' must be a non-empty list of categories")
+    return MappingProxyType(dict(when))
+
+
+def advice_applies(when: Mapping[str, Any] | None, value: Any) -> bool:
+    """Whether advice conditioned by ``when`` fits a customer whose shown value is ``value``."""
+    if when is None:
+        return True
+    if value is None:
+        return False
+    if "categories" in when:
+        return str(value) in {str(c) for c in when["categories"]}
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    return ("above" not in when or number > when["above"]) and ("below" not in when or number < when["below"])
 
 
 def _unknown_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -216,6 +257,7 @@ class FeatureCatalog:
                 favourable=_require(table, "favourable", where, str),
                 advice=advice,
                 rationale=table.get("rationale"),
+                advice_when=_advice_when(table, where),
             )
 
         unknown = sorted(set(raw_features) - set(owner))
@@ -240,8 +282,17 @@ class FeatureCatalog:
             if scale not in PERCENT_SCALES or ("scale" in table and kind != "percent"):
                 raise CatalogError(where, f"'scale' belongs to a percent and must be one of {', '.join(PERCENT_SCALES)}, "
                                           f"got {scale!r}")
-            features[feature] = FeatureSpec(feature, code, kind, MappingProxyType(dict(categories)),
-                                            tuple(unit) if unit else None, scale)
+            direction = table.get("direction")
+            if direction is not None and (direction not in DIRECTIONS or kind == "category"):
+                raise CatalogError(where, f"'direction' is for numbers and must be one of {', '.join(DIRECTIONS)}, "
+                                          f"got {direction!r}")
+            order = table.get("order", [])
+            if order and (kind != "category" or not isinstance(order, list) or set(order) != set(categories)):
+                raise CatalogError(where, "'order' lists every category once, from safest to riskiest")
+            features[feature] = FeatureSpec(
+                feature, code, kind, MappingProxyType(dict(categories)), tuple(unit) if unit else None, scale,
+                direction, tuple(order), table.get("adverse"), table.get("favourable"), table.get("advice"),
+                _advice_when(table, where))
 
         policy: dict[str, PolicyReason] = {}
         for code, table in data.get("policy", {}).items():

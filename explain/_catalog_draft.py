@@ -167,6 +167,8 @@ def catalog_to_dict(catalog: FeatureCatalog) -> dict[str, Any]:
         for key in ("adverse", "favourable", "advice", "rationale"):
             if getattr(group, key):
                 table[key] = getattr(group, key)
+        if group.advice_when:
+            table["advice_when"] = dict(group.advice_when)
         groups[code] = table
     features = {}
     for name, spec in catalog.features.items():
@@ -175,6 +177,15 @@ def catalog_to_dict(catalog: FeatureCatalog) -> dict[str, Any]:
             table["scale"] = spec.scale
         if spec.unit:
             table["unit"] = list(spec.unit)
+        if spec.direction:
+            table["direction"] = spec.direction
+        if spec.order:
+            table["order"] = list(spec.order)
+        for key in ("adverse", "favourable", "advice"):
+            if getattr(spec, key):
+                table[key] = getattr(spec, key)
+        if spec.advice_when:
+            table["advice_when"] = dict(spec.advice_when)
         if spec.categories:
             table["categories"] = dict(spec.categories)
         features[name] = table

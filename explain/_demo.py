@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from explain._bundle import ModelBundle, save_bundle
-from explain._exceptions import BundleError
+from explain._catalog import FeatureCatalog
+from explain._exceptions import ExplainError
 from explain._phrasebook import TRANSLATIONS_DIR
 from explain._profile import DEMO_LENDER_DIR
 
@@ -41,24 +42,43 @@ def demo_data(*, with_target: bool = False) -> pd.DataFrame:
     return frame if with_target else frame.drop(columns=[TARGET])
 
 
-def _build_pipeline(categorical: list[str], numeric: list[str]):  # noqa: ANN202 - sklearn objects
+def _build_pipeline(catalog: FeatureCatalog, X: pd.DataFrame):  # noqa: ANN202 - sklearn objects
+    """HistGradientBoosting that follows the catalog: monotone where it declares a direction or an order.
+
+    Categories with a declared order (safest first) are coded in that order and constrained like numbers, so
+    the model cannot learn, say, that a seriously overdue account lowers risk; categories without an order
+    keep native categorical splits; numbers with a direction get a monotonic constraint.
+    """
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
+    def direction(feature: str) -> int:
+        spec, group = catalog.features[feature], catalog.group_of(feature)
+        declared = spec.direction or group.direction
+        return {"higher_is_riskier": 1, "higher_is_safer": -1}.get(declared, 0)
+
+    categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+    unordered = [c for c in categorical if not catalog.features[c].order]
+    ordered = [c for c in categorical if catalog.features[c].order]
+    numeric = [c for c in X.columns if c not in categorical]
     encode = ColumnTransformer(
-        [("categories", OrdinalEncoder(dtype=np.float64), categorical), ("numbers", "passthrough", numeric)],
+        [("categories", OrdinalEncoder(dtype=np.float64), unordered),
+         ("ordered", OrdinalEncoder(categories=[list(catalog.features[c].order) for c in ordered], dtype=np.float64),
+          ordered),
+         ("numbers", "passthrough", numeric)],
         verbose_feature_names_out=False,
     )
-    # Native categorical splits on the ordinal codes: one split can group any set of categories.
+    monotonic = [0] * len(unordered) + [1] * len(ordered) + [direction(c) for c in numeric]
     model = HistGradientBoostingClassifier(
         max_iter=120,
         learning_rate=0.06,
         max_depth=4,
         min_samples_leaf=20,
         l2_regularization=1.0,
-        categorical_features=list(range(len(categorical))),
+        categorical_features=list(range(len(unordered))),
+        monotonic_cst=monotonic,
         early_stopping=False,
         random_state=SEED,
     )
@@ -70,9 +90,8 @@ def build_demo_bundle(path: str | Path) -> ModelBundle:
     data = demo_data(with_target=True)
     y = (data[TARGET] == "bad").astype(int).to_numpy()
     X = data.drop(columns=[TARGET])
-    categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
-    numeric = [c for c in X.columns if c not in categorical]
-    pipeline = _build_pipeline(categorical, numeric).fit(X, y)
+    catalog = FeatureCatalog.from_toml(DEMO_LENDER_DIR / "catalog.toml")
+    pipeline = _build_pipeline(catalog, X).fit(X, y)
     good = X[y == 0]
     rng = np.random.default_rng(SEED)
     background = good.iloc[np.sort(rng.choice(len(good), size=BACKGROUND_ROWS, replace=False))].reset_index(drop=True)
@@ -109,8 +128,8 @@ def demo_bundle() -> ModelBundle:
     if (path / "manifest.json").is_file():
         try:
             cached = ModelBundle.load(path)
-        except BundleError:
-            cached = None  # a damaged cache: rebuild it rather than explain with it
+        except ExplainError:
+            cached = None  # a damaged or outdated cache: rebuild it rather than explain with it
         # A cache built from an older lender folder (reworded phrases) would render stale text: rebuild it too.
         if cached is not None and all(cached.files.get(name) == digest for name, digest in _lender_digests().items()):
             return cached

@@ -9,6 +9,7 @@ TOML entry                                  context
 ``[groups.<code>] label/adverse/...``       ``groups:<code>:<field>``
 ``[features.<name>.categories] "<raw>"``    ``features:<name>:category:<raw>``
 ``[features.<name>] unit = [one, many]``    ``features:<name>:unit`` (a plural message)
+``[features.<name>] adverse/...``           ``features:<name>:<field>``
 ``[policy.<code>] label/adverse/...``       ``policy:<code>:<field>``
 ``[wording] <key>`` (lender profile)        ``profile:wording:<key>``
 ==========================================  ===============================================
@@ -58,6 +59,13 @@ def toml_phrases(data: Mapping[str, Any]) -> Iterator[Phrase]:
                     note += " Protected group: never shown to customers, kept for completeness."
                 yield Phrase(f"groups:{code}:{name}", text, note)
     for feature, spec in features.items():
+        for name in PHRASE_FIELDS[1:]:
+            text = spec.get(name)
+            if isinstance(text, str):
+                note = f"Feature {feature!r}, {name}: used when this feature carried most of its group's effect."
+                if "{value}" in text:
+                    note += " " + _VALUE_NOTE.format(kind=spec.get("kind", "number"))
+                yield Phrase(f"features:{feature}:{name}", text, note)
         for raw, phrase in spec.get("categories", {}).items():
             note = f"Category {raw!r} of feature {feature!r}; replaces {{value}} inside a reason sentence."
             yield Phrase(f"features:{feature}:category:{raw}", phrase, note)

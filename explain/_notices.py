@@ -24,10 +24,11 @@ from numbers import Real
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 from babel.numbers import is_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from explain._catalog import FeatureCatalog
+from explain._catalog import FeatureCatalog, advice_applies
 from explain._exceptions import CatalogError, NoticeInputError, UnknownReasonError
 from explain._formatting import MAX_MAGNITUDE, format_date, format_money, format_value
 from explain._locales import catalog_path, get_translations, negotiate
@@ -125,7 +126,37 @@ def _environment(locale: str) -> Environment:
     )
     gettext, ngettext = _strict_callables(locale)
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(text_blocks=_text_blocks, html_blocks=_html_blocks, html_lines=_html_lines)
     return env
+
+
+# Shared letter parts are written once, as plain lines ("## " a heading, "- " a list item); these filters
+# give the plain-text letter and the HTML letter their form. The HTML ones escape every line themselves.
+def _text_blocks(text: str) -> str:
+    return "\n".join(line[3:] if line.startswith("## ") else line for line in str(text).strip("\n").splitlines())
+
+
+def _html_blocks(text: str) -> Markup:
+    out: list[str] = []
+    items: list[str] = []
+    for line in (line.strip() for line in str(text).splitlines()):
+        if line.startswith("- "):
+            items.append(f"<li>{escape(line[2:])}</li>")
+            continue
+        if items:
+            out.append("<ul>\n" + "\n".join(items) + "\n</ul>")
+            items = []
+        if line.startswith("## "):
+            out.append(f"<h2>{escape(line[3:])}</h2>")
+        elif line:
+            out.append(f"<p>{escape(line)}</p>")
+    if items:
+        out.append("<ul>\n" + "\n".join(items) + "\n</ul>")
+    return Markup("\n".join(out))
+
+
+def _html_lines(text: str) -> Markup:
+    return Markup("<br>\n").join(escape(line) for line in str(text).strip().splitlines())
 
 
 @functools.lru_cache(maxsize=None)
@@ -169,50 +200,63 @@ def _phrase_fields(reason: Reason, catalog: FeatureCatalog) -> tuple[str, Any]:
     raise NoticeInputError(f"source of reason {reason.code!r}", "'policy' or 'model'", reason.source)
 
 
+def _toolkit_gettext(locale: str) -> Any:
+    """The toolkit's own gettext for ``locale`` (strict: an untranslated message is an error)."""
+    return _strict_callables(locale)[0]
+
+
 def reason_phrases(
     reason: Reason, *, locale: str, catalog: FeatureCatalog | None = None, currency: str = "CNY"
-) -> dict[str, str | None]:
-    """One reason as the customer reads it: ``{"label", "text", "advice"}`` in ``locale``.
+) -> dict[str, Any]:
+    """One reason as the customer reads it, in ``locale``.
 
-    ``text`` is the adverse or favourable phrase (by ``reason.effect``) with ``{value}`` replaced by the
-    customer's own value, formatted by its kind; ``advice`` is given for actionable reasons only.
-    Protected groups are phrased here too (so their wording can be reviewed) but a notice refuses them.
+    Returns ``label``, ``text`` (the adverse or favourable phrase with ``{value}`` replaced by the customer's
+    own value, formatted by its kind), ``value`` (that value alone, or None), ``short`` (label and value, for
+    the short message), ``advice`` and ``counter_intuitive``. The phrase is the shown feature's own when the
+    catalog gives it one, else the group's. Advice is given only for an actionable reason whose value meets
+    the advice's ``advice_when``; a counter-intuitive reason gets a neutral sentence naming the factor and the
+    value, and no advice. Protected groups are phrased here too (for review), but a notice refuses them.
     """
     catalog = catalog or _demo_catalog()
     locale = negotiate(locale)
+    _ = _toolkit_gettext(locale)
     prefix, entry = _phrase_fields(reason, catalog)
     if reason.effect not in ("adverse", "favourable"):
         raise NoticeInputError(f"effect of reason {reason.code!r}", "'adverse' or 'favourable'", reason.effect)
-    message = getattr(entry, reason.effect)
+    feature = reason.feature or getattr(entry, "display", None)
+    spec = catalog.features.get(feature) if reason.source == "model" and feature is not None else None
+    if reason.source == "model" and feature is not None and spec is None:
+        raise CatalogError(f"feature {feature!r}", "is not in the catalog")
+    own = spec is not None and getattr(spec, reason.effect) is not None
+    source_prefix, source = (f"features:{feature}", spec) if own else (prefix, entry)
+    message = getattr(source, reason.effect)
     if message is None:
         raise NoticeInputError(
             f"effect of reason {reason.code!r}", "'adverse' (the catalog has no favourable phrase for it)",
             reason.effect,
         )
-    text = catalog.phrase(f"{prefix}:{reason.effect}", message, locale=locale)
-    if "{value}" in message:
-        feature = reason.feature or getattr(entry, "display", None)
-        if reason.value is None or feature is None:
-            # The reason shows the customer's own value; name the input that lacks it, as the caller spelled it.
-            field = f"features.{feature}" if feature is not None else f"value of reason {reason.code!r}"
-            raise NoticeInputError(field, f"a value: the reason {reason.code!r} shows it to the customer", None)
-        spec = catalog.features.get(feature)
-        if spec is None:
-            raise CatalogError(f"feature {feature!r}", "is not in the catalog")
-        shown = format_value(
-            reason.value,
-            spec.kind,
-            locale=locale,
-            currency=currency,
-            feature=feature,
-            catalog=catalog,
-            field=f"features.{feature}",
-        )
+    label = catalog.phrase(f"{prefix}:label", entry.label, locale=locale)
+    shown = None
+    if reason.value is not None and spec is not None:
+        shown = format_value(reason.value, spec.kind, locale=locale, currency=currency, feature=feature,
+                             catalog=catalog, field=f"features.{feature}")
+    elif "{value}" in message:
+        # The reason shows the customer's own value; name the input that lacks it, as the caller spelled it.
+        field = f"features.{feature}" if feature is not None else f"value of reason {reason.code!r}"
+        raise NoticeInputError(field, f"a value: the reason {reason.code!r} shows it to the customer", None)
+    short = _("%(label)s (%(value)s)") % {"label": label, "value": shown} if shown is not None else label
+    if reason.counter_intuitive:
+        text = _("%(label)s: %(value)s.") % {"label": label, "value": shown} if shown is not None else label
+        return {"label": label, "text": text, "value": shown, "short": short, "advice": None, "counter_intuitive": True}
+    text = catalog.phrase(f"{source_prefix}:{reason.effect}", message, locale=locale)
+    if shown is not None:
         text = text.replace("{value}", shown)
     advice = None
-    if reason.actionable and entry.advice:
-        advice = catalog.phrase(f"{prefix}:advice", entry.advice, locale=locale)
-    return {"label": catalog.phrase(f"{prefix}:label", entry.label, locale=locale), "text": text, "advice": advice}
+    advice_prefix, advice_source = (f"features:{feature}", spec) if spec is not None and spec.advice else (prefix, entry)
+    when = getattr(advice_source, "advice_when", None)
+    if reason.actionable and advice_source.advice and advice_applies(when, reason.value):
+        advice = catalog.phrase(f"{advice_prefix}:advice", advice_source.advice, locale=locale)
+    return {"label": label, "text": text, "value": shown, "short": short, "advice": advice, "counter_intuitive": False}
 
 
 # ------------------------------------------------------------------------------------------- short message
@@ -234,11 +278,12 @@ def _short_message(env: Environment, decision: Decision, context: dict[str, Any]
     """The one-message form: the decision, the new limit (not for a closure), the date and the link always.
 
     When the whole message does not fit one SMS, the lender's short name replaces its name, then the reason
-    is dropped (the letter behind the link carries it), then both; never the limit, the date or the link.
+    is shortened to its label, then dropped (the letter behind the link carries it); never the limit, the
+    date or the link.
     """
     template = env.get_template(f"{decision.value}/short.txt")
     names = dict.fromkeys((context["lender"], profile.short_display_name(locale)))
-    reasons = (context["top_reason"], None) if context["top_reason"] else (None,)
+    reasons = (*dict.fromkeys((context["top_reason"], context["top_reason_label"])), None) if context["top_reason"] else (None,)
     limit = SHORT_MESSAGE_LIMITS[locale]
     tried = ""
     for reason in reasons:
@@ -407,26 +452,32 @@ def render_notice(
     deadline = notice_date + _dt.timedelta(days=profile.review_window_days)
 
     phrased = [reason_phrases(r, locale=locale, catalog=catalog, currency=currency) for r in reasons]
+    principal = [p for p in phrased if not p["counter_intuitive"]]
     money = {"old_limit": format_money(old, currency, locale=locale, field="old_limit"),
              "new_limit": format_money(new, currency, locale=locale, field="new_limit")}
     context = {
         "lender": profile.display_name(locale),
+        "address": profile.address(locale),
         "account_ref": account_ref,
         "reference": reference,
         "notice_date": format_date(notice_date, locale=locale, field="notice_date"),
         "effective_date": format_date(effective_date, locale=locale, field="effective_date"),
         "effective_date_short": format_date(effective_date, locale=locale, field="effective_date", length="medium"),
         "deadline": format_date(deadline, locale=locale),
-        "reasons": phrased,
-        "top_reason": phrased[0]["label"] if phrased else None,
-        "advice": [p["advice"] for p in phrased if p["advice"]] if decision.is_adverse else [],
+        "adverse": decision.is_adverse,
+        "principal": principal,
+        "weighed": [p for p in phrased if p["counter_intuitive"]],
+        "top_reason": phrased[0]["short"] if phrased else None,
+        "top_reason_label": phrased[0]["label"] if phrased else None,
+        "advice": [p["advice"] for p in principal if p["advice"]] if decision.is_adverse else [],
         "phone": profile.phone,
         "email": profile.email,
         "url": profile.url,
         "short_url": profile.short_url,
         "review_days": profile.review_window_days,
-        "jurisdiction": profile.wording_text("jurisdiction", locale=locale),
-        "escalation": profile.wording_text("escalation", locale=locale),
+        "legal": profile.legal.context(locale, default_channel=profile.phone),
+        "jurisdiction": profile.wording_text("jurisdiction", locale=locale) if "jurisdiction" in profile.wording else None,
+        "escalation": profile.wording_text("escalation", locale=locale) if "escalation" in profile.wording else None,
         "html_lang": _HTML_LANG[locale],
         **money,
     }

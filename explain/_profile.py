@@ -19,7 +19,8 @@ from typing import Any
 
 from explain._exceptions import NoticeInputError
 from explain._i18n_extract import toml_phrases
-from explain._locales import negotiate
+from explain._jurisdiction import LegalDetails
+from explain._locales import SUPPORTED_LOCALES, negotiate
 from explain._phrasebook import TRANSLATIONS_DIR, Phrasebook
 
 __all__ = ["DEMO_LENDER_DIR", "DEMO_PROFILE_PATH", "LenderProfile", "demo_profile"]
@@ -72,6 +73,8 @@ class LenderProfile:
     notice_period_days: int = 30
     names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     wording: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    legal: LegalDetails = field(default_factory=LegalDetails.cn_default)
+    addresses: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     short_name: str | None = None
     short_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     source: str = field(default="", repr=False, compare=False)
@@ -92,19 +95,19 @@ class LenderProfile:
         short_names = self._per_locale(self.short_names, "short name", "[lender.short_names]")
         if self.short_name is not None and (not isinstance(self.short_name, str) or not self.short_name.strip()):
             raise NoticeInputError("profile short_name", "a non-empty string", self.short_name)
-        missing = [k for k in WORDING_KEYS if not isinstance(self.wording.get(k), str) or not self.wording[k]]
-        if missing:
-            got = self.wording.get(missing[0])
-            raise NoticeInputError(f"profile wording {missing[0]}", "a non-empty sentence", got)
+        empty = [k for k in self.wording if not isinstance(self.wording[k], str) or not self.wording[k].strip()]
+        if empty:
+            raise NoticeInputError(f"profile wording {empty[0]}", "a non-empty sentence", self.wording[empty[0]])
         unknown = sorted(set(self.wording) - set(WORDING_KEYS))
         if unknown:
             raise NoticeInputError(f"profile wording {unknown[0]}", f"one of {', '.join(WORDING_KEYS)}", unknown[0])
         object.__setattr__(self, "names", MappingProxyType(names))
         object.__setattr__(self, "short_names", MappingProxyType(short_names))
+        object.__setattr__(self, "addresses", MappingProxyType(self._per_locale(self.addresses, "address", "[lender.address]")))
         if not self.source:  # built in code rather than read from a file: hash a canonical form instead
             canonical = repr((self.name, self.phone, self.email, self.url, self.short_url, self.review_window_days,
                               self.notice_period_days, sorted(names.items()), sorted(dict(self.wording).items()),
-                              self.short_name, sorted(short_names.items())))
+                              self.short_name, sorted(short_names.items()), self.legal, sorted(self.addresses.items())))
             object.__setattr__(self, "source", canonical)
         object.__setattr__(self, "wording", MappingProxyType(dict(self.wording)))
         if self.phrases is not None:
@@ -146,6 +149,11 @@ class LenderProfile:
         lender = dict(data.get("lender", {}))
         contact = dict(data.get("contact", {}))
         review = dict(data.get("review", {}))
+        address = lender.get("address")
+        if address is not None and not isinstance(address, str | Mapping):
+            raise NoticeInputError("profile lender.address", "an address, or a table of addresses per locale", address)
+        addresses = dict.fromkeys(SUPPORTED_LOCALES, address) if isinstance(address, str) else dict(address or {})
+        legal = LegalDetails.from_table(lender.get("jurisdiction", "CN"), data.get("legal", {}), address=bool(addresses))
         return cls(
             name=lender.get("name"),
             names=lender.get("names", {}),
@@ -156,6 +164,8 @@ class LenderProfile:
             review_window_days=review.get("window_days", 30),
             notice_period_days=review.get("notice_period_days", 30),
             wording=data.get("wording", {}),
+            legal=legal,
+            addresses=addresses,
             short_name=lender.get("short_name"),
             short_names=lender.get("short_names", {}),
             source=source,
@@ -165,6 +175,10 @@ class LenderProfile:
     def display_name(self, locale: str) -> str:
         """The lender's name in ``locale``."""
         return self.names.get(negotiate(locale), self.name)
+
+    def address(self, locale: str) -> str | None:
+        """The lender's postal address in ``locale``, when the profile gives one."""
+        return self.addresses.get(negotiate(locale))
 
     def short_display_name(self, locale: str) -> str:
         """The name for a short message that the full name would not fit."""

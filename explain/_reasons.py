@@ -20,7 +20,8 @@ import pandas as pd
 from explain._exceptions import UnknownDecisionError
 
 __all__ = [
-    "MAX_REASONS", "Decision", "DecisionReasons", "ExcludedGroup", "Reason", "select_reasons", "select_reasons_matrix",
+    "MAX_REASONS", "Decision", "DecisionReasons", "DirectionRules", "ExcludedGroup", "Reason", "select_reasons",
+    "select_reasons_matrix", "shown_features",
 ]
 
 #: Regulators ask for the principal reasons, "no more than four" in most guidance; five is the hard cap.
@@ -68,6 +69,77 @@ class Reason:
     percentile: float | None = None  # numeric values: share of the background at or below it, 0-100
     actionable: bool = False
     share: float | None = None  # categories: share of the background in the same category, 0-100
+    # The contribution contradicts the catalog's declared direction (or category order) for this value: the
+    # notice names the factor and the value without a judgment, and gives no advice.
+    counter_intuitive: bool = False
+
+
+@dataclass(frozen=True)
+class DirectionRules:
+    """What the catalog says a customer's value should do, judged against the background's typical value.
+
+    For a number with a declared direction, a value above the background median is "riskier than typical"
+    under ``higher_is_riskier`` (and "safer" under ``higher_is_safer``); for a category with a declared order
+    (safest first), a category ranked above the background's median rank is riskier. A reason contradicts the
+    catalog when it is adverse for a value on the safe side, or favourable for one on the risky side.
+    """
+
+    numeric: dict[str, tuple[float, int]] = field(default_factory=dict)  # feature -> (median, +1 riskier / -1)
+    ordered: dict[str, tuple[dict[str, int], float]] = field(default_factory=dict)  # feature -> (ranks, median)
+
+    @classmethod
+    def from_catalog(cls, catalog: Any, background: pd.DataFrame | None) -> DirectionRules:
+        if background is None or catalog is None:
+            return cls()
+        numeric, ordered = {}, {}
+        for group in catalog.groups.values():
+            for feature in group.features:
+                spec = catalog.features[feature]
+                if feature not in background:
+                    continue
+                column = background[feature].dropna()
+                if spec.order:
+                    ranks = {c: i for i, c in enumerate(spec.order)}
+                    known = column.astype(str).map(ranks).dropna()
+                    if len(known):
+                        ordered[feature] = (ranks, float(np.median(known.to_numpy(dtype=float))))
+                    continue
+                direction = spec.direction or group.direction
+                if direction != "none" and pd.api.types.is_numeric_dtype(column) and len(column):
+                    numeric[feature] = (float(np.median(column.to_numpy(dtype=float))),
+                                        1 if direction == "higher_is_riskier" else -1)
+        return cls(numeric, ordered)
+
+    def side(self, feature: str, value: Any) -> int:
+        """+1 when ``value`` is riskier than typical by the catalog's declaration, -1 safer, 0 unknown."""
+        if value is None:
+            return 0
+        if feature in self.ordered:
+            ranks, median = self.ordered[feature]
+            rank = ranks.get(str(value))
+            return 0 if rank is None else int(np.sign(rank - median))
+        if feature in self.numeric:
+            median, sign = self.numeric[feature]
+            try:
+                return int(np.sign(float(value) - median)) * sign
+            except (TypeError, ValueError):
+                return 0
+        return 0
+
+    def contradicts(self, feature: str, value: Any, effect: str) -> bool:
+        """Whether a reason with ``effect`` on this value reads against the catalog's declaration."""
+        side = self.side(feature, value)
+        return (effect == "adverse" and side < 0) or (effect == "favourable" and side > 0)
+
+
+def shown_features(values: pd.DataFrame, members: Sequence[str], *, toward_risk: bool, risk_sign: float) -> list[str]:
+    """Per row, the member feature with the largest contribution in the reason's direction (the value shown).
+
+    ``values`` holds raw-feature contributions in margin space; ``risk_sign`` is +1 when a higher margin is
+    riskier. Ties go to the earlier member, as listed in the catalog.
+    """
+    toward = values[list(members)].to_numpy(dtype=float) * (risk_sign if toward_risk else -risk_sign)
+    return [members[j] for j in np.argmax(toward, axis=1)]
 
 
 @dataclass(frozen=True)

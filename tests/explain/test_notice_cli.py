@@ -56,7 +56,7 @@ def test_input_json_and_json_format(runner, bundle, account_json):
     data = json.loads(result.stdout)
     assert {"subject", "text", "html", "short", "locale", "reasons"} <= set(data)
     assert data["locale"] == "en" and data["reasons"] and "6222-0077" in data["text"]
-    assert data["reasons"] == ["current_account", "amount_borrowed", "repayment_history", "savings"]
+    assert data["reasons"] == ["current_account", "amount_borrowed", "savings", "household"]
 
 
 def test_html_format(runner, bundle):
@@ -127,9 +127,9 @@ def test_demo_prints_both_languages(bundle):
 
 
 def test_adverse_decision_without_a_model_reason_asks_for_a_policy_reason(runner, bundle):
-    # Demo account 807 has no material model reason for a decrease.
-    result = runner.invoke(app, [*BASE, "--account", "807", "--locale", "en"])
+    # Demo account 209 has no material model reason for a decrease.
+    result = runner.invoke(app, [*BASE, "--account", "209", "--locale", "en"])
     assert result.exit_code == 2 and "--policy-reason" in result.stderr
-    result = runner.invoke(app, [*BASE, "--account", "807", "--locale", "en", "--policy-reason", "portfolio_tightening",
+    result = runner.invoke(app, [*BASE, "--account", "209", "--locale", "en", "--policy-reason", "portfolio_tightening",
                                  "--channel", "short"])
     assert result.exit_code == 0 and "Change in lending policy" in result.stdout

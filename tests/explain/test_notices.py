@@ -78,11 +78,13 @@ def test_letter_carries_every_required_element(decrease, locale):
         notice.reference,
     ]
     words = {
-        "en": ["lowering the credit limit", "automated system", "explain this decision", "a person to review it",
+        "en": ["lowering the credit limit", "automated system", "explain this decision", "refuse a decision made solely",
+               "a member of our staff to review it", "Personal Information Protection Law", "12378",
                "Paying the overdue amount now will help.", "Paying every bill on time will help.",
-               "Choosing a shorter term for new loans will help.", "The length of your loan, 48 months,"],
-        "zh_CN": ["下调至", "自动化处理", "解释本决定", "工作人员重新审核", "尽快偿还逾期款项", "按时偿还每一笔欠款",
-                  "今后申请贷款时选择较短的期限", "您的贷款期限为48个月"],
+               "Choosing a shorter term for new loans will help.", "Your loan runs for 48 months, which is long."],
+        "zh_CN": ["下调至", "自动化系统", "予以说明", "拒绝我行仅通过自动化决策方式作出决定", "人工复核", "个人信息保护法",
+                  "12378", "尽快偿还逾期款项", "按时偿还每一笔欠款", "今后申请贷款时选择较短的期限",
+                  "您的贷款期限为48个月"],
     }[locale]
     for part in (notice.text, notice.html):
         for item in required + words:
@@ -106,8 +108,11 @@ def test_all_decision_kinds_render(catalog, locale):
         notice = render_notice(kind, reasons, locale=locale, catalog=catalog, profile=demo_profile(), old_limit=old, new_limit=new,
                                account_ref="1", notice_date=NOTICE_DATE)
         subjects.add(notice.subject)
-        assert format_money(old, "CNY", locale=locale) in notice.text
-        assert format_money(new, "CNY", locale=locale) in notice.text
+        if kind == "account_closure":  # a closure closes: it speaks of no limit at all
+            assert "¥" not in notice.text and ("关闭" in notice.text or "closing your account" in notice.text)
+        else:
+            assert format_money(old, "CNY", locale=locale) in notice.text
+            assert format_money(new, "CNY", locale=locale) in notice.text
     assert len(subjects) == 4
 
 
@@ -123,7 +128,7 @@ def test_increase_has_no_advice(catalog):
     notice = render_notice("limit_increase", reasons, locale="en", catalog=catalog, profile=demo_profile(), old_limit=1000, new_limit=2000,
                            account_ref="1", notice_date=NOTICE_DATE)
     assert "What you can do" not in notice.text
-    assert "worked in your favour" in notice.text
+    assert "These factors worked in your favor most:" in notice.text
 
 
 def test_accepts_decision_reasons_from_the_explainer(bundle):
@@ -200,9 +205,9 @@ def test_every_policy_reason_renders_in_a_notice(catalog, locale):
 
 def test_value_in_the_customer_phrase_not_the_raw_category(catalog):
     phrased = reason_phrases(model_reason(catalog, "current_account"), locale="en", catalog=catalog)
-    assert phrased["text"] == "The state of your current account with us counted against you (overdrawn)."
+    assert phrased["text"] == "Your checking account with us: overdrawn."
     phrased = reason_phrases(model_reason(catalog, "current_account"), locale="zh_CN", catalog=catalog)
-    assert phrased["text"] == "您在我行的活期账户状况\uff08已透支\uff09对评估结果产生了不利影响\u3002"
+    assert phrased["text"] == "您在我行的活期账户\uff1a已透支\u3002"
     assert phrased["label"] == "活期账户"
 
 
@@ -399,12 +404,12 @@ def test_catalog_phrases_missing_from_the_translations(tmp_path):
     lender = tmp_path / "lender"
     shutil.copytree(DEMO_LENDER_DIR, lender)
     source = (lender / "catalog.toml").read_text("utf-8")
-    (lender / "catalog.toml").write_text(source.replace("The length of your loan, {value}, counted against you.",
-                                                        "Your loan runs for {value}, which counted against you."), "utf-8")
+    (lender / "catalog.toml").write_text(source.replace("Your loan runs for {value}, which is long.",
+                                                        "Your loan of {value} counted against you."), "utf-8")
     with pytest.raises(TranslationError) as info:
         FeatureCatalog.from_toml(lender / "catalog.toml")
     assert {(locale, problem) for locale, _, problem in info.value.problems} == {("zh_CN", "missing"), ("en", "missing")}
-    assert "Your loan runs for {value}" in str(info.value) and "groups:loan_term:adverse" in str(info.value)
+    assert "Your loan of {value}" in str(info.value) and "groups:loan_term:adverse" in str(info.value)
 
 
 
@@ -421,8 +426,17 @@ def test_demo_profile_loads():
         (lambda d: d["contact"].pop("phone"), "'profile phone'"),
         (lambda d: d["review"].update(window_days=0), "'profile review_window_days'"),
         (lambda d: d["review"].update(window_days="30"), "'profile review_window_days'"),
-        (lambda d: d["wording"].pop("jurisdiction"), "'profile wording jurisdiction'"),
-        (lambda d: d["wording"].update(slogan="x"), "'profile wording slogan'"),
+        (lambda d: d.update(wording={"slogan": "x"}), "'profile wording slogan'"),
+        (lambda d: d.update(wording={"escalation": " "}), "'profile wording escalation'"),
+        (lambda d: d["lender"].update(jurisdiction="UK"), "'profile lender.jurisdiction' must be one of CN, US, EU"),
+        (lambda d: d["legal"].pop("regulator"), "'profile legal.regulator' must be given"),
+        (lambda d: d["legal"]["regulator"].pop("en"), "a name for every locale \\(missing: en\\)"),
+        (lambda d: d["lender"].update(jurisdiction="US"), "'profile legal.complaint_channel' must be one of"),
+        (lambda d: (d["lender"].update(jurisdiction="US"), d["lender"].pop("address"),
+                    d.update(legal={"agency": "CFPB", "agency_address": "DC"})), "'profile lender.address'"),
+        (lambda d: (d["lender"].update(jurisdiction="US"),
+                    d.update(legal={"agency": "CFPB", "agency_address": "DC", "bureau_data": True})),
+         "'profile legal.bureau' must be given"),
         (lambda d: d["lender"]["names"].update(fr="Banque"), "profile \\[lender.names\\] locale"),
     ],
 )
