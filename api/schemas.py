@@ -114,6 +114,8 @@ class ReasonOut(BaseModel):
     percentile: float | None = Field(default=None, description="Numeric values: % of the background at or below.")
     share: float | None = Field(default=None, description="Categories: % of the background in the same category.")
     actionable: bool = False
+    counter_intuitive: bool = Field(default=False, description="The effect contradicts the catalog's declared "
+                                                               "direction for this value; worded neutrally.")
 
 
 class ExcludedOut(BaseModel):

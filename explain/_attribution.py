@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from explain._catalog import FeatureCatalog
+from explain._data_checks import check_missingness, missing_rates
 from explain._exceptions import AdditivityError, CatalogError, InvalidInputError
 from explain._models import ModelAdapter, adapt_model
 from explain._reasons import (
@@ -190,6 +191,7 @@ class Explainer:
         self._build_engine()
         self._percentiles = self._background_stats()
         self._directions = DirectionRules.from_catalog(self.catalog, self.background)
+        self._missing_rates = missing_rates(self.background)
 
     # -- engines ------------------------------------------------------------------------------------------
     def _build_engine(self) -> None:
@@ -316,7 +318,13 @@ class Explainer:
     # -- public API ---------------------------------------------------------------------------------------
     def explain(self, X: pd.DataFrame) -> Attribution:
         """Attribute each row's margin to the raw features; additivity is checked before returning."""
-        return self._explain_valid(self._adapter.validate(X))
+        return self._explain_valid(self._checked(X))
+
+    def _checked(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The model's own input checks, then missing values judged against the background's."""
+        X = self._adapter.validate(X)
+        check_missingness(X, self._missing_rates)
+        return X
 
     def _explain_valid(self, X: pd.DataFrame) -> Attribution:
         a = self._adapter
@@ -386,7 +394,7 @@ class Explainer:
                 "policy_reasons", f"codes that can explain a {decision.value} (these have no {effect} wording)", one_sided
             )
         policy = tuple(Reason(code=p.code, source="policy", effect=effect, actionable=p.actionable) for p in entries)
-        X = self._adapter.validate(X)
+        X = self._checked(X)
         attribution = self._explain_valid(X)
         groups = attribution.by_group()
         codes = list(groups.columns)

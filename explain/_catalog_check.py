@@ -36,6 +36,7 @@ class CatalogReport:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     counter_intuitive: dict[str, float] = field(default_factory=dict)
+    counter_intuitive_rate: float | None = None  # share of principal reasons on the background flagged as such
 
     @property
     def ok(self) -> bool:
@@ -90,30 +91,31 @@ def _association(a: pd.Series, b: pd.Series) -> tuple[float, str]:
 
 
 def counter_intuitive_shares(catalog: FeatureCatalog, explainer: Any, background: pd.DataFrame) -> dict[str, float]:
-    """Per group with a declared direction: the share of background rows whose contribution contradicts it.
+    """Per group with a declared direction or order: the share of its material contributions on the
+    background that contradict the declaration for the row's value (the rule reasons are flagged by).
 
-    The display feature's own contribution contradicts ``higher_is_riskier`` when it pushes toward risk while the value
-    is below the background median, or toward safety while it is above (and the reverse for
-    ``higher_is_safer``). Only numeric display features can be judged this way.
+    A contribution is material when it is at least the catalog's ``materiality`` share of the row's total
+    absolute contribution, as for reason selection.
     """
-    contributions = explainer.explain(background).values  # per raw feature: the display feature's own effect
+    from explain._reasons import DirectionRules
+
+    rules = DirectionRules.from_catalog(catalog, background)
+    values = explainer.explain(background).values
     risk_sign = 1.0 if getattr(explainer, "higher_is", "risk") == "risk" else -1.0
+    total = values.abs().sum(axis=1).to_numpy()
     shares = {}
     for code, group in catalog.groups.items():
-        values = background[group.display]
-        if group.direction == "none" or not pd.api.types.is_numeric_dtype(values):
-            continue
-        v = values.to_numpy(dtype=float)
-        toward_risk = risk_sign * contributions[group.display].to_numpy(dtype=float)
-        above = v > np.nanmedian(v)
-        below = v < np.nanmedian(v)
-        material = np.abs(toward_risk) > 1e-9
-        if group.direction == "higher_is_riskier":
-            wrong = (above & (toward_risk < 0)) | (below & (toward_risk > 0))
-        else:
-            wrong = (above & (toward_risk > 0)) | (below & (toward_risk < 0))
-        judged = material & (above | below)
-        shares[code] = float((wrong & judged).sum() / max(int(judged.sum()), 1))
+        judged = wrong = 0
+        for feature in group.features:
+            if feature not in rules.numeric and feature not in rules.ordered:
+                continue
+            toward_risk = risk_sign * values[feature].to_numpy(dtype=float)
+            material = np.abs(toward_risk) >= catalog.materiality * total
+            sides = np.array([rules.side(feature, v) for v in background[feature].tolist()])
+            judged += int((material & (sides != 0)).sum())
+            wrong += int((material & (((sides < 0) & (toward_risk > 0)) | ((sides > 0) & (toward_risk < 0)))).sum())
+        if judged:
+            shares[code] = wrong / judged
     return shares
 
 
@@ -158,6 +160,14 @@ def check_catalog(catalog: FeatureCatalog, *, phrases: Phrasebook | None = None,
                         report.notes.append(f"possible proxy: {feature!r} is associated with protected {other!r} "
                                             f"on the background ({how} {measure:.2f})")
         if explainer is not None:
+            flagged = total = 0
+            for decision in ("limit_decrease", "limit_increase"):
+                for result in explainer.reasons(background, decision=decision):
+                    total += len(result.reasons)
+                    flagged += sum(r.counter_intuitive for r in result.reasons)
+            report.counter_intuitive_rate = flagged / total if total else 0.0
+            report.notes.append(f"counter-intuitive principal reasons on the background (decrease and increase): "
+                                f"{report.counter_intuitive_rate:.2%} ({flagged} of {total}); worded neutrally, no advice")
             report.counter_intuitive = counter_intuitive_shares(catalog, explainer, background)
             if report.counter_intuitive:
                 shown = ", ".join(f"{c} {s:.1%}" for c, s in report.counter_intuitive.items())

@@ -65,7 +65,7 @@ def test_the_wheel_carries_templates_and_compiled_catalogs_and_renders(installed
     demo = subprocess.run([str(installed / "explain"), "demo", "--accounts", "1"], cwd=tmp_path,
                           env=_env(installed, tmp_path), capture_output=True, text=True, timeout=STEP_TIMEOUT)
     assert demo.returncode == 0, demo.stderr
-    assert "我们将把您账户的信用额度由¥20,000.00下调至¥8,000.00" in demo.stdout
+    assert "我行将把您账户的信用额度由¥20,000.00下调至¥8,000.00" in demo.stdout
     assert "We are lowering the credit limit on your account from CN¥20,000.00 to CN¥8,000.00." in demo.stdout
 
 
