@@ -270,3 +270,34 @@ def test_check_fails_with_one_line_per_problem(tmp_path):
     assert lines[0] == "problem: group 'savings' label: placeholder phrase 'TODO savings'; write the customer's wording"
     assert any("translation zh_CN: groups:savings:label 'TODO savings': missing" in line for line in lines)
     assert len(lines) == 3  # the placeholder, and the missing translation in each locale
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+def test_accounts_file_with_an_id_column_and_unused_columns(tmp_path):
+    from explain import demo_data
+
+    frame = demo_data().iloc[:3].copy()
+    frame.insert(0, "customer_id", ["A-1", "A-2", "A-3"])
+    frame["name"] = ["Li", "Wang", "Zhang"]
+    frame["defaulted"] = [0, 1, 0]
+    path = tmp_path / "accounts.csv"
+    frame.to_csv(path, index=False)
+    proc = subprocess.run([sys.executable, "-m", "explain.cli", "reasons", "--bundle", "demo", "--input", str(path),
+                           "--decision", "limit_decrease", "--format", "json", "--id-column", "customer_id",
+                           "--ignore", "name", "--ignore", "defaulted"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    assert [r["row"] for r in json.loads(proc.stdout)] == ["A-1", "A-2", "A-3"]
+    bad = subprocess.run([sys.executable, "-m", "explain.cli", "reasons", "--bundle", "demo", "--input", str(path),
+                          "--decision", "limit_decrease", "--ignore", "nickname"], capture_output=True, text=True,
+                         timeout=300)
+    assert bad.returncode == 2 and "--ignore 'nickname' is not a column" in " ".join(bad.stderr.split())
+
+
+def test_a_missing_input_file_is_reported_before_the_bundle_is_loaded(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "explain.cli", "reasons", "--bundle", str(tmp_path / "no-bundle"),
+                           "--input", str(tmp_path / "nope.csv"), "--decision", "limit_decrease"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "--input" in proc.stderr and "does not exist" in proc.stderr and "bundle" not in proc.stderr
