@@ -272,12 +272,18 @@ class AuditStore:
 
     def ping(self) -> bool:
         """True when the database answers and the schema is in place."""
+        return self.health() is None
+
+    def health(self) -> str | None:
+        """None when the database answers and the schema is in place, else one line saying why not."""
         try:
             with self.engine.connect() as conn:
                 conn.execute(sa.select(ChainHead.seq).where(ChainHead.id == 1)).one()
-            return True
-        except sa.exc.SQLAlchemyError:
-            return False
+            return None
+        except sa.exc.SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
+            lines = str(cause).strip().splitlines()
+            return f"{type(cause).__name__}: {lines[0][:200] if lines else ''}".rstrip(": ")
 
     # ---------------------------------------------------------------------------------------- migration
     def migrate(self) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from api.deps import AuditorDep, BundlesDep, StoreDep
+from api.routing import GuardedRoute
+from api.params import DecisionIdPath, IsoDateTime
 from api.problems import Problem
 from api.routes.decisions import _ERRORS
 from api.schemas import ProblemDetails, ReplayResponse, VerifyResponse
@@ -19,7 +22,7 @@ from api.service import replay
 from explain._audit import AuditRecord, canonical_json
 from explain._store import utc_timestamp
 
-router = APIRouter(prefix="/v1", tags=["audit"])
+router = APIRouter(prefix="/v1", tags=["audit"], route_class=GuardedRoute)
 
 CSV_COLUMNS = (
     "seq", "decision_id", "created_at", "account_ref", "decision", "bundle_name", "bundle_version", "bundle_sha256",
@@ -67,9 +70,9 @@ def _csv(records: Iterator[AuditRecord]) -> Iterator[bytes]:
 def export(
     caller: AuditorDep,
     store: StoreDep,
-    since: Annotated[dt.datetime | None, Query(description="Inclusive, ISO 8601 (UTC when no offset).",
+    since: Annotated[IsoDateTime | None, Query(description="Inclusive, ISO 8601 (UTC when no offset).",
                                                examples=["2026-11-01T00:00:00Z"])] = None,
-    until: Annotated[dt.datetime | None, Query(description="Exclusive, ISO 8601.", examples=["2026-12-01T00:00:00Z"])] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Exclusive, ISO 8601.", examples=["2026-12-01T00:00:00Z"])] = None,
     format: Annotated[Literal["jsonl", "csv"], Query(description="jsonl (default) or csv.")] = "jsonl",  # noqa: A002
 ) -> StreamingResponse:
     since_s, until_s = _utc(since, "since"), _utc(until, "until")
@@ -77,6 +80,8 @@ def export(
         raise Problem(422, "invalid-request", "Invalid request", "'until' must be after 'since'.",
                       errors=[{"field": "until", "message": "not after 'since'", "expected": f"after {since_s}"}])
     records = store.iter_records(since=since_s, until=until_s)
+    # Read the first batch now: a database outage is then a 503 before any byte is sent, not a cut stream.
+    records = itertools.chain(list(itertools.islice(records, 1)), records)
     if format == "csv":
         return StreamingResponse(_csv(records), media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
@@ -99,7 +104,7 @@ def verify(caller: AuditorDep, store: StoreDep) -> VerifyResponse:
     summary="Recompute a record and compare it byte for byte",
 )
 def replay_decision(
-    decision_id: Annotated[str, Path(max_length=64)], caller: AuditorDep, store: StoreDep, bundles: BundlesDep
+    decision_id: DecisionIdPath, caller: AuditorDep, store: StoreDep, bundles: BundlesDep
 ) -> ReplayResponse:
     record = store.get(decision_id)
     if record is None:
