@@ -220,6 +220,15 @@ class ReaderView(BaseModel):
     reasons: list[ReaderReason]
 
 
+class IssuerOut(BaseModel):
+    """The API key that issued a decision: its id and name, never the key."""
+
+    model_config = _example({"key_id": "3f9c0a7b21d4e856", "name": "lender-x"})
+
+    key_id: str
+    name: str | None = None
+
+
 class StoredDecision(BaseModel):
     """A decision as the audit trail holds it; ``reader`` phrases its reasons in the reader's language."""
 
@@ -232,6 +241,7 @@ class StoredDecision(BaseModel):
          "method": "tree_shap:interventional", "score": 0.31, "margin": -0.8, "base_value": -1.95,
          "group_contributions": {"loan_term": 0.4121}, "reasons": [EXAMPLE_REASON], "excluded": [],
          "notices": [], "notice_hashes": {"en": EXAMPLE_HASH}, "prev_hash": EXAMPLE_HASH, "record_hash": EXAMPLE_HASH,
+         "issuer": {"key_id": "3f9c0a7b21d4e856", "name": "lender-x"},
          "reader": ReaderView.model_config["json_schema_extra"]["examples"][0]}
     )
 
@@ -256,6 +266,7 @@ class StoredDecision(BaseModel):
     notice_hashes: dict[str, str]
     prev_hash: str
     record_hash: str
+    issuer: IssuerOut | None = Field(default=None, description="The key that issued it (records written before migration 0002 have none).")
     reader: ReaderView | None = None
 
 

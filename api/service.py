@@ -22,6 +22,7 @@ from explain import DecisionReasons, ModelBundle, Reason, demo_bundle
 from explain._audit import AuditRecord, canonical_json, notice_sha256
 from explain._locales import negotiate
 from explain._notices import reason_phrases, render_notice
+from explain._store import Caller
 
 __all__ = [
     "BundleRegistry",
@@ -176,8 +177,9 @@ def reasons_payload(reasons: DecisionReasons) -> dict[str, Any]:
     }
 
 
-def make_record(bundle: ModelBundle, inputs: Mapping[str, Any], computation: Computation) -> AuditRecord:
-    """A draft record (the store chains it); a fresh random decision id."""
+def make_record(bundle: ModelBundle, inputs: Mapping[str, Any], computation: Computation,
+                issuer: Caller | None = None) -> AuditRecord:
+    """A draft record (the store chains it); a fresh random decision id; ``issuer`` the key that asked."""
     payload = reasons_payload(computation.reasons)
     return AuditRecord(
         decision_id=str(uuid.uuid4()),
@@ -193,6 +195,8 @@ def make_record(bundle: ModelBundle, inputs: Mapping[str, Any], computation: Com
         background_sha256=bundle.background_sha256,
         notice_hashes=computation.notice_hashes,
         notices=computation.notices,
+        issuer_key_id=issuer.key_id if issuer else None,
+        issuer_key_name=issuer.name if issuer else None,
         **payload,
     )
 

@@ -41,6 +41,7 @@ from explain._audit import GENESIS_HASH, AuditRecord, ChainVerification, canonic
 
 __all__ = [
     "ROLES",
+    "ApiKeyInfo",
     "Appended",
     "AuditStore",
     "Base",
@@ -102,6 +103,8 @@ class AuditRow(Base):
     notices: Mapped[str] = mapped_column(sa.Text)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     record_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    issuer_key_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    issuer_key_name: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
 
 
 class ChainHead(Base):
@@ -123,6 +126,7 @@ class ApiKeyRow(Base):
     key_sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[str] = mapped_column(sa.String(32))
     revoked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    revoked_at: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
 
 
 class IdempotencyRow(Base):
@@ -149,6 +153,18 @@ class Caller:
     key_id: str
     name: str
     role: str
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    """An API key as listed: never the key or its hash."""
+
+    key_id: str
+    name: str
+    role: str
+    created_at: str
+    revoked: bool
+    revoked_at: str | None
 
 
 @dataclass(frozen=True)
@@ -471,9 +487,26 @@ class AuditStore:
         return Caller(key_id=row.key_id, name=row.name, role=row.role)
 
     def revoke_api_key(self, key_id: str) -> bool:
+        """Revoke the key ``key_id``; False when there is no such key. Revoking twice keeps the first time.
+
+        Workers that cached the key refuse it at most their key cache's lifetime later
+        (``EXPLAIN_AUTH_CACHE_SECONDS``).
+        """
         with self._writing() as conn, conn.begin():
-            done = conn.execute(sa.update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(revoked=True))
-            return done.rowcount > 0
+            exists = conn.execute(sa.select(ApiKeyRow.key_id).where(ApiKeyRow.key_id == key_id)).one_or_none()
+            conn.execute(sa.update(ApiKeyRow).where(ApiKeyRow.key_id == key_id, ApiKeyRow.revoked.is_(False))
+                         .values(revoked=True, revoked_at=utc_timestamp()))
+            return exists is not None
+
+    def list_api_keys(self, *, include_revoked: bool = True) -> list[ApiKeyInfo]:
+        """Every key's id, name, role and dates, oldest first; never the key or its hash."""
+        stmt = sa.select(ApiKeyRow.key_id, ApiKeyRow.name, ApiKeyRow.role, ApiKeyRow.created_at, ApiKeyRow.revoked,
+                         ApiKeyRow.revoked_at).order_by(ApiKeyRow.created_at, ApiKeyRow.key_id)
+        if not include_revoked:
+            stmt = stmt.where(ApiKeyRow.revoked.is_(False))
+        with self.engine.connect() as conn:
+            return [ApiKeyInfo(r.key_id, r.name, r.role, r.created_at, bool(r.revoked), r.revoked_at)
+                    for r in conn.execute(stmt)]
 
 
 def _key_hash(key: str) -> str:

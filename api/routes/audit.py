@@ -28,6 +28,7 @@ CSV_COLUMNS = (
     "seq", "decision_id", "created_at", "account_ref", "decision", "bundle_name", "bundle_version", "bundle_sha256",
     "catalog_sha256", "template_sha256", "background_sha256", "method", "score", "margin", "base_value",
     "inputs", "group_contributions", "reasons", "excluded", "notice_hashes", "prev_hash", "record_hash",
+    "issuer_key_id", "issuer_key_name",
 )
 _JSON_COLUMNS = {"inputs", "group_contributions", "reasons", "excluded", "notice_hashes"}
 

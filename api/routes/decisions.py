@@ -83,7 +83,7 @@ def create_decision(
     )
     with request.app.state.compute_slots:
         computation = compute(bundle, inputs)
-    draft = make_record(bundle, inputs, computation)
+    draft = make_record(bundle, inputs, computation, issuer=caller)
 
     def respond(record: AuditRecord) -> tuple[int, str]:
         response = DecisionResponse(
