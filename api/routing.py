@@ -72,7 +72,17 @@ def parse_json_body(raw: bytes) -> Any:
 
 
 class GuardedRoute(APIRoute):
-    """An :class:`~fastapi.routing.APIRoute` that checks the key and role, then the body's syntax, first."""
+    """An :class:`~fastapi.routing.APIRoute` that checks the key and role, then the body's syntax, first.
+
+    The roles a route admits are published in its OpenAPI operation as ``x-roles`` (clients, docs and
+    the tests that try every role on every operation read them from there).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        roles = _roles(self.dependant)
+        if roles is not None:
+            self.openapi_extra = {**(self.openapi_extra or {}), "x-roles": list(roles)}
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -153,7 +153,7 @@ def get_decision(
 
 
 @router.get(
-    "/accounts/{account_ref}/decisions",
+    "/accounts/{account_ref:path}/decisions",
     response_model=AccountDecisions,
     responses={**_ERRORS, 409: {"model": ProblemDetails}},
     summary="An account's decisions, newest first",
