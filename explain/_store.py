@@ -28,7 +28,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from explain._audit import GENESIS_HASH, AuditRecord, ChainVerification, canonic
 
 __all__ = [
     "ROLES",
+    "AccessEntry",
     "ApiKeyInfo",
     "Appended",
     "AuditStore",
@@ -48,6 +49,7 @@ __all__ = [
     "Caller",
     "IdempotencyClaim",
     "IdempotencyConflictError",
+    "Session",
     "StoredResponse",
     "normalize_url",
     "utc_timestamp",
@@ -129,6 +131,34 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
 
 
+class AccessRow(Base):
+    """One read of a stored decision by an agent or auditor key (revision ``0003_access_log``)."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    at: Mapped[str] = mapped_column(sa.String(32), index=True)
+    key_id: Mapped[str] = mapped_column(sa.String(32), index=True)
+    key_name: Mapped[str] = mapped_column(sa.String(128))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    account_ref: Mapped[str] = mapped_column(sa.String(128), index=True)
+    decision_id: Mapped[str] = mapped_column(sa.String(36))
+    via: Mapped[str] = mapped_column(sa.String(16))
+
+
+class SessionRow(Base):
+    """A signed-in agent page session: only the sha256 of its token is kept."""
+
+    __tablename__ = "agent_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(sa.String(32), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[str] = mapped_column(sa.String(32))
+    expires_at: Mapped[str] = mapped_column(sa.String(32))
+
+
 class IdempotencyRow(Base):
     __tablename__ = "idempotency_keys"
 
@@ -165,6 +195,28 @@ class ApiKeyInfo:
     created_at: str
     revoked: bool
     revoked_at: str | None
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One logged read: who (key id, name, role) read which account's decision, when and how."""
+
+    at: str
+    key_id: str
+    key_name: str
+    role: str
+    account_ref: str
+    decision_id: str
+    via: str
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in page session: the caller it acts for and the token its forms must carry."""
+
+    caller: Caller
+    csrf_token: str
+    expires_at: str
 
 
 @dataclass(frozen=True)
@@ -507,6 +559,63 @@ class AuditStore:
         with self.engine.connect() as conn:
             return [ApiKeyInfo(r.key_id, r.name, r.role, r.created_at, bool(r.revoked), r.revoked_at)
                     for r in conn.execute(stmt)]
+
+
+    # -------------------------------------------------------------------------------------- access log
+    def log_reads(self, caller: Caller, records: list[AuditRecord], *, via: str) -> None:
+        """Record that ``caller`` read ``records`` (one row each, one transaction); ``via`` is ``api`` or
+        ``page``. Called before the records are returned, so a read that cannot be logged is not served."""
+        if not records:
+            return
+        at = utc_timestamp()
+        rows = [{"at": at, "key_id": caller.key_id, "key_name": caller.name, "role": caller.role,
+                 "account_ref": r.account_ref, "decision_id": r.decision_id, "via": via} for r in records]
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(AccessRow), rows)
+
+    def access_log(self, *, since: str | None = None, until: str | None = None,
+                   account_ref: str | None = None) -> list[AccessEntry]:
+        """Logged reads, oldest first; ``since`` inclusive, ``until`` exclusive (ISO timestamps, UTC)."""
+        stmt = sa.select(AccessRow.at, AccessRow.key_id, AccessRow.key_name, AccessRow.role, AccessRow.account_ref,
+                         AccessRow.decision_id, AccessRow.via).order_by(AccessRow.id)
+        if since is not None:
+            stmt = stmt.where(AccessRow.at >= since)
+        if until is not None:
+            stmt = stmt.where(AccessRow.at < until)
+        if account_ref is not None:
+            stmt = stmt.where(AccessRow.account_ref == account_ref)
+        with self.engine.connect() as conn:
+            return [AccessEntry(r.at, r.key_id, r.key_name, r.role, r.account_ref, r.decision_id, r.via)
+                    for r in conn.execute(stmt)]
+
+    # ----------------------------------------------------------------------------------------- sessions
+    def create_session(self, caller: Caller, *, ttl_seconds: int) -> tuple[str, Session]:
+        """A new page session for ``caller``: the token (for the cookie; only its hash is stored) and the
+        session with its CSRF token."""
+        token = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        session = Session(caller, secrets.token_urlsafe(32), utc_timestamp(now + timedelta(seconds=ttl_seconds)))
+        with self._writing() as conn, conn.begin():
+            conn.execute(sa.insert(SessionRow).values(token_sha256=_key_hash(token), key_id=caller.key_id,
+                                                     csrf_token=session.csrf_token, created_at=utc_timestamp(now),
+                                                     expires_at=session.expires_at))
+        return token, session
+
+    def session(self, token: str) -> Session | None:
+        """The live session behind ``token``: None when unknown, expired, or its key was revoked since."""
+        stmt = (sa.select(SessionRow.csrf_token, SessionRow.expires_at, ApiKeyRow.key_id, ApiKeyRow.name,
+                          ApiKeyRow.role, ApiKeyRow.revoked)
+                .join(ApiKeyRow, ApiKeyRow.key_id == SessionRow.key_id)
+                .where(SessionRow.token_sha256 == _key_hash(token)))
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).one_or_none()
+        if row is None or row.revoked or row.expires_at <= utc_timestamp():
+            return None
+        return Session(Caller(row.key_id, row.name, row.role), row.csrf_token, row.expires_at)
+
+    def end_session(self, token: str) -> None:
+        with self._writing() as conn, conn.begin():
+            conn.execute(sa.delete(SessionRow).where(SessionRow.token_sha256 == _key_hash(token)))
 
 
 def _key_hash(key: str) -> str:

@@ -9,17 +9,19 @@ import itertools
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
 from api.deps import AuditorDep, BundlesDep, StoreDep
 from api.routing import GuardedRoute
-from api.params import DecisionIdPath, IsoDateTime
+from api.params import DecisionIdPath, IsoDateTime, LocaleQuery
 from api.problems import Problem
 from api.routes.decisions import _ERRORS
 from api.schemas import ProblemDetails, ReplayResponse, VerifyResponse
 from api.service import replay
 from explain._audit import AuditRecord, canonical_json
+from explain._locales import negotiate
+from explain._report import render_report, report_from_store
 from explain._store import utc_timestamp
 
 router = APIRouter(prefix="/v1", tags=["audit"], route_class=GuardedRoute)
@@ -111,3 +113,37 @@ def replay_decision(
     if record is None:
         raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.")
     return ReplayResponse(**replay(bundles, record))
+
+
+@router.get(
+    "/audit/report",
+    responses={**_ERRORS, 200: {"content": {"text/html": {"example": "<!DOCTYPE html>..."},
+                                            "application/json": {"example": {"total": 500}}},
+                                "description": "The compliance report: one self-contained HTML page, or its figures."}},
+    response_class=HTMLResponse,
+    summary="The compliance report of a period (HTML, or JSON figures)",
+)
+def compliance_report(
+    caller: AuditorDep,
+    store: StoreDep,
+    bundles: BundlesDep,
+    since: Annotated[IsoDateTime | None, Query(description="Inclusive, ISO 8601 (UTC when no offset).",
+                                               examples=["2026-11-01T00:00:00Z"])] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Exclusive, ISO 8601.", examples=["2026-12-01T00:00:00Z"])] = None,
+    locale: LocaleQuery = None,
+    format: Annotated[Literal["html", "json"], Query(description="html (default) or json.")] = "html",  # noqa: A002
+    sample: Annotated[int, Query(ge=0, le=1000, description="Records to replay (a seeded random sample).")] = 20,
+    seed: Annotated[int, Query(ge=0, le=2**31 - 1, description="Seed of the replay sample.")] = 0,
+) -> Response:
+    """Decisions by kind and month, principal reasons, the protected groups' share of the attribution,
+    counter-intuitive reasons, additivity failures, the hash chain, a replay sample and who issued and read
+    decisions. The same figures as JSON with ``format=json``, for monitoring."""
+    since_s, until_s = _utc(since, "since"), _utc(until, "until")
+    if since_s and until_s and until_s <= since_s:
+        raise Problem(422, "invalid-request", "Invalid request", "'until' must be after 'since'.",
+                      errors=[{"field": "until", "message": "not after 'since'", "expected": f"after {since_s}"}])
+    figures = report_from_store(store, bundles=list(bundles), since=since_s, until=until_s, sample_size=sample, seed=seed)
+    if format == "json":
+        return JSONResponse(figures.to_dict())
+    catalog = next(iter(bundles)).catalog if len(bundles) else None
+    return HTMLResponse(render_report(figures, locale=negotiate(locale or "zh_CN"), catalog=catalog))

@@ -149,7 +149,9 @@ def get_decision(
     record = store.get(decision_id)
     if record is None:
         raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.")
-    return stored(record, _reader(bundles, record, locale))
+    reader = _reader(bundles, record, locale)
+    store.log_reads(caller, [record], via="api")  # who looked at which account, before it is shown
+    return stored(record, reader)
 
 
 @router.get(
@@ -169,5 +171,6 @@ def list_account_decisions(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AccountDecisions:
     records = store.list_by_account(account_ref, limit=min(limit, settings.max_page_size), offset=offset)
-    return AccountDecisions(account_ref=account_ref,
-                            decisions=[stored(r, _reader(bundles, r, locale)) for r in records])
+    decisions = [stored(r, _reader(bundles, r, locale)) for r in records]
+    store.log_reads(caller, records, via="api")
+    return AccountDecisions(account_ref=account_ref, decisions=decisions)

@@ -39,7 +39,7 @@ def test_records_from_0001_still_verify_after_0002(tmp_path) -> None:
             ", ".join(row), ", ".join(f":{k}" for k in row))), row)
         conn.execute(sa.text("UPDATE chain_head SET seq = 1, record_hash = :h"), {"h": old.record_hash})
     store.migrate()
-    assert store.schema_revision() == "0002_issuer_key"
+    assert store.schema_revision() == "0003_access_log"
     appended = store.append(_draft(2, issuer_key_id="abc", issuer_key_name="lender-x"))
     assert store.verify().ok and store.verify().checked == 2
     assert store.get("d-1").issuer_key_id is None
