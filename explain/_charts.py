@@ -56,6 +56,7 @@ def waterfall(
     description: str,
     fmt: Callable[[float], str],
     risk_up: bool = True,
+    compact: bool = False,
 ) -> str:
     """A horizontal waterfall from ``base_value`` through each step to ``total_value``.
 
@@ -63,9 +64,14 @@ def waterfall(
     pushes toward risk is drawn in :data:`RISK` (``risk_up``: a positive value is toward risk), one away from
     it in :data:`SAFE`; an excluded step is hatched grey with its ``note``. The chart's own running total
     ends where the steps end; the total row shows ``total_value`` (equal when the attribution is additive).
+    ``compact`` lays each row out as a label line above its bar, for phone widths.
     """
-    label_w, value_w, width, row_h, pad = 230, 90, 760, 26, 8
-    plot_x0, plot_x1 = label_w + pad, width - value_w - pad
+    if compact:
+        label_w, value_w, width, row_h, pad = 0, 0, 360, 40, 6
+        plot_x0, plot_x1 = pad, width - pad
+    else:
+        label_w, value_w, width, row_h, pad = 250, 210, 880, 26, 8
+        plot_x0, plot_x1 = label_w + pad, width - value_w - pad
     running = [base_value]
     for step in steps:
         running.append(running[-1] + step.value)
@@ -81,10 +87,12 @@ def waterfall(
 
     rows = len(steps) + 2
     height = rows * row_h + 2 * pad
+    ids = "wfc" if compact else "wf"
+    css = "chart waterfall compact" if compact else "chart waterfall wide"
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" {_attrs(viewBox=f"0 0 {width} {height}", role="img", class_="chart waterfall", aria_labelledby="wf-title wf-desc")} preserveAspectRatio="xMinYMin meet">',
-        f'<title id="wf-title">{escape(title)}</title><desc id="wf-desc">{escape(description)}</desc>',
-        '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" {_attrs(viewBox=f"0 0 {width} {height}", role="img", class_=css, aria_labelledby=f"{ids}-title {ids}-desc")} preserveAspectRatio="xMinYMin meet">',
+        f'<title id="{ids}-title">{escape(title)}</title><desc id="{ids}-desc">{escape(description)}</desc>',
+        f'<defs><pattern id="{ids}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
         f'<rect width="6" height="6" fill="#f2f4f7"/><line x1="0" y1="0" x2="0" y2="6" stroke="{EXCLUDED}" stroke-width="3"/>'
         "</pattern></defs>",
         f'<line {_attrs(x1=f"{x(base_value):.1f}", y1=pad, x2=f"{x(base_value):.1f}", y2=height - pad, stroke="#d0d5dd", stroke_dasharray="3 3")}/>',
@@ -94,18 +102,23 @@ def waterfall(
         y = pad + i * row_h
         x0, x1 = sorted((x(start), x(end)))
         w = max(x1 - x0, 1.5)
-        parts.append(f'<g class="{css}">')
-        parts.append(f'<text {_attrs(x=label_w, y=y + row_h * 0.68, text_anchor="end", fill=INK, font_size=13)}>{escape(label)}</text>')
-        parts.append(f'<rect {_attrs(x=f"{x0:.1f}", y=y + 4, width=f"{w:.1f}", height=row_h - 8, fill=fill, rx=2)}/>')
         shown = value_text + (f" {note}" if note else "")
-        parts.append(f'<text {_attrs(x=plot_x1 + pad, y=y + row_h * 0.68, fill=INK, font_size=12)}>{escape(shown)}</text>')
+        parts.append(f'<g class="{css}">')
+        if compact:  # label and value on a line of their own, the bar below
+            parts.append(f'<text {_attrs(x=pad, y=y + 14, fill=INK, font_size=13)}>{escape(label)}</text>')
+            parts.append(f'<text {_attrs(x=width - pad, y=y + 14, text_anchor="end", fill=INK, font_size=12)}>{escape(shown)}</text>')
+            parts.append(f'<rect {_attrs(x=f"{x0:.1f}", y=y + 19, width=f"{w:.1f}", height=row_h - 24, fill=fill, rx=2)}/>')
+        else:
+            parts.append(f'<text {_attrs(x=label_w, y=y + row_h * 0.68, text_anchor="end", fill=INK, font_size=13)}>{escape(label)}</text>')
+            parts.append(f'<rect {_attrs(x=f"{x0:.1f}", y=y + 4, width=f"{w:.1f}", height=row_h - 8, fill=fill, rx=2)}/>')
+            parts.append(f'<text {_attrs(x=plot_x1 + pad, y=y + row_h * 0.68, fill=INK, font_size=12)}>{escape(shown)}</text>')
         parts.append("</g>")
 
     row(0, base_label, base_value, base_value, NEUTRAL, fmt(base_value), css="base")  # a marker at the base
     for i, step in enumerate(steps, start=1):
         start, end = running[i - 1], running[i]
         toward_risk = (step.value > 0) == risk_up
-        fill = "url(#hatch)" if step.excluded else (RISK if toward_risk else SAFE)
+        fill = f"url(#{ids}-hatch)" if step.excluded else (RISK if toward_risk else SAFE)
         sign = "+" if step.value >= 0 else "−"
         row(i, step.label, start, end, fill, f"{sign}{fmt(abs(step.value))}",
             css="step excluded" if step.excluded else ("step risk" if toward_risk else "step safe"), note=step.note)

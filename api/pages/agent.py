@@ -286,7 +286,7 @@ def _decision_view(bundles: BundleRegistry, record: AuditRecord, locale: str) ->
         return format_decimal(v, format="#,##0.000", locale=locale)
 
     risk_up = bundle is None or bundle.higher_is == "risk"
-    chart = waterfall(
+    chart_args = dict(
         base_label=gettext("Average account (base value)"), base_value=record.base_value, steps=steps,
         total_label=gettext("This account's score"), total_value=record.margin,
         title=gettext("How each factor moved this account's score"),
@@ -294,6 +294,8 @@ def _decision_view(bundles: BundleRegistry, record: AuditRecord, locale: str) ->
                             "account's score. Red pushed toward risk, green away from it; protected groups are "
                             "hatched grey and are never given as reasons."),
         fmt=fmt, risk_up=risk_up)
+    # two layouts of one chart: CSS shows the wide one on laptops, the compact one on phones
+    chart = waterfall(**chart_args) + waterfall(**chart_args, compact=True)
     currency = record.inputs.get("currency", "CNY")
     notices = []
     for code in record.inputs.get("locales", sorted(record.notices)):

@@ -95,7 +95,7 @@ def test_an_agent_signs_in_looks_up_a_decision_and_reads_it_in_both_languages(br
         shown = _page_reasons(page)
         assert shown == [{"code": r["code"], "label": r["label"], "text": r["text"]} for r in api["zh_CN"]]
         # the chart: one bar per grouped contribution, protected groups hatched and marked excluded
-        chart = page.locator("svg.waterfall")
+        chart = page.locator("svg.waterfall.wide")
         assert chart.is_visible()
         assert chart.locator("g.step").count() == len(decision["group_contributions"])
         protected = {c for c in decision["group_contributions"] if c in ("personal_status", "age", "nationality")}
@@ -106,6 +106,9 @@ def test_an_agent_signs_in_looks_up_a_decision_and_reads_it_in_both_languages(br
             assert notice["short"] in page.locator(".notices").inner_text()
         page.screenshot(path=str(SCREENSHOTS / "agent-decision-zh_CN-laptop.png"), full_page=True)
         page.set_viewport_size(PHONE)
+        # on a phone the compact layout of the same chart is shown instead
+        assert page.locator("svg.waterfall.compact").is_visible() and not chart.is_visible()
+        assert page.locator("svg.waterfall.compact g.step").count() == len(decision["group_contributions"])
         page.screenshot(path=str(SCREENSHOTS / "agent-decision-zh_CN-phone.png"), full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")  # no sideways scroll
 
@@ -113,7 +116,7 @@ def test_an_agent_signs_in_looks_up_a_decision_and_reads_it_in_both_languages(br
             page.click("#switch-en")
         assert page.locator("html").get_attribute("lang") == "en"
         assert _page_reasons(page) == [{"code": r["code"], "label": r["label"], "text": r["text"]} for r in api["en"]]
-        assert "protected: excluded" in page.locator("svg.waterfall").text_content()
+        assert "protected: excluded" in page.locator("svg.waterfall.compact").text_content()
         page.screenshot(path=str(SCREENSHOTS / "agent-decision-en-phone.png"), full_page=True)
         page.set_viewport_size(LAPTOP)
         page.screenshot(path=str(SCREENSHOTS / "agent-decision-en-laptop.png"), full_page=True)
