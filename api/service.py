@@ -7,21 +7,18 @@ inputs, so a replay differs only if the bundle, the code or the catalogs did.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from explain import DecisionReasons, ModelBundle, Reason, demo_bundle
-from explain._audit import AuditRecord, canonical_json, notice_sha256
+from explain import ModelBundle, Reason, demo_bundle
+from explain._audit import AuditRecord, canonical_json
 from explain._locales import negotiate
-from explain._notices import reason_phrases, render_notice
+from explain._notices import reason_phrases
 from explain._replay import Computation, analyse, compute, reasons_payload, replay_record
 from explain._store import Caller
 
@@ -153,12 +150,15 @@ def replay(bundles: BundleRegistry, record: AuditRecord) -> dict[str, Any]:
     return replay_record(bundle, record)
 
 
+_REASON_FIELDS = frozenset(f.name for f in dataclasses.fields(Reason))
+
+
 def reader_reasons(bundle: ModelBundle, record: AuditRecord, locale: str) -> dict[str, Any]:
     """The stored reasons phrased in the reader's language (not the customer's)."""
     code = negotiate(locale)
     phrased = []
     for data in record.reasons:
-        reason = Reason(**data)
+        reason = Reason(**{k: v for k, v in data.items() if k in _REASON_FIELDS})
         phrased.append({"code": reason.code, "source": reason.source, "effect": reason.effect,
                         **reason_phrases(reason, locale=code, catalog=bundle.catalog,
                                          currency=record.inputs.get("currency", "CNY"))})

@@ -96,3 +96,20 @@ def test_report_is_for_auditors_only(service) -> None:
                                       headers=service.auth("auditor")), 422, field="until")
     r = service.client.get("/v1/audit/report", params={"locale": "en", "sample": 0}, headers=service.auth("auditor"))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html") and "Compliance report" in r.text
+
+
+def test_a_reason_flagged_counter_intuitive_is_marked_on_the_page(service, decision_body) -> None:
+    import dataclasses
+
+    created = service.client.post("/v1/decisions", json=decision_body(), headers=service.auth("issuer")).json()
+    record = service.store.get(created["decision_id"])
+    model = next(i for i, r in enumerate(record.reasons) if r["source"] == "model")
+    reasons = [dict(r, counter_intuitive=(i == model)) for i, r in enumerate(record.reasons)]
+    flagged = service.store.append(dataclasses.replace(record, decision_id=record.decision_id[:-4] + "ffff",
+                                                       reasons=reasons)).record
+    _signed_in(service.client, service.keys["agent"])
+    for lang, badge in (("en", "counter-intuitive: check before explaining"), ("zh_CN", "与预期方向相反：解释前请核实")):
+        page = service.client.get(f"/agent/decisions/{flagged.decision_id}?lang={lang}")
+        assert page.status_code == 200 and page.text.count(badge) == 1
+        item = re.search(rf'<li data-code="{reasons[model]["code"]}">(.*?)</li>', page.text, re.S).group(1)
+        assert badge in item
