@@ -49,3 +49,25 @@ def test_records_from_0001_still_verify_after_0002(tmp_path) -> None:
         conn.execute(sa.text("UPDATE audit_records SET issuer_key_name = 'someone-else' WHERE seq = 2"))
     assert store.verify().first_bad_seq == 2
     store.close()
+
+
+def test_0003_adds_the_access_log_and_sessions_and_downgrades_cleanly(tmp_path) -> None:
+    from alembic import command as alembic_command
+
+    url = f"sqlite:///{tmp_path / 'access.db'}"
+    store = AuditStore(url, migrate=False)
+    _upgrade(store, "0002_issuer_key")
+    assert not {"access_log", "agent_sessions"} & set(sa.inspect(store.engine).get_table_names())
+    store.append(_draft(1))
+    store.migrate()
+    assert store.schema_revision() == "0003_access_log"
+    _, caller = store.create_api_key("agent", name="reader")
+    store.log_reads(caller, [store.get("d-1")], via="api")
+    assert [(e.key_name, e.account_ref, e.decision_id) for e in store.access_log()] == [("reader", "acc", "d-1")]
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(explain._store.__file__).parent / "migrations"))
+    with store._writing() as conn, conn.begin():
+        cfg.attributes["connection"] = conn
+        alembic_command.downgrade(cfg, "0002_issuer_key")
+    assert not {"access_log", "agent_sessions"} & set(sa.inspect(store.engine).get_table_names())
+    assert store.verify().ok
