@@ -570,7 +570,7 @@ class AuditStore:
         at = utc_timestamp()
         rows = [{"at": at, "key_id": caller.key_id, "key_name": caller.name, "role": caller.role,
                  "account_ref": r.account_ref, "decision_id": r.decision_id, "via": via} for r in records]
-        with self.engine.begin() as conn:
+        with self._writing() as conn, conn.begin():
             conn.execute(sa.insert(AccessRow), rows)
 
     def access_log(self, *, since: str | None = None, until: str | None = None,
