@@ -596,6 +596,7 @@ class AuditStore:
         now = datetime.now(UTC)
         session = Session(caller, secrets.token_urlsafe(32), utc_timestamp(now + timedelta(seconds=ttl_seconds)))
         with self._writing() as conn, conn.begin():
+            conn.execute(sa.delete(SessionRow).where(SessionRow.expires_at <= utc_timestamp(now)))  # housekeeping
             conn.execute(sa.insert(SessionRow).values(token_sha256=_key_hash(token), key_id=caller.key_id,
                                                      csrf_token=session.csrf_token, created_at=utc_timestamp(now),
                                                      expires_at=session.expires_at))

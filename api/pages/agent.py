@@ -20,6 +20,7 @@ remembered in a cookie) is independent of the language of the customer's notice.
 from __future__ import annotations
 
 import functools
+import datetime as dt
 import hmac
 import secrets
 import urllib.parse
@@ -38,8 +39,7 @@ from explain._audit import AuditRecord
 from explain._charts import WaterfallStep, waterfall
 from explain._exceptions import UnsupportedLocaleError
 from explain._html_env import html_environment, page_gettext
-from explain._locales import SUPPORTED_LOCALES, negotiate
-from explain._locales import translate
+from explain._locales import SUPPORTED_LOCALES, negotiate, translate
 from explain._store import AuditStore, Session
 
 __all__ = ["router"]
@@ -167,7 +167,7 @@ async def sign_in(request: Request) -> Response:
         return _sign_in_page(request, status=401, error="invalid")
     if caller.role not in PAGE_ROLES:
         return _forbidden(request, "role")
-    token, _session_ = await run_in_threadpool(lambda: _store(request).create_session(caller, ttl_seconds=SESSION_SECONDS))
+    token, _ = await run_in_threadpool(lambda: _store(request).create_session(caller, ttl_seconds=SESSION_SECONDS))
     response = _redirect("/agent")
     response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_SECONDS, path="/agent", httponly=True,
                         samesite="strict", secure=_secure(request))
@@ -253,8 +253,6 @@ def _money(amount: Any, currency: str, locale: str) -> str:
 
 
 def _when(stamp: str, locale: str) -> str:
-    import datetime as dt
-
     return format_datetime(dt.datetime.fromisoformat(stamp), format="medium", tzinfo=dt.UTC, locale=locale)
 
 
