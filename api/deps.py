@@ -27,6 +27,10 @@ __all__ = [
     "MetricsDep",
     "SettingsDep",
     "StoreDep",
+    "authenticate",
+    "bearer_key",
+    "caller_for",
+    "check_role",
     "require_role",
 ]
 
@@ -53,22 +57,34 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 
 
 class KeyCache:
-    """Recently authenticated keys, by the sha256 of the key, for ``ttl`` seconds (0 disables it)."""
+    """Recently authenticated keys, by the sha256 of the key, for ``ttl`` seconds (0 disables it).
+
+    ``ttl`` is the revocation bound: a key revoked in the database is refused by every worker at most
+    ``ttl`` seconds later (each worker keeps its own cache; no entry outlives its ``ttl``).
+    """
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Caller]] = {}
         self._lock = threading.Lock()
 
+    def peek(self, key: str) -> Caller | None:
+        """The cached caller for ``key`` if it is still fresh (no database call)."""
+        if self.ttl <= 0:
+            return None
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        with self._lock:
+            hit = self._entries.get(digest)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
     def get(self, key: str, load: Callable[[str], Caller | None]) -> Caller | None:
+        hit = self.peek(key)
+        if hit is not None:
+            return hit
         if self.ttl <= 0:
             return load(key)
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
         now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
         caller = load(key)
         if caller is not None:
             with self._lock:
@@ -82,16 +98,43 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="explain"'})
 
 
-def authenticate(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Caller:
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+def bearer_key(request: Request) -> str:
+    """The key in ``Authorization: Bearer <key>``, or 401."""
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
         raise _unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
+    return key
+
+
+def caller_for(request: Request, key: str) -> Caller:
+    """The caller holding ``key`` (the key cache, else the database), or 401."""
     store: AuditStore = request.app.state.store
-    caller = request.app.state.key_cache.get(credentials.credentials, store.authenticate)
+    caller = request.app.state.key_cache.get(key, store.authenticate)
     if caller is None:
         raise _unauthorized("The API key is not valid.")
     return caller
+
+
+def check_role(caller: Caller, roles: tuple[str, ...]) -> Caller:
+    if caller.role not in roles:
+        raise Problem(
+            403,
+            "forbidden",
+            "Forbidden",
+            f"This needs the role {' or '.join(map(repr, roles))}; the key has the role {caller.role!r}.",
+        )
+    return caller
+
+
+def authenticate(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
+    """The caller; :class:`api.routing.GuardedRoute` has usually authenticated already, before the body."""
+    known = getattr(request.state, "caller", None)
+    if known is not None:
+        return known
+    return caller_for(request, bearer_key(request))
 
 
 CallerDep = Annotated[Caller, Depends(authenticate)]
@@ -101,15 +144,9 @@ def require_role(*roles: str) -> Callable[[Caller], Caller]:
     """A dependency admitting only callers whose key carries one of ``roles`` (403 otherwise)."""
 
     def check(caller: CallerDep) -> Caller:
-        if caller.role not in roles:
-            raise Problem(
-                403,
-                "forbidden",
-                "Forbidden",
-                f"This needs the role {' or '.join(map(repr, roles))}; the key has the role {caller.role!r}.",
-            )
-        return caller
+        return check_role(caller, roles)
 
+    check.roles = roles  # type: ignore[attr-defined]  # read by GuardedRoute to check before the body
     return check
 
 

@@ -8,14 +8,28 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.problems import Problem, problem_response
 
-__all__ = ["BodySizeLimitMiddleware", "BodyTooLargeError"]
+__all__ = ["BodySizeLimitMiddleware", "BodyTooLargeError", "too_large"]
+
+
+def too_large(limit: int, got: str) -> Problem:
+    """The one 413 answer, whichever way the size was found out (``Content-Length`` or counting a stream)."""
+    return Problem(
+        413,
+        "request-body-too-large",
+        "Request body too large",
+        f"The request body must be at most {limit} bytes. Got {got}.",
+        errors=[{"field": "body", "message": "too large", "expected": f"at most {limit} bytes"}],
+        headers={"Connection": "close"},
+    )
 
 
 class BodyTooLargeError(StarletteHTTPException):
-    """Raised from ``receive`` when a streamed body passes the limit; FastAPI lets HTTP exceptions through."""
+    """Raised from ``receive`` when a streamed body passes the limit; FastAPI lets HTTP exceptions through,
+    and the problem handler answers with :attr:`problem` (the same body as the ``Content-Length`` path)."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body must be at most {limit} bytes. Got more than {limit} bytes.")
+        self.problem = too_large(limit, f"more than {limit} bytes")
+        super().__init__(413, self.problem.detail, headers=self.problem.headers)
 
 
 class BodySizeLimitMiddleware:
@@ -24,15 +38,6 @@ class BodySizeLimitMiddleware:
     def __init__(self, app: Any, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-
-    def _problem(self, got: str) -> Problem:
-        return Problem(
-            413,
-            "request-body-too-large",
-            "Request body too large",
-            f"The request body must be at most {self.max_body_bytes} bytes. Got {got}.",
-            errors=[{"field": "body", "message": "too large", "expected": f"at most {self.max_body_bytes} bytes"}],
-        )
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -70,6 +75,5 @@ class BodySizeLimitMiddleware:
     async def _send(self, scope: dict, receive: Any, send: Any, got: str) -> None:
         from starlette.requests import Request
 
-        response = problem_response(self._problem(got), Request(scope))
-        response.headers["connection"] = "close"
+        response = problem_response(too_large(self.max_body_bytes, got), Request(scope))
         await response(scope, receive, send)

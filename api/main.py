@@ -17,6 +17,7 @@ from api.deps import KeyCache
 from api.limits import BodySizeLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import install_problem_handlers
+from api.pages import agent as agent_page
 from api.routes import audit, bundles, decisions, explanations, health
 from api.service import BundleRegistry
 from api.settings import Settings, get_settings
@@ -94,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # instead, so each one finishes sooner (throughput scales with worker processes, not threads).
     app.state.compute_slots = threading.BoundedSemaphore(settings.compute_concurrency)
     install_problem_handlers(app)
-    for router in (decisions.router, explanations.router, bundles.router, audit.router, health.router):
+    for router in (decisions.router, explanations.router, bundles.router, audit.router, health.router,
+                   agent_page.router):
         app.include_router(router)
     # The last added is outermost: metrics time everything (413s included); the size limit answers before
     # anything reads the body.

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy.exc
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,14 +26,26 @@ from explain import (
     UnknownReasonError,
     UnsupportedLocaleError,
 )
+from explain._locales import CatalogMissingError
 from explain._store import IdempotencyConflictError
 
-__all__ = ["PROBLEM_JSON", "Problem", "install_problem_handlers", "problem_response"]
+__all__ = [
+    "DATABASE_RETRY_AFTER",
+    "PROBLEM_JSON",
+    "Problem",
+    "body_problem",
+    "database_unavailable",
+    "install_problem_handlers",
+    "is_database_outage",
+    "problem_response",
+]
 
 log = logging.getLogger("api")
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "urn:limit-explain:problem:"
+#: Seconds a client is told to wait (``Retry-After``) when the database does not answer.
+DATABASE_RETRY_AFTER = 2
 
 
 class Problem(Exception):
@@ -75,6 +89,34 @@ class Problem(Exception):
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     instance = request.url.path if request is not None else None
     return JSONResponse(problem.body(instance), status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
+
+
+def body_problem(message: str, expected: str) -> Problem:
+    """A request body that cannot be read as a document at all (not JSON, not UTF-8, nested too deep)."""
+    return Problem(422, "invalid-body", "Invalid request body", f"The request body {message}; expected {expected}.",
+                   errors=[{"field": "body", "message": message, "expected": expected}])
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """The database could not be reached or dropped the connection: the caller may retry, nothing was stored.
+
+    ``OperationalError`` (refused, terminated by the server, SQLite busy past its timeout), ``InterfaceError``
+    (a closed connection), the pool's ``TimeoutError``, and any DBAPI error flagged as a lost connection.
+    Data errors (a value the database refuses) are not outages: input validation must keep them out.
+    """
+    if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError | sqlalchemy.exc.TimeoutError):
+        return True
+    return isinstance(exc, sqlalchemy.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def database_unavailable(exc: BaseException) -> Problem:
+    """503 with ``Retry-After``; one log line, no traceback (an outage is an operating condition, not a bug)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    log.warning("database unavailable: %s: %s", type(cause).__name__, lines[0][:200] if lines else "")
+    return Problem(503, "database-unavailable", "Database unavailable",
+                   f"The audit database does not answer; nothing was stored. Retry after {DATABASE_RETRY_AFTER} s.",
+                   headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -128,6 +170,12 @@ def _expected(err: dict[str, Any]) -> str | None:
 def from_validation(exc: RequestValidationError) -> Problem:
     errors = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":  # loc is ("body", <character offset>): the body is at fault
+            where = err.get("loc", ("body", "?"))[-1]
+            reason = (err.get("ctx") or {}).get("error", "invalid JSON")
+            errors.append({"field": "body", "message": f"not a JSON document ({reason} at character {where})",
+                           "code": "json_invalid", "expected": "a JSON document"})
+            continue
         entry = {"field": _field(err.get("loc", ())), "message": err.get("msg", "invalid"), "code": err.get("type")}
         expected = _expected(err)
         if expected:
@@ -149,6 +197,10 @@ def from_explain_error(exc: ExplainError) -> Problem:
     service's own fault: 500, with the toolkit's one-line message and no trace.
     """
     message = str(exc)
+    if isinstance(exc, CatalogMissingError):  # the server was built without `make locales`: not the caller's fault
+        log.error("not ready: %s", message)
+        return Problem(503, "not-ready", "Not ready", "The service cannot render notices yet: a compiled message "
+                       "catalog is missing.", headers={"Retry-After": "30"})
     if not isinstance(exc, _CALLER_ERRORS):
         log.error("cannot explain: %s", message)
         return Problem(500, "cannot-explain", "Cannot explain", message)
@@ -194,8 +246,19 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         return problem_response(problem, request)
 
+    @app.exception_handler(sqlalchemy.exc.SQLAlchemyError)
+    async def _database(request: Request, exc: sqlalchemy.exc.SQLAlchemyError) -> JSONResponse:
+        if is_database_outage(exc):
+            return problem_response(database_unavailable(exc), request)
+        return _internal_error(request, exc, traceback=True)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        problem = getattr(exc, "problem", None)
+        if isinstance(problem, Problem):  # e.g. a streamed body over the limit: the same errors[] as any 413
+            return problem_response(problem, request)
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            return problem_response(body_problem("cannot be parsed", "a JSON document"), request)
         titles = {404: "Not found", 405: "Method not allowed", 413: "Request body too large"}
         title = titles.get(exc.status_code, "HTTP error")
         detail = exc.detail if isinstance(exc.detail, str) else title
@@ -206,7 +269,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        problem = Problem(500, "internal-error", "Internal server error",
-                          "The server could not complete the request; it has been logged.")
-        return problem_response(problem, request)
+        if is_database_outage(exc):  # e.g. wrapped by a library on the way up
+            return problem_response(database_unavailable(exc), request)
+        return _internal_error(request, exc)
+
+
+def _internal_error(request: Request, exc: BaseException, *, traceback: bool = False) -> JSONResponse:
+    """500 with no trace of the internals, and ``Connection: close``: after the catch-all handler Starlette
+    re-raises and the server drops the connection, which a keep-alive client must be told about (it would
+    otherwise lose its next request). The traceback is logged once: by the server for the catch-all, here
+    (``traceback=True``) for errors handled without a re-raise."""
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=traceback)
+    problem = Problem(500, "internal-error", "Internal server error",
+                      "The server could not complete the request; it has been logged.", headers={"Connection": "close"})
+    return problem_response(problem, request)

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from pydantic_core import PydanticCustomError
+
+from api.params import NO_CONTROL, IsoDate
 from explain import Decision
 
+#: Text a caller sends: bounded, and without NUL or other control characters.
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_CONTROL)]
+
+
+MAX_FEATURE_TEXT = 256
 
 
 def _finite(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite number (null marks a missing value)")
+    if isinstance(value, str):
+        if len(value) > MAX_FEATURE_TEXT:
+            raise PydanticCustomError("string_too_long", "Text values must be at most {max} characters",
+                                      {"max": MAX_FEATURE_TEXT, "expected": f"at most {MAX_FEATURE_TEXT} characters"})
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise PydanticCustomError("control_character", "Text values must not contain control characters",
+                                      {"expected": "text without control characters"})
     return value
 
 
@@ -66,10 +80,12 @@ class ExplanationRequest(BaseModel):
         extra="forbid",
     )
 
-    bundle: str = Field(min_length=1, max_length=128, description="Name of a loaded bundle (see GET /v1/bundles).")
-    features: dict[str, FeatureValue] = Field(description="Raw feature values of one account, by feature name.")
+    bundle: str = Field(min_length=1, max_length=128, pattern=NO_CONTROL,
+                        description="Name of a loaded bundle (see GET /v1/bundles).")
+    features: dict[Annotated[str, StringConstraints(max_length=128)], FeatureValue] = Field(
+        max_length=256, description="Raw feature values of one account, by feature name.")
     decision: Decision = Field(description="What the lender did (or considers doing).")
-    policy_reasons: list[str] = Field(default_factory=list, max_length=5, description="Policy reason codes, given first.")
+    policy_reasons: list[Code] = Field(default_factory=list, max_length=5, description="Policy reason codes, given first.")
 
 
 class DecisionRequest(ExplanationRequest):
@@ -82,13 +98,16 @@ class DecisionRequest(ExplanationRequest):
         extra="forbid",
     )
 
-    account_ref: str = Field(min_length=1, max_length=128, description="The account as the customer knows it.")
-    old_limit: float = Field(ge=0, lt=1e15, allow_inf_nan=False, description="Limit before the decision.")
-    new_limit: float = Field(ge=0, lt=1e15, allow_inf_nan=False, description="Limit after (for increase_declined: asked for).")
+    account_ref: str = Field(min_length=1, max_length=128, pattern=NO_CONTROL,
+                             description="The account as the customer knows it.")
+    old_limit: float = Field(ge=0, lt=1e15, allow_inf_nan=False, strict=True, description="Limit before the decision.")
+    new_limit: float = Field(ge=0, lt=1e15, allow_inf_nan=False, strict=True,
+                             description="Limit after (for increase_declined: asked for).")
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
-    effective_date: dt.date | None = Field(default=None, description="When it takes effect (default: per lender policy).")
-    notice_date: dt.date | None = Field(default=None, description="Date printed on the notice (default: today, UTC).")
-    locales: list[str] | None = Field(default=None, min_length=1, max_length=4,
+    effective_date: IsoDate | None = Field(default=None, description="When it takes effect (default: per lender policy).")
+    notice_date: IsoDate | None = Field(default=None, description="Date printed on the notice (default: today, UTC).")
+    locales: list[Annotated[str, StringConstraints(min_length=2, max_length=16, pattern=NO_CONTROL)]] | None = Field(
+        default=None, min_length=1, max_length=4,
                                       description="Notice languages (default: zh_CN and en).")
     channels: list[Channel] = Field(default_factory=lambda: ["letter"], min_length=1, max_length=2)
 
@@ -203,6 +222,15 @@ class ReaderView(BaseModel):
     reasons: list[ReaderReason]
 
 
+class IssuerOut(BaseModel):
+    """The API key that issued a decision: its id and name, never the key."""
+
+    model_config = _example({"key_id": "3f9c0a7b21d4e856", "name": "lender-x"})
+
+    key_id: str
+    name: str | None = None
+
+
 class StoredDecision(BaseModel):
     """A decision as the audit trail holds it; ``reader`` phrases its reasons in the reader's language."""
 
@@ -215,6 +243,7 @@ class StoredDecision(BaseModel):
          "method": "tree_shap:interventional", "score": 0.31, "margin": -0.8, "base_value": -1.95,
          "group_contributions": {"loan_term": 0.4121}, "reasons": [EXAMPLE_REASON], "excluded": [],
          "notices": [], "notice_hashes": {"en": EXAMPLE_HASH}, "prev_hash": EXAMPLE_HASH, "record_hash": EXAMPLE_HASH,
+         "issuer": {"key_id": "3f9c0a7b21d4e856", "name": "lender-x"},
          "reader": ReaderView.model_config["json_schema_extra"]["examples"][0]}
     )
 
@@ -239,6 +268,7 @@ class StoredDecision(BaseModel):
     notice_hashes: dict[str, str]
     prev_hash: str
     record_hash: str
+    issuer: IssuerOut | None = Field(default=None, description="The key that issued it (records written before migration 0002 have none).")
     reader: ReaderView | None = None
 
 
@@ -344,11 +374,13 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    model_config = _example({"status": "ready", "database": True, "bundles": ["german-credit-demo"]})
+    model_config = _example({"status": "ready", "database": True, "bundles": ["german-credit-demo"],
+                             "catalogs": ["zh_CN", "en"]})
 
     status: str
     database: bool
     bundles: list[str]
+    catalogs: list[str] = Field(description="Locales whose compiled message catalog is loaded.")
 
 
 class ProblemDetails(BaseModel):

@@ -7,21 +7,20 @@ inputs, so a replay differs only if the bundle, the code or the catalogs did.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from explain import DecisionReasons, ModelBundle, Reason, demo_bundle
-from explain._audit import AuditRecord, canonical_json, notice_sha256
+from explain import ModelBundle, Reason, demo_bundle
+from explain._audit import AuditRecord, canonical_json
 from explain._locales import negotiate
-from explain._notices import reason_phrases, render_notice
+from explain._notices import reason_phrases
+from explain._replay import Computation, analyse, compute, reasons_payload, replay_record
+from explain._store import Caller
 
 __all__ = [
     "BundleRegistry",
@@ -80,27 +79,6 @@ class BundleRegistry:
             bundle.explainer().reasons(row, decision="limit_decrease")
 
 
-def analyse(bundle: ModelBundle, features: Mapping[str, Any], decision: str, policy_reasons: Iterable[str] = ()) -> DecisionReasons:
-    """Score and explain one account; input errors surface as :class:`explain.FeatureMismatchError`."""
-    frame = pd.DataFrame([dict(features)])
-    return bundle.explainer().reasons(frame, decision=decision, policy_reasons=tuple(policy_reasons))[0]
-
-
-@dataclass(frozen=True)
-class Computation:
-    reasons: DecisionReasons
-    notices: dict[str, dict[str, Any]]  # locale -> Notice.to_dict()
-
-    @property
-    def notice_hashes(self) -> dict[str, str]:
-        return {locale: notice_sha256(n) for locale, n in self.notices.items()}
-
-    @property
-    def template_sha256(self) -> str:
-        versions = "\n".join(f"{loc}:{n['template_version']}" for loc, n in sorted(self.notices.items()))
-        return hashlib.sha256(versions.encode("utf-8")).hexdigest()
-
-
 def decision_inputs(
     *,
     account_ref: str,
@@ -139,46 +117,9 @@ def decision_inputs(
     return json.loads(canonical_json(raw))
 
 
-def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
-    """Explain and render from stored-form ``inputs``: the single code path for issuing and replaying."""
-    reasons = analyse(bundle, inputs["features"], inputs["decision"], inputs["policy_reasons"])
-    effective = inputs.get("effective_date")
-    notices = {}
-    for locale in inputs["locales"]:
-        notice = render_notice(
-            inputs["decision"],
-            reasons,
-            locale=locale,
-            channel=inputs["channels"][0],
-            catalog=bundle.catalog,
-            profile=bundle.profile,
-            old_limit=inputs["old_limit"],
-            new_limit=inputs["new_limit"],
-            account_ref=inputs["account_ref"],
-            currency=inputs["currency"],
-            notice_date=dt.date.fromisoformat(inputs["notice_date"]),
-            effective_date=dt.date.fromisoformat(effective) if effective else None,
-        )
-        notices[locale] = json.loads(canonical_json(notice.to_dict()))
-    return Computation(reasons=reasons, notices=notices)
-
-
-def reasons_payload(reasons: DecisionReasons) -> dict[str, Any]:
-    """The analysis as stored and returned: plain JSON numbers, method and tree mode in one string."""
-    data = json.loads(canonical_json(reasons.to_dict()))
-    return {
-        "score": data["score"],
-        "margin": data["margin"],
-        "base_value": data["base_value"],
-        "method": data["method"] if not data.get("mode") else f"{data['method']}:{data['mode']}",
-        "group_contributions": data["group_contributions"],
-        "reasons": data["reasons"],
-        "excluded": data["excluded"],
-    }
-
-
-def make_record(bundle: ModelBundle, inputs: Mapping[str, Any], computation: Computation) -> AuditRecord:
-    """A draft record (the store chains it); a fresh random decision id."""
+def make_record(bundle: ModelBundle, inputs: Mapping[str, Any], computation: Computation,
+                issuer: Caller | None = None) -> AuditRecord:
+    """A draft record (the store chains it); a fresh random decision id; ``issuer`` the key that asked."""
     payload = reasons_payload(computation.reasons)
     return AuditRecord(
         decision_id=str(uuid.uuid4()),
@@ -194,6 +135,8 @@ def make_record(bundle: ModelBundle, inputs: Mapping[str, Any], computation: Com
         background_sha256=bundle.background_sha256,
         notice_hashes=computation.notice_hashes,
         notices=computation.notices,
+        issuer_key_id=issuer.key_id if issuer else None,
+        issuer_key_name=issuer.name if issuer else None,
         **payload,
     )
 
@@ -203,39 +146,11 @@ def replay(bundles: BundleRegistry, record: AuditRecord) -> dict[str, Any]:
     try:
         bundle = bundles.get(record.bundle_name)
     except UnknownBundleError:
-        return {"decision_id": record.decision_id, "replayed": False, "identical": False,
-                "problem": f"bundle {record.bundle_name!r} is not loaded"}
-    if bundle.sha256 != record.bundle_sha256:
-        return {"decision_id": record.decision_id, "replayed": False, "identical": False,
-                "problem": f"the loaded bundle {bundle.name!r} ({bundle.sha256[:12]}) is not the one the record was "
-                           f"issued with ({record.bundle_sha256[:12]})"}
-    again = compute(bundle, record.inputs)
-    payload = reasons_payload(again.reasons)
-    checks: dict[str, bool] = {}
-    for name in ("score", "margin", "base_value", "method", "group_contributions", "reasons", "excluded"):
-        checks[name] = canonical_json(payload[name]) == canonical_json(getattr(record, name))
-    checks["catalog_sha256"] = bundle.catalog.sha256 == record.catalog_sha256
-    checks["background_sha256"] = bundle.background_sha256 == record.background_sha256
-    checks["template_sha256"] = again.template_sha256 == record.template_sha256
-    notices = {}
-    for locale, notice in again.notices.items():
-        stored = record.notices.get(locale)
-        notices[locale] = {
-            "identical": stored is not None and canonical_json(stored) == canonical_json(notice)
-            and record.notice_hashes.get(locale) == notice_sha256(notice),
-            "sha256": notice_sha256(notice),
-            "stored_sha256": record.notice_hashes.get(locale),
-        }
-    identical = all(checks.values()) and all(n["identical"] for n in notices.values()) and set(notices) == set(record.notice_hashes)
-    return {
-        "decision_id": record.decision_id,
-        "replayed": True,
-        "identical": identical,
-        "reasons_identical": checks["reasons"] and checks["excluded"] and checks["group_contributions"],
-        "notices_identical": all(n["identical"] for n in notices.values()),
-        "checks": checks,
-        "notices": notices,
-    }
+        bundle = None
+    return replay_record(bundle, record)
+
+
+_REASON_FIELDS = frozenset(f.name for f in dataclasses.fields(Reason))
 
 
 def reader_reasons(bundle: ModelBundle, record: AuditRecord, locale: str) -> dict[str, Any]:
@@ -243,7 +158,7 @@ def reader_reasons(bundle: ModelBundle, record: AuditRecord, locale: str) -> dic
     code = negotiate(locale)
     phrased = []
     for data in record.reasons:
-        reason = Reason(**data)
+        reason = Reason(**{k: v for k, v in data.items() if k in _REASON_FIELDS})
         phrased.append({"code": reason.code, "source": reason.source, "effect": reason.effect,
                         **reason_phrases(reason, locale=code, catalog=bundle.catalog,
                                          currency=record.inputs.get("currency", "CNY"))})

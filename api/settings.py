@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     trusted_bundles: bool = False
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     default_locales: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["zh_CN", "en"])
-    auth_cache_seconds: float = Field(default=10.0, ge=0)
+    auth_cache_seconds: float = Field(default=2.0, ge=0, le=60, description=(
+        "How long a worker trusts a key it has checked: the bound on how late a revocation bites."))
     migrate_on_start: bool = True
     warm_up: bool = True
     db_pool_size: int = Field(default=8, gt=0)

@@ -43,6 +43,9 @@ GENESIS_HASH = "0" * 64
 # Fields left out of the hashed payload: the chain link is prefixed, the hash is the result, and notices are
 # covered by ``notice_hashes`` (so a store may keep or drop the rendered text without changing the chain).
 _UNHASHED = frozenset({"prev_hash", "record_hash", "notices"})
+# Fields added after the first records were written: hashed when set, left out when None, so records written
+# before them keep their hashes.
+_HASHED_WHEN_SET = frozenset({"issuer_key_id", "issuer_key_name"})
 
 
 def _canonical(obj: Any) -> Any:
@@ -92,6 +95,8 @@ class AuditRecord:
     chain; a draft carries ``seq=0`` and empty hashes. ``inputs`` is the caller's request as received
     (features, limits, currency, dates, policy reasons, locales, channels); ``notices`` maps
     ``"<locale>/<channel>"`` to the rendered notice and ``notice_hashes`` the same keys to their hashes.
+    ``issuer_key_id`` and ``issuer_key_name`` say which API key issued the decision (never the key itself);
+    they are hashed like the rest, so who issued a decision cannot be changed unnoticed.
     """
 
     decision_id: str
@@ -117,10 +122,13 @@ class AuditRecord:
     seq: int = 0
     prev_hash: str = ""
     record_hash: str = ""
+    issuer_key_id: str | None = None
+    issuer_key_name: str | None = None
 
     def payload(self) -> dict[str, Any]:
         """The hashed fields, as plain JSON values."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _UNHASHED}
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in _UNHASHED and not (f.name in _HASHED_WHEN_SET and getattr(self, f.name) is None)}
 
     def compute_hash(self, prev_hash: str | None = None) -> str:
         """The hash this record should carry after ``prev_hash`` (default: its own ``prev_hash``)."""

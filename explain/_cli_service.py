@@ -1,4 +1,4 @@
-"""Service commands: ``explain serve``, ``explain serve-demo`` and ``explain keys create``.
+"""Service commands: ``explain serve``, ``explain serve-demo`` and ``explain keys create|list|revoke``.
 
 The service itself lives in ``api/`` (FastAPI); this module only starts it, by import string, so the
 domain package never imports the web framework. Settings come from ``EXPLAIN_*`` variables (see
@@ -148,12 +148,63 @@ def keys_create(
     typer.echo(key)
 
 
+def keys_list(
+    all_keys: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    database_url: DatabaseOption = None,
+) -> None:
+    """List API keys: id, name, role, created, revoked. Never the keys themselves (only hashes are stored)."""
+    import json
+
+    from explain._store import AuditStore
+
+    if output not in ("table", "json"):
+        typer.echo(f"error: The '--format' must be 'table' or 'json'. Got {output!r} instead.", err=True)
+        raise typer.Exit(2)
+    store = AuditStore(_database_url(database_url))
+    try:
+        keys = store.list_api_keys(include_revoked=all_keys)
+    finally:
+        store.close()
+    if output == "json":
+        from dataclasses import asdict
+
+        typer.echo(json.dumps([asdict(k) for k in keys], ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{'KEY ID':<16}  {'ROLE':<8}  {'CREATED (UTC)':<19}  {'REVOKED (UTC)':<19}  NAME")
+    for k in keys:
+        revoked = (k.revoked_at or "yes")[:19] if k.revoked else "-"
+        typer.echo(f"{k.key_id:<16}  {k.role:<8}  {k.created_at[:19]:<19}  {revoked:<19}  {k.name}")
+
+
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (second part of exk_<id>_<secret>; see `keys list`).")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Revoke a key. Every worker refuses it at most EXPLAIN_AUTH_CACHE_SECONDS (default 2 s) later."""
+    from explain._store import AuditStore
+
+    store = AuditStore(_database_url(database_url))
+    try:
+        found = store.revoke_api_key(key_id)
+    finally:
+        store.close()
+    if not found:
+        typer.echo(f"error: The key id {key_id!r} is not known; expected one listed by `explain keys list --all`.",
+                   err=True)
+        raise typer.Exit(2)
+    typer.echo(f"revoked key {key_id}; the service refuses it within EXPLAIN_AUTH_CACHE_SECONDS (default 2 s)",
+               err=True)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``serve-demo`` and ``keys create`` to the ``explain`` command."""
+    """Add ``serve``, ``serve-demo`` and ``keys create|list|revoke`` to the ``explain`` command."""
     app.command("serve")(serve)
     app.command("serve-demo")(serve_demo)
     keys_app = typer.Typer(help="Manage API keys of the service.", no_args_is_help=True)
     keys_app.command("create")(keys_create)
+    keys_app.command("list")(keys_list)
+    keys_app.command("revoke")(keys_revoke)
     app.add_typer(keys_app, name="keys")
 
 

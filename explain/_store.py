@@ -28,7 +28,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +41,15 @@ from explain._audit import GENESIS_HASH, AuditRecord, ChainVerification, canonic
 
 __all__ = [
     "ROLES",
+    "AccessEntry",
+    "ApiKeyInfo",
     "Appended",
     "AuditStore",
     "Base",
     "Caller",
     "IdempotencyClaim",
     "IdempotencyConflictError",
+    "Session",
     "StoredResponse",
     "normalize_url",
     "utc_timestamp",
@@ -102,6 +105,8 @@ class AuditRow(Base):
     notices: Mapped[str] = mapped_column(sa.Text)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     record_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    issuer_key_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    issuer_key_name: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
 
 
 class ChainHead(Base):
@@ -123,6 +128,35 @@ class ApiKeyRow(Base):
     key_sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[str] = mapped_column(sa.String(32))
     revoked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    revoked_at: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+
+
+class AccessRow(Base):
+    """One read of a stored decision by an agent or auditor key (revision ``0003_access_log``)."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    at: Mapped[str] = mapped_column(sa.String(32), index=True)
+    key_id: Mapped[str] = mapped_column(sa.String(32), index=True)
+    key_name: Mapped[str] = mapped_column(sa.String(128))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    account_ref: Mapped[str] = mapped_column(sa.String(128), index=True)
+    decision_id: Mapped[str] = mapped_column(sa.String(36))
+    via: Mapped[str] = mapped_column(sa.String(16))
+
+
+class SessionRow(Base):
+    """A signed-in agent page session: only the sha256 of its token is kept."""
+
+    __tablename__ = "agent_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(sa.String(32), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[str] = mapped_column(sa.String(32))
+    expires_at: Mapped[str] = mapped_column(sa.String(32))
 
 
 class IdempotencyRow(Base):
@@ -149,6 +183,40 @@ class Caller:
     key_id: str
     name: str
     role: str
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    """An API key as listed: never the key or its hash."""
+
+    key_id: str
+    name: str
+    role: str
+    created_at: str
+    revoked: bool
+    revoked_at: str | None
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One logged read: who (key id, name, role) read which account's decision, when and how."""
+
+    at: str
+    key_id: str
+    key_name: str
+    role: str
+    account_ref: str
+    decision_id: str
+    via: str
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in page session: the caller it acts for and the token its forms must carry."""
+
+    caller: Caller
+    csrf_token: str
+    expires_at: str
 
 
 @dataclass(frozen=True)
@@ -272,12 +340,18 @@ class AuditStore:
 
     def ping(self) -> bool:
         """True when the database answers and the schema is in place."""
+        return self.health() is None
+
+    def health(self) -> str | None:
+        """None when the database answers and the schema is in place, else one line saying why not."""
         try:
             with self.engine.connect() as conn:
                 conn.execute(sa.select(ChainHead.seq).where(ChainHead.id == 1)).one()
-            return True
-        except sa.exc.SQLAlchemyError:
-            return False
+            return None
+        except sa.exc.SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
+            lines = str(cause).strip().splitlines()
+            return f"{type(cause).__name__}: {lines[0][:200] if lines else ''}".rstrip(": ")
 
     # ---------------------------------------------------------------------------------------- migration
     def migrate(self) -> None:
@@ -465,9 +539,84 @@ class AuditStore:
         return Caller(key_id=row.key_id, name=row.name, role=row.role)
 
     def revoke_api_key(self, key_id: str) -> bool:
+        """Revoke the key ``key_id``; False when there is no such key. Revoking twice keeps the first time.
+
+        Workers that cached the key refuse it at most their key cache's lifetime later
+        (``EXPLAIN_AUTH_CACHE_SECONDS``).
+        """
         with self._writing() as conn, conn.begin():
-            done = conn.execute(sa.update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(revoked=True))
-            return done.rowcount > 0
+            exists = conn.execute(sa.select(ApiKeyRow.key_id).where(ApiKeyRow.key_id == key_id)).one_or_none()
+            conn.execute(sa.update(ApiKeyRow).where(ApiKeyRow.key_id == key_id, ApiKeyRow.revoked.is_(False))
+                         .values(revoked=True, revoked_at=utc_timestamp()))
+            return exists is not None
+
+    def list_api_keys(self, *, include_revoked: bool = True) -> list[ApiKeyInfo]:
+        """Every key's id, name, role and dates, oldest first; never the key or its hash."""
+        stmt = sa.select(ApiKeyRow.key_id, ApiKeyRow.name, ApiKeyRow.role, ApiKeyRow.created_at, ApiKeyRow.revoked,
+                         ApiKeyRow.revoked_at).order_by(ApiKeyRow.created_at, ApiKeyRow.key_id)
+        if not include_revoked:
+            stmt = stmt.where(ApiKeyRow.revoked.is_(False))
+        with self.engine.connect() as conn:
+            return [ApiKeyInfo(r.key_id, r.name, r.role, r.created_at, bool(r.revoked), r.revoked_at)
+                    for r in conn.execute(stmt)]
+
+
+    # -------------------------------------------------------------------------------------- access log
+    def log_reads(self, caller: Caller, records: list[AuditRecord], *, via: str) -> None:
+        """Record that ``caller`` read ``records`` (one row each, one transaction); ``via`` is ``api`` or
+        ``page``. Called before the records are returned, so a read that cannot be logged is not served."""
+        if not records:
+            return
+        at = utc_timestamp()
+        rows = [{"at": at, "key_id": caller.key_id, "key_name": caller.name, "role": caller.role,
+                 "account_ref": r.account_ref, "decision_id": r.decision_id, "via": via} for r in records]
+        with self._writing() as conn, conn.begin():
+            conn.execute(sa.insert(AccessRow), rows)
+
+    def access_log(self, *, since: str | None = None, until: str | None = None,
+                   account_ref: str | None = None) -> list[AccessEntry]:
+        """Logged reads, oldest first; ``since`` inclusive, ``until`` exclusive (ISO timestamps, UTC)."""
+        stmt = sa.select(AccessRow.at, AccessRow.key_id, AccessRow.key_name, AccessRow.role, AccessRow.account_ref,
+                         AccessRow.decision_id, AccessRow.via).order_by(AccessRow.id)
+        if since is not None:
+            stmt = stmt.where(AccessRow.at >= since)
+        if until is not None:
+            stmt = stmt.where(AccessRow.at < until)
+        if account_ref is not None:
+            stmt = stmt.where(AccessRow.account_ref == account_ref)
+        with self.engine.connect() as conn:
+            return [AccessEntry(r.at, r.key_id, r.key_name, r.role, r.account_ref, r.decision_id, r.via)
+                    for r in conn.execute(stmt)]
+
+    # ----------------------------------------------------------------------------------------- sessions
+    def create_session(self, caller: Caller, *, ttl_seconds: int) -> tuple[str, Session]:
+        """A new page session for ``caller``: the token (for the cookie; only its hash is stored) and the
+        session with its CSRF token."""
+        token = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        session = Session(caller, secrets.token_urlsafe(32), utc_timestamp(now + timedelta(seconds=ttl_seconds)))
+        with self._writing() as conn, conn.begin():
+            conn.execute(sa.delete(SessionRow).where(SessionRow.expires_at <= utc_timestamp(now)))  # housekeeping
+            conn.execute(sa.insert(SessionRow).values(token_sha256=_key_hash(token), key_id=caller.key_id,
+                                                     csrf_token=session.csrf_token, created_at=utc_timestamp(now),
+                                                     expires_at=session.expires_at))
+        return token, session
+
+    def session(self, token: str) -> Session | None:
+        """The live session behind ``token``: None when unknown, expired, or its key was revoked since."""
+        stmt = (sa.select(SessionRow.csrf_token, SessionRow.expires_at, ApiKeyRow.key_id, ApiKeyRow.name,
+                          ApiKeyRow.role, ApiKeyRow.revoked)
+                .join(ApiKeyRow, ApiKeyRow.key_id == SessionRow.key_id)
+                .where(SessionRow.token_sha256 == _key_hash(token)))
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).one_or_none()
+        if row is None or row.revoked or row.expires_at <= utc_timestamp():
+            return None
+        return Session(Caller(row.key_id, row.name, row.role), row.csrf_token, row.expires_at)
+
+    def end_session(self, token: str) -> None:
+        with self._writing() as conn, conn.begin():
+            conn.execute(sa.delete(SessionRow).where(SessionRow.token_sha256 == _key_hash(token)))
 
 
 def _key_hash(key: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.schemas import BundleRef, ExplanationResponse, NoticeOut, ReaderView, StoredDecision
+from api.schemas import BundleRef, IssuerOut, ExplanationResponse, NoticeOut, ReaderView, StoredDecision
 from api.service import reasons_payload
 from explain import DecisionReasons, ModelBundle
 from explain._audit import AuditRecord, notice_sha256
@@ -52,6 +52,7 @@ def stored(record: AuditRecord, reader: dict[str, Any] | None = None) -> StoredD
         notice_hashes=record.notice_hashes,
         prev_hash=record.prev_hash,
         record_hash=record.record_hash,
+        issuer=IssuerOut(key_id=record.issuer_key_id, name=record.issuer_key_name) if record.issuer_key_id else None,
         reader=ReaderView(**reader) if reader else None,
     )
 

@@ -5,26 +5,32 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
 from api.deps import AuditorDep, BundlesDep, StoreDep
+from api.routing import GuardedRoute
+from api.params import DecisionIdPath, IsoDateTime, LocaleQuery
 from api.problems import Problem
 from api.routes.decisions import _ERRORS
 from api.schemas import ProblemDetails, ReplayResponse, VerifyResponse
 from api.service import replay
 from explain._audit import AuditRecord, canonical_json
+from explain._locales import negotiate
+from explain._report import render_report, report_from_store
 from explain._store import utc_timestamp
 
-router = APIRouter(prefix="/v1", tags=["audit"])
+router = APIRouter(prefix="/v1", tags=["audit"], route_class=GuardedRoute)
 
 CSV_COLUMNS = (
     "seq", "decision_id", "created_at", "account_ref", "decision", "bundle_name", "bundle_version", "bundle_sha256",
     "catalog_sha256", "template_sha256", "background_sha256", "method", "score", "margin", "base_value",
     "inputs", "group_contributions", "reasons", "excluded", "notice_hashes", "prev_hash", "record_hash",
+    "issuer_key_id", "issuer_key_name",
 )
 _JSON_COLUMNS = {"inputs", "group_contributions", "reasons", "excluded", "notice_hashes"}
 
@@ -67,9 +73,9 @@ def _csv(records: Iterator[AuditRecord]) -> Iterator[bytes]:
 def export(
     caller: AuditorDep,
     store: StoreDep,
-    since: Annotated[dt.datetime | None, Query(description="Inclusive, ISO 8601 (UTC when no offset).",
+    since: Annotated[IsoDateTime | None, Query(description="Inclusive, ISO 8601 (UTC when no offset).",
                                                examples=["2026-11-01T00:00:00Z"])] = None,
-    until: Annotated[dt.datetime | None, Query(description="Exclusive, ISO 8601.", examples=["2026-12-01T00:00:00Z"])] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Exclusive, ISO 8601.", examples=["2026-12-01T00:00:00Z"])] = None,
     format: Annotated[Literal["jsonl", "csv"], Query(description="jsonl (default) or csv.")] = "jsonl",  # noqa: A002
 ) -> StreamingResponse:
     since_s, until_s = _utc(since, "since"), _utc(until, "until")
@@ -77,6 +83,8 @@ def export(
         raise Problem(422, "invalid-request", "Invalid request", "'until' must be after 'since'.",
                       errors=[{"field": "until", "message": "not after 'since'", "expected": f"after {since_s}"}])
     records = store.iter_records(since=since_s, until=until_s)
+    # Read the first batch now: a database outage is then a 503 before any byte is sent, not a cut stream.
+    records = itertools.chain(list(itertools.islice(records, 1)), records)
     if format == "csv":
         return StreamingResponse(_csv(records), media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
@@ -99,9 +107,43 @@ def verify(caller: AuditorDep, store: StoreDep) -> VerifyResponse:
     summary="Recompute a record and compare it byte for byte",
 )
 def replay_decision(
-    decision_id: Annotated[str, Path(max_length=64)], caller: AuditorDep, store: StoreDep, bundles: BundlesDep
+    decision_id: DecisionIdPath, caller: AuditorDep, store: StoreDep, bundles: BundlesDep
 ) -> ReplayResponse:
     record = store.get(decision_id)
     if record is None:
         raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.")
     return ReplayResponse(**replay(bundles, record))
+
+
+@router.get(
+    "/audit/report",
+    responses={**_ERRORS, 200: {"content": {"text/html": {"example": "<!DOCTYPE html>..."},
+                                            "application/json": {"example": {"total": 500}}},
+                                "description": "The compliance report: one self-contained HTML page, or its figures."}},
+    response_class=HTMLResponse,
+    summary="The compliance report of a period (HTML, or JSON figures)",
+)
+def compliance_report(
+    caller: AuditorDep,
+    store: StoreDep,
+    bundles: BundlesDep,
+    since: Annotated[IsoDateTime | None, Query(description="Inclusive, ISO 8601 (UTC when no offset).",
+                                               examples=["2026-11-01T00:00:00Z"])] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Exclusive, ISO 8601.", examples=["2026-12-01T00:00:00Z"])] = None,
+    locale: LocaleQuery = None,
+    format: Annotated[Literal["html", "json"], Query(description="html (default) or json.")] = "html",  # noqa: A002
+    sample: Annotated[int, Query(ge=0, le=1000, description="Records to replay (a seeded random sample).")] = 20,
+    seed: Annotated[int, Query(ge=0, le=2**31 - 1, description="Seed of the replay sample.")] = 0,
+) -> Response:
+    """Decisions by kind and month, principal reasons, the protected groups' share of the attribution,
+    counter-intuitive reasons, additivity failures, the hash chain, a replay sample and who issued and read
+    decisions. The same figures as JSON with ``format=json``, for monitoring."""
+    since_s, until_s = _utc(since, "since"), _utc(until, "until")
+    if since_s and until_s and until_s <= since_s:
+        raise Problem(422, "invalid-request", "Invalid request", "'until' must be after 'since'.",
+                      errors=[{"field": "until", "message": "not after 'since'", "expected": f"after {since_s}"}])
+    figures = report_from_store(store, bundles=list(bundles), since=since_s, until=until_s, sample_size=sample, seed=seed)
+    if format == "json":
+        return JSONResponse(figures.to_dict())
+    catalog = next(iter(bundles)).catalog if len(bundles) else None
+    return HTMLResponse(render_report(figures, locale=negotiate(locale or "zh_CN"), catalog=catalog))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from api.deps import BundlesDep, CallerDep
+from api.routing import GuardedRoute
+from api.params import BundleNamePath
 from api.problems import Problem
 from api.schemas import BundleList, BundleOut, ProblemDetails
 from api.service import UnknownBundleError
 from explain import ModelBundle
 
-router = APIRouter(prefix="/v1/bundles", tags=["bundles"])
+router = APIRouter(prefix="/v1/bundles", tags=["bundles"], route_class=GuardedRoute)
 _ERRORS = {401: {"model": ProblemDetails}}
 
 
@@ -30,7 +31,7 @@ def list_bundles(bundles: BundlesDep, caller: CallerDep) -> BundleList:
 
 @router.get("/{name}", response_model=BundleOut, responses={**_ERRORS, 404: {"model": ProblemDetails}},
             summary="One bundle")
-def get_bundle(name: Annotated[str, Path(max_length=128)], bundles: BundlesDep, caller: CallerDep) -> BundleOut:
+def get_bundle(name: BundleNamePath, bundles: BundlesDep, caller: CallerDep) -> BundleOut:
     try:
         return _describe(bundles.get(name))
     except UnknownBundleError as exc:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from api.deps import AgentOrAuditorDep, BundlesDep, IssuerDep, MetricsDep, SettingsDep, StoreDep
+from api.routing import GuardedRoute
+from api.params import MAX_OFFSET, NO_CONTROL, AccountRefPath, DecisionIdPath, LocaleQuery
 from api.problems import Problem
 from api.routes._views import bundle_ref, notices_out, stored
 from api.schemas import AccountDecisions, DecisionRequest, DecisionResponse, ProblemDetails, StoredDecision
@@ -15,12 +17,9 @@ from api.service import BundleRegistry, UnknownBundleError, compute, decision_in
 from explain._audit import AuditRecord, canonical_json
 from explain._store import IdempotencyClaim, IdempotencyConflictError
 
-router = APIRouter(prefix="/v1", tags=["decisions"])
+router = APIRouter(prefix="/v1", tags=["decisions"], route_class=GuardedRoute)
 
 _ERRORS = {401: {"model": ProblemDetails}, 403: {"model": ProblemDetails}, 422: {"model": ProblemDetails}}
-LocaleQuery = Annotated[str | None, Query(description="Phrase the reasons in this language for the reader, "
-                                                      "independent of the customer's (zh_CN or en).",
-                                          examples=["en"])]
 
 
 def _bundle_for_request(bundles: BundleRegistry, name: str):  # noqa: ANN202
@@ -51,7 +50,7 @@ def create_decision(
     bundles: BundlesDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=NO_CONTROL,
                                                   description="Retry-safe: the same key returns the first response.")] = None,
 ) -> Response:
     """Score the account, choose the principal reasons, render the notices and append the audit record, in
@@ -84,7 +83,7 @@ def create_decision(
     )
     with request.app.state.compute_slots:
         computation = compute(bundle, inputs)
-    draft = make_record(bundle, inputs, computation)
+    draft = make_record(bundle, inputs, computation, issuer=caller)
 
     def respond(record: AuditRecord) -> tuple[int, str]:
         response = DecisionResponse(
@@ -141,7 +140,7 @@ def _reader(bundles: BundleRegistry, record: AuditRecord, locale: str | None) ->
     summary="A stored decision",
 )
 def get_decision(
-    decision_id: Annotated[str, Path(max_length=64)],
+    decision_id: DecisionIdPath,
     caller: AgentOrAuditorDep,
     store: StoreDep,
     bundles: BundlesDep,
@@ -150,25 +149,28 @@ def get_decision(
     record = store.get(decision_id)
     if record is None:
         raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.")
-    return stored(record, _reader(bundles, record, locale))
+    reader = _reader(bundles, record, locale)
+    store.log_reads(caller, [record], via="api")  # who looked at which account, before it is shown
+    return stored(record, reader)
 
 
 @router.get(
-    "/accounts/{account_ref}/decisions",
+    "/accounts/{account_ref:path}/decisions",
     response_model=AccountDecisions,
     responses={**_ERRORS, 409: {"model": ProblemDetails}},
     summary="An account's decisions, newest first",
 )
 def list_account_decisions(
-    account_ref: Annotated[str, Path(max_length=128)],
+    account_ref: AccountRefPath,
     caller: AgentOrAuditorDep,
     store: StoreDep,
     bundles: BundlesDep,
     settings: SettingsDep,
     locale: LocaleQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AccountDecisions:
     records = store.list_by_account(account_ref, limit=min(limit, settings.max_page_size), offset=offset)
-    return AccountDecisions(account_ref=account_ref,
-                            decisions=[stored(r, _reader(bundles, r, locale)) for r in records])
+    decisions = [stored(r, _reader(bundles, r, locale)) for r in records]
+    store.log_reads(caller, records, via="api")
+    return AccountDecisions(account_ref=account_ref, decisions=decisions)

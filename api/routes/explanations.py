@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api.deps import BundlesDep, IssuerOrAgentDep
+from api.routing import GuardedRoute
 from api.routes._views import explanation
 from api.routes.decisions import _ERRORS, _bundle_for_request
 from api.schemas import ExplanationRequest, ExplanationResponse, ProblemDetails
 from api.service import analyse
 
-router = APIRouter(prefix="/v1", tags=["explanations"])
+router = APIRouter(prefix="/v1", tags=["explanations"], route_class=GuardedRoute)
 
 
 @router.post(

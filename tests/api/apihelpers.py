@@ -9,7 +9,7 @@ from api.settings import Settings
 
 def make_settings(url: str, **overrides: Any) -> Settings:
     """Settings for a test app: this database, the demo bundle, no key cache (so revocation is immediate)."""
-    return Settings(database_url=url, bundles=["demo"], auth_cache_seconds=0, **overrides)
+    return Settings(**{"database_url": url, "bundles": ["demo"], "auth_cache_seconds": 0, **overrides})
 
 
 def assert_problem(response: Any, status: int, *, field: str | None = None) -> dict[str, Any]:

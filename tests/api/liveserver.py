@@ -26,8 +26,17 @@ def free_port() -> int:
 @contextmanager
 def running_server(database_url: str, *, workers: int = 1, log_path: Path, timeout: float = 90) -> Iterator[str]:
     """Start ``explain serve`` in its own process group; yield its base URL once /readyz answers 200."""
+    with server_process(database_url, workers=workers, log_path=log_path, timeout=timeout) as (url, _proc):
+        yield url
+
+
+@contextmanager
+def server_process(database_url: str, *, workers: int = 1, log_path: Path, timeout: float = 90,
+                   env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like :func:`running_server`, and the process (leader of its own group), for tests that kill it."""
     port = free_port()
-    env = {**os.environ, "EXPLAIN_DATABASE_URL": database_url, "EXPLAIN_BUNDLES": "demo", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "EXPLAIN_DATABASE_URL": database_url, "EXPLAIN_BUNDLES": "demo", "PYTHONPATH": str(REPO),
+           **(env or {})}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     cmd = [sys.executable, "-m", "explain._cli_service", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--workers", str(workers), "--log-level", "warning"]
@@ -47,7 +56,7 @@ def running_server(database_url: str, *, workers: int = 1, log_path: Path, timeo
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server not ready after {timeout}s:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.25)
-        yield url
+        yield url, proc
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)  # our own process group: the server and its workers

@@ -51,7 +51,7 @@ def test_serve_migrates_then_starts_uvicorn_with_the_factory(tmp_path, monkeypat
     result = CliRunner().invoke(_app(), ["serve", "--port", "8123", "--workers", "2", "--database-url", url])
     assert result.exit_code == 0, result.output
     assert calls == [("127.0.0.1", 8123, 2, "info")]
-    assert AuditStore(url, migrate=False).schema_revision() == "0001"
+    assert AuditStore(url, migrate=False).schema_revision() == "0003_access_log"
     import os
 
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"]  # several workers share their metrics through files
@@ -73,3 +73,39 @@ def test_serve_demo_prints_url_keys_and_a_curl_example(tmp_path, monkeypatch) ->
 def test_serve_refuses_zero_workers() -> None:
     result = CliRunner().invoke(_app(), ["serve", "--workers", "0"])
     assert result.exit_code == 2 and "'--workers' must be at least 1" in result.output
+
+
+def test_keys_list_shows_ids_names_roles_never_the_key(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    store = AuditStore(url)
+    key, caller = store.create_api_key("issuer", name="lender-x")
+    store.close()
+    result = CliRunner().invoke(_app(), ["keys", "list", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith(caller.key_id))
+    assert row.split()[1] == "issuer" and row.endswith("lender-x")
+    assert key not in result.output and key.split("_")[2] not in result.output
+
+
+def test_keys_revoke_refuses_the_key_and_is_listed(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    store = AuditStore(url)
+    key, caller = store.create_api_key("agent", name="leaver")
+    store.close()
+    result = CliRunner().invoke(_app(), ["keys", "revoke", caller.key_id, "--database-url", url])
+    assert result.exit_code == 0, result.output
+    store = AuditStore(url)
+    assert store.authenticate(key) is None
+    [info] = store.list_api_keys()
+    assert info.revoked and info.revoked_at and info.key_id == caller.key_id
+    assert store.list_api_keys(include_revoked=False) == []
+    store.close()
+    active = CliRunner().invoke(_app(), ["keys", "list", "--database-url", url])
+    assert caller.key_id not in active.stdout
+    listed = CliRunner().invoke(_app(), ["keys", "list", "--all", "--format", "json", "--database-url", url])
+    assert '"revoked": true' in listed.stdout
+
+
+def test_keys_revoke_an_unknown_id_exits_2(tmp_path) -> None:
+    result = CliRunner().invoke(_app(), ["keys", "revoke", "nosuchkey", "--database-url", f"sqlite:///{tmp_path / 'k.db'}"])
+    assert result.exit_code == 2 and "'nosuchkey' is not known" in result.output

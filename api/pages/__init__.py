@@ -1,0 +1,1 @@
+"""Server-rendered HTML pages of the service (the agent lookup page)."""

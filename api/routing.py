@@ -1,0 +1,103 @@
+"""Routes that authenticate before they read a body, and read bodies only as UTF-8 JSON documents.
+
+FastAPI reads and parses the request body before it resolves any dependency, so with plain routes an
+unauthenticated caller learns how its body parses (422) rather than that it is not let in (401), and a body
+that is not UTF-8 or is nested past the parser's recursion limit gets a bare 400. :class:`GuardedRoute`
+runs first, for every route whose dependencies include :func:`api.deps.authenticate`:
+
+1. the key (401), through the key cache; the database call, if any, in the thread pool;
+2. the role (403), read from the :func:`api.deps.require_role` dependency of the route;
+3. for JSON bodies: read (the size limit applies while it streams), decoded as UTF-8 and parsed, every
+   failure a 422 naming ``body``. The parsed document is left on the request, so FastAPI does not parse it
+   again; the caller found in step 1 is left on ``request.state`` for the route's own dependencies.
+"""
+
+from __future__ import annotations
+
+import email.message
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.deps import authenticate, bearer_key, caller_for, check_role
+from api.problems import body_problem
+from explain._store import ROLES
+
+__all__ = ["GuardedRoute", "parse_json_body"]
+
+
+def _roles(dependant: Dependant) -> tuple[str, ...] | None:
+    """The roles a route admits (None: it needs no key), found in its dependency tree."""
+    found: tuple[str, ...] | None = None
+    for dep in dependant.dependencies:
+        roles = getattr(dep.call, "roles", None)
+        if roles is not None:
+            return tuple(roles)
+        if dep.call is authenticate:
+            found = ROLES
+        inner = _roles(dep)
+        if inner is not None and inner != ROLES:
+            return inner
+        found = found or inner
+    return found
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """``raw`` as a JSON document, or a 422 problem naming ``body`` that says what is wrong with it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise body_problem(f"is not UTF-8 (byte {exc.start})", "a JSON document in UTF-8") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise body_problem(f"is not a JSON document ({exc.msg} at character {exc.pos})", "a JSON document") from None
+    except RecursionError:
+        raise body_problem("is nested too deeply", "a JSON document nested at most a few levels") from None
+
+
+class GuardedRoute(APIRoute):
+    """An :class:`~fastapi.routing.APIRoute` that checks the key and role, then the body's syntax, first.
+
+    The roles a route admits are published in its OpenAPI operation as ``x-roles`` (clients, docs and
+    the tests that try every role on every operation read them from there).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        roles = _roles(self.dependant)
+        if roles is not None:
+            self.openapi_extra = {**(self.openapi_extra or {}), "x-roles": list(roles)}
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        roles = _roles(self.dependant)
+        has_body = self.body_field is not None
+
+        async def guarded(request: Request) -> Response:
+            if roles is not None:
+                key = bearer_key(request)
+                caller = request.app.state.key_cache.peek(key) or await run_in_threadpool(caller_for, request, key)
+                request.state.caller = check_role(caller, roles)
+            if has_body and _is_json(request.headers.get("content-type")):
+                raw = await request.body()
+                if raw:
+                    request._json = parse_json_body(raw)  # noqa: SLF001 - Starlette's own cache of request.json()
+            return await handler(request)
+
+        return guarded

@@ -1,0 +1,73 @@
+"""Upgrading a store written at revision 0001: its records keep verifying, new records carry the issuer."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from explain._audit import AuditRecord
+from explain._store import AuditStore
+
+from pathlib import Path
+
+import explain._store
+
+
+def _upgrade(store: AuditStore, revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(explain._store.__file__).parent / "migrations"))
+    with store._writing() as conn, conn.begin():
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def _draft(n: int, **extra) -> AuditRecord:
+    return AuditRecord(f"d-{n}", "", "acc", "limit_decrease", {"n": n}, "b", "1", "h", "c", "t", "g", "tree",
+                       0.5, 0.0, -1.0, {"g": 1.0}, [], [], {}, **extra)
+
+
+def test_records_from_0001_still_verify_after_0002(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = AuditStore(url, migrate=False)
+    _upgrade(store, "0001")
+    # a record as revision 0001 wrote it: no issuer columns at all
+    old = _draft(1).chained(seq=1, prev_hash="0" * 64, created_at="2026-11-01T00:00:00.000000+00:00")
+    row = {k: v for k, v in explain._store._record_to_row(old).items() if not k.startswith("issuer_")}
+    with store._writing() as conn, conn.begin():
+        conn.execute(sa.text("INSERT INTO audit_records (%s) VALUES (%s)" % (
+            ", ".join(row), ", ".join(f":{k}" for k in row))), row)
+        conn.execute(sa.text("UPDATE chain_head SET seq = 1, record_hash = :h"), {"h": old.record_hash})
+    store.migrate()
+    assert store.schema_revision() == "0003_access_log"
+    appended = store.append(_draft(2, issuer_key_id="abc", issuer_key_name="lender-x"))
+    assert store.verify().ok and store.verify().checked == 2
+    assert store.get("d-1").issuer_key_id is None
+    assert store.get("d-2").issuer_key_name == "lender-x" and appended.record.issuer_key_id == "abc"
+    # the issuer is covered by the hash: changing who issued a record breaks the chain there
+    with store._writing() as conn, conn.begin():
+        conn.execute(sa.text("UPDATE audit_records SET issuer_key_name = 'someone-else' WHERE seq = 2"))
+    assert store.verify().first_bad_seq == 2
+    store.close()
+
+
+def test_0003_adds_the_access_log_and_sessions_and_downgrades_cleanly(tmp_path) -> None:
+    from alembic import command as alembic_command
+
+    url = f"sqlite:///{tmp_path / 'access.db'}"
+    store = AuditStore(url, migrate=False)
+    _upgrade(store, "0002_issuer_key")
+    assert not {"access_log", "agent_sessions"} & set(sa.inspect(store.engine).get_table_names())
+    store.append(_draft(1))
+    store.migrate()
+    assert store.schema_revision() == "0003_access_log"
+    _, caller = store.create_api_key("agent", name="reader")
+    store.log_reads(caller, [store.get("d-1")], via="api")
+    assert [(e.key_name, e.account_ref, e.decision_id) for e in store.access_log()] == [("reader", "acc", "d-1")]
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(explain._store.__file__).parent / "migrations"))
+    with store._writing() as conn, conn.begin():
+        cfg.attributes["connection"] = conn
+        alembic_command.downgrade(cfg, "0002_issuer_key")
+    assert not {"access_log", "agent_sessions"} & set(sa.inspect(store.engine).get_table_names())
+    assert store.verify().ok
