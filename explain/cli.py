@@ -189,10 +189,11 @@ def catalog_check(
 
 def _register_layers() -> None:
     """Commands of the notices and service layers live beside their code."""
-    from explain import _cli_notice, _cli_service
+    from explain import _cli_batch, _cli_notice, _cli_service
 
     _cli_notice.register(app)
     _cli_service.register(app)
+    _cli_batch.register(app)
 
 
 _register_layers()
