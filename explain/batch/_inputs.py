@@ -101,8 +101,6 @@ class InputTable:
         """Chunk ``i`` alone (a Dask partition): the same rows :meth:`iter_chunks` gives as its ``i``-th."""
         first = i * size
         if self.format == ".parquet":
-            import pyarrow as pa
-
             pf = self._parquet()
             meta = pf.metadata
             starts = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
@@ -112,7 +110,7 @@ class InputTable:
                 table = table.slice(first - int(starts[groups[0]]), size)
             else:
                 table = pf.schema_arrow.empty_table() if columns is None else pf.schema_arrow.empty_table().select(columns)
-            frame = pa.Table.from_batches(table.to_batches(), schema=table.schema).to_pandas()
+            frame = table.to_pandas()
         else:
             frame = pd.read_csv(self.path, usecols=columns, dtype={ACCOUNT: str}, skiprows=range(1, first + 1), nrows=size)
         frame.index = pd.RangeIndex(first, first + len(frame))

@@ -56,12 +56,6 @@ class Plan:
     errors: pd.DataFrame
     n_accounts: int
 
-    def join(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The chunk's rows that have a good decision, and those decisions (aligned row by row)."""
-        at = self.lookup.get_indexer(chunk[ACCOUNT].to_numpy(dtype=object))
-        keep = at >= 0
-        return chunk.loc[keep], self.decisions.iloc[at[keep]]
-
 
 def _check_decisions(frame: pd.DataFrame, catalog: FeatureCatalog, default_currency: str) -> tuple[np.ndarray, list[tuple]]:
     from babel.numbers import is_currency

@@ -144,11 +144,19 @@ def test_progress_is_logged_when_not_a_terminal(reference):
     assert "rows/s" in log
 
 
-def test_dask_engine_gives_byte_identical_output(inputs, reference, tmp_path):
+@pytest.mark.parametrize("where", ["local cluster", "scheduler address"])
+def test_dask_engine_gives_byte_identical_output(inputs, reference, tmp_path, where):
     pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
     ref_out, ref_summary, _ = reference
     out = tmp_path / "notices.parquet"
-    summary = run_batch(**_args(inputs, out), engine="dask", workers=2, dask_processes=False, progress=False)
+    if where == "local cluster":  # the default: a cluster of this run's own (threads here, to stay fast)
+        summary = run_batch(**_args(inputs, out), engine="dask", workers=2, dask_processes=False, progress=False)
+    else:  # any distributed scheduler, reached by its address
+        with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+            summary = run_batch(**_args(inputs, out), engine="dask", scheduler=cluster.scheduler_address,
+                                progress=False)
     assert summary.explained == ref_summary.explained
     assert out.read_bytes() == ref_out.read_bytes()
     assert Path(summary.errors).read_bytes() == Path(ref_summary.errors).read_bytes()
