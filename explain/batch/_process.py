@@ -169,12 +169,13 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
             "channels": list(job.channels),
         }))
         record = _record(ctx, job, inputs, outcome, notices) if job.audit else None
+        ident = record.decision_id if record else decision_id(bundle_sha, inputs)
         codes = [r.code for r in outcome.reasons]
         contributions = [r.contribution for r in outcome.reasons]
         excluded = [e.code for e in outcome.excluded]
         for k, (locale, notice) in enumerate(notices.items()):
             out.append({
-                **base, "decision_id": record.decision_id if record else decision_id(bundle_sha, inputs),
+                **base, "decision_id": ident,
                 "decision": kind.value, "old_limit": float(decision["old_limit"]),
                 "new_limit": float(decision["new_limit"]), "currency": decision["currency"], "score": outcome.score,
                 "locale": locale, "reason_codes": codes, "reason_contributions": contributions,
