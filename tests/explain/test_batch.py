@@ -224,3 +224,17 @@ def test_missing_feature_column_is_named(inputs, tmp_path):
     accounts.to_parquet(path)
     with pytest.raises(ValueError, match="--input column 'duration_in_month'.* must be every model input .*1 missing: duration_in_month"):
         run_batch(**{**_args(inputs, tmp_path / "o.parquet"), "input": path}, progress=False)
+
+
+def test_a_restart_with_other_inputs_is_refused_not_mixed(tmp_path):
+    from explain._exceptions import InvalidInputError
+    from explain.batch._output import PartsFolder
+
+    out = tmp_path / "notices.parquet"
+    key = {"input_sha256": "a" * 64, "locales": ["zh_CN", "en"], "notice_date": None}
+    first = PartsFolder(out, tmp_path / "e.csv", key).open(today="2026-12-01")
+    assert first["notice_date"] == "2026-12-01"
+    resumed = PartsFolder(out, tmp_path / "e.csv", key).open(today="2026-12-02")
+    assert resumed["notice_date"] == "2026-12-01"  # a resumed run keeps the first start's notice date
+    with pytest.raises(InvalidInputError, match="same inputs and options as the unfinished run"):
+        PartsFolder(out, tmp_path / "e.csv", {**key, "locales": ["en"]}).open(today="2026-12-01")
