@@ -41,6 +41,7 @@ serve: install
 bench: install
 	$(PY) bench/attribution.py
 	$(PY) bench/api.py
+	$(PY) bench/batch.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

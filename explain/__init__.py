@@ -5,31 +5,72 @@ groups, pick the principal reasons behind a limit increase, decrease or closure,
 them as plain-language notices in Chinese and English, and keep a tamper-evident audit trail.
 """
 
-from explain._attribution import TREE_MODES, Attribution, Explainer
-from explain._bundle import ModelBundle, save_bundle
-from explain._catalog import FeatureCatalog, FeatureSpec, PolicyReason, ReasonGroup, draft_catalog
-from explain._demo import build_demo_bundle, demo_bundle, demo_data
-from explain._exceptions import (
-    AdditivityError,
-    BundleError,
-    CatalogError,
-    ExplainError,
-    FeatureMismatchError,
-    InvalidInputError,
-    ModelNotSupportedError,
-    NoticeInputError,
-    TranslationError,
-    UnknownDecisionError,
-    UnknownReasonError,
-    UnsupportedLocaleError,
-)
-from explain._i18n_extract import update_translations
-from explain._phrasebook import Phrasebook
-from explain._formatting import format_date, format_money, format_value
-from explain._locales import SUPPORTED_LOCALES, CatalogMissingError, negotiate
-from explain._notices import CHANNELS, Notice, reason_phrases, render_notice
-from explain._profile import LenderProfile, demo_profile
-from explain._reasons import MAX_REASONS, Decision, DecisionReasons, ExcludedGroup, Reason
+from typing import TYPE_CHECKING
+
+# Names load on first use (PEP 562): `explain --help`, or a command that needs only the notices, does not pay
+# for pandas, numba and the model libraries it never touches. Each name maps to the module that defines it.
+_LAZY = {
+    "TREE_MODES": "_attribution", "Attribution": "_attribution", "Explainer": "_attribution",
+    "ModelBundle": "_bundle", "save_bundle": "_bundle",
+    "FeatureCatalog": "_catalog", "FeatureSpec": "_catalog", "PolicyReason": "_catalog", "ReasonGroup": "_catalog",
+    "draft_catalog": "_catalog_draft",
+    "build_demo_bundle": "_demo", "demo_bundle": "_demo", "demo_data": "_demo",
+    "AdditivityError": "_exceptions", "BundleError": "_exceptions", "CatalogError": "_exceptions",
+    "ExplainError": "_exceptions", "FeatureMismatchError": "_exceptions", "InvalidInputError": "_exceptions",
+    "ModelNotSupportedError": "_exceptions", "NoticeInputError": "_exceptions", "UnknownDecisionError": "_exceptions",
+    "UnknownReasonError": "_exceptions", "UnsupportedLocaleError": "_exceptions", "TranslationError": "_exceptions",
+    "update_translations": "_i18n_extract", "Phrasebook": "_phrasebook",
+    "format_date": "_formatting", "format_money": "_formatting", "format_value": "_formatting",
+    "SUPPORTED_LOCALES": "_locales", "CatalogMissingError": "_locales", "negotiate": "_locales",
+    "CHANNELS": "_notices", "Notice": "_notices", "reason_phrases": "_notices", "render_notice": "_notices",
+    "LenderProfile": "_profile", "demo_profile": "_profile",
+    "MAX_REASONS": "_reasons", "Decision": "_reasons", "DecisionReasons": "_reasons", "ExcludedGroup": "_reasons",
+    "Reason": "_reasons",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'explain' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"explain.{module}"), name)
+    globals()[name] = value  # once: later lookups are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from explain._attribution import TREE_MODES, Attribution, Explainer
+    from explain._bundle import ModelBundle, save_bundle
+    from explain._catalog import FeatureCatalog, FeatureSpec, PolicyReason, ReasonGroup
+    from explain._catalog_draft import draft_catalog
+    from explain._demo import build_demo_bundle, demo_bundle, demo_data
+    from explain._exceptions import (
+        AdditivityError,
+        BundleError,
+        CatalogError,
+        ExplainError,
+        FeatureMismatchError,
+        InvalidInputError,
+        ModelNotSupportedError,
+        NoticeInputError,
+        TranslationError,
+        UnknownDecisionError,
+        UnknownReasonError,
+        UnsupportedLocaleError,
+    )
+    from explain._formatting import format_date, format_money, format_value
+    from explain._i18n_extract import update_translations
+    from explain._locales import SUPPORTED_LOCALES, CatalogMissingError, negotiate
+    from explain._notices import CHANNELS, Notice, reason_phrases, render_notice
+    from explain._phrasebook import Phrasebook
+    from explain._profile import LenderProfile, demo_profile
+    from explain._reasons import MAX_REASONS, Decision, DecisionReasons, ExcludedGroup, Reason
 
 __version__ = "0.1.0"
 

@@ -3,7 +3,7 @@
 A model speaks in columns (``duration_in_month``); a customer understands factors ("the length of your
 loan"). The catalog is the one place that maps one to the other, says which groups are protected (never a
 reason), which are actionable (get advice), how each value is shown, and holds the English message ids that
-``locales/`` translates. It is a TOML file a person edits; :func:`draft_catalog` writes a first draft.
+``locales/`` translates. It is a TOML file a person edits; :func:`~explain.draft_catalog` writes a first draft.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-import pandas as pd
 
 from explain._exceptions import CatalogError
 from explain._i18n_extract import toml_phrases
 from explain._phrasebook import TRANSLATIONS_DIR, Phrasebook
 
-__all__ = ["DIRECTIONS", "PERCENT_SCALES", "VALUE_KINDS", "FeatureCatalog", "FeatureSpec", "PolicyReason", "ReasonGroup"]
+__all__ = [
+    "DIRECTIONS", "PERCENT_SCALES", "VALUE_KINDS", "FeatureCatalog", "FeatureSpec", "PolicyReason", "ReasonGroup",
+    "advice_applies",
+]
 
 Direction = Literal["higher_is_riskier", "higher_is_safer", "none"]
 DIRECTIONS: tuple[str, ...] = ("higher_is_riskier", "higher_is_safer", "none")
@@ -415,34 +417,3 @@ class FeatureCatalog:
             f"FeatureCatalog(name={self.name!r}, version={self.version!r}, groups={len(self.groups)}, "
             f"features={len(self.features)}, policy_reasons={len(self.policy_reasons)})"
         )
-
-
-def draft_catalog(data: pd.DataFrame, *, name: str = "draft", target: str | None = None) -> dict[str, Any]:
-    """A starting catalog for ``data``: one group per column, kinds guessed, phrases to be rewritten.
-
-    The draft is deliberately plain: a person must decide the real groups, the protected flags and the
-    wording. Every guessed phrase says so, so a draft never reaches a customer unnoticed.
-    """
-    columns = [c for c in data.columns if c != target]
-    groups: dict[str, Any] = {}
-    features: dict[str, Any] = {}
-    for column in columns:
-        series = data[column]
-        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-        kind = "number" if numeric else "category"
-        label = column.replace("_", " ").strip().capitalize()
-        groups[column] = {
-            "label": label,
-            "features": [column],
-            "direction": "none" if not numeric else "higher_is_riskier",
-            "actionable": False,
-            "protected": False,
-            "adverse": f"TODO: why {label.lower()} counted against the customer.",
-            "favourable": f"TODO: why {label.lower()} counted in the customer's favour.",
-        }
-        spec: dict[str, Any] = {"kind": kind}
-        if not numeric:
-            spec["categories"] = {str(v): f"TODO: {v}" for v in sorted(series.dropna().astype(str).unique())}
-        features[column] = spec
-    return {"catalog": {"name": name, "version": "0", "top": 4, "materiality": 0.02}, "groups": groups,
-            "features": features, "policy": {}}

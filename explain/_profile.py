@@ -200,5 +200,9 @@ class LenderProfile:
 
 @functools.cache
 def demo_profile() -> LenderProfile:
-    """The neutral demo lender profile shipped with the package."""
+    """The neutral demo lender profile shipped with the package, read and parsed once per process.
+
+    ``render_notice`` falls back to it for every notice given no profile; re-reading the TOML each time
+    cost a batch of notices a seventh of its run. A profile is frozen, so one shared instance is safe.
+    """
     return LenderProfile.from_toml(DEMO_PROFILE_PATH)

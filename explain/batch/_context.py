@@ -1,0 +1,70 @@
+"""What every chunk needs, loaded once per process: the bundle, its explainer, the lender profile.
+
+A Dask worker or a local worker process receives only a small :class:`Job` (paths and options); the first
+chunk it processes loads the bundle (hash-verified), builds the explainer and reads the profile, and every
+later chunk in that process reuses them. The notice templates are compiled once per locale by
+:mod:`explain._notices` itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Context", "Job", "context"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """The options every chunk is processed with; small and picklable, sent to every worker."""
+
+    bundle: str
+    locales: tuple[str, ...]
+    channels: tuple[str, ...]
+    notice_date: dt.date
+    profile: str | None = None
+    trusted: bool = False
+    device: str = "cpu"
+    audit: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    bundle: Any
+    explainer: Any
+    profile: Any
+    numeric: frozenset[str]  # model inputs that are numbers (the rest are categories, read as text)
+
+
+def load_bundle(spec: str, *, trusted: bool = False) -> Any:
+    """``demo`` for the built-in bundle, else a bundle folder."""
+    from explain import ModelBundle, demo_bundle
+    from explain._exceptions import InvalidInputError
+
+    if spec == "demo":
+        return demo_bundle()
+    if not Path(spec).is_dir():
+        raise InvalidInputError("--bundle", "'demo' or a bundle folder", spec)
+    return ModelBundle.load(spec, trusted=trusted)
+
+
+@functools.lru_cache(maxsize=4)
+def context(bundle: str, trusted: bool, profile: str | None, device: str) -> Context:
+    """The loaded pieces for one (bundle, profile, device), cached for the life of the process."""
+    import pandas as pd
+
+    from explain._profile import LenderProfile
+
+    loaded = load_bundle(bundle, trusted=trusted)
+    if device == "cuda":
+        from explain.batch._device import gpu_explainer
+
+        explainer = gpu_explainer(loaded)
+    else:
+        explainer = loaded.explainer()
+    lender = LenderProfile.from_toml(profile) if profile is not None else loaded.profile
+    numeric = frozenset(c for c in loaded.background.columns if pd.api.types.is_numeric_dtype(loaded.background[c]))
+    return Context(bundle=loaded, explainer=explainer, profile=lender, numeric=numeric)

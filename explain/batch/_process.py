@@ -1,0 +1,187 @@
+"""One chunk of accounts in, one frame of notices (and error rows, and audit drafts) out.
+
+The work is column-wise wherever it can be: the chunk's accounts are explained, grouped and given their
+reasons in one call per (decision kind, policy reasons) pair, through the public
+:meth:`~explain.Explainer.reasons`, so a faster kernel speeds up batches with no change here. Only the
+notices are written one account at a time (a letter is text), from templates compiled once per locale.
+
+A bad account never holds back the good ones: a call that fails on input is split in halves until the
+failing rows are alone, and each becomes an error row naming the field and what was expected.
+
+The result is a single frame (so a Dask partition can return it): output rows, one per account and locale;
+error rows (``error`` set); and, when the audit is asked for, the draft record of each account as JSON in
+the ``audit`` column of its first row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from explain._audit import AuditRecord, canonical_json, notice_sha256
+from explain._exceptions import ExplainError
+from explain._reasons import Decision
+from explain.batch._context import Context, Job, context
+from explain.batch._inputs import ACCOUNT
+
+__all__ = ["RESULT_COLUMNS", "decision_id", "empty_result", "process_chunk"]
+
+#: Columns of a chunk's result frame, in order; ``output_columns`` picks the ones the output file keeps.
+RESULT_COLUMNS = (
+    "row", "account", "decision_id", "decision", "old_limit", "new_limit", "currency", "score", "locale",
+    "reason_codes", "reason_contributions", "excluded_codes", "reference", "template_version",
+    "subject", "text", "html", "short", "error_field", "error", "audit",
+)
+_ID_NAMESPACE = uuid.UUID("6f1c2a4e-1d0b-5b8e-9a51-3c6f0e2d7b90")
+
+
+def empty_result() -> pd.DataFrame:
+    """A result frame with no rows and the right columns (Dask's ``meta``)."""
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in RESULT_COLUMNS})
+    return frame.astype({"row": "int64", "old_limit": "float64", "new_limit": "float64", "score": "float64"})
+
+
+def decision_id(bundle_sha256: str, inputs: dict[str, Any]) -> str:
+    """The same id for the same decision on the same bundle: a resumed run recognises what it stored."""
+    return str(uuid.uuid5(_ID_NAMESPACE, bundle_sha256 + canonical_json(inputs)))
+
+
+def _typed_features(ctx: Context, chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[Any, tuple[str, str]]]:
+    """The model inputs in the dtypes the model takes; text in a number column is a per-row error."""
+    features = list(ctx.explainer.feature_names)
+    X = chunk.loc[:, features].copy()
+    problems: dict[Any, tuple[str, str]] = {}
+    for column in features:
+        raw = X[column]
+        if column in ctx.numeric:
+            if not pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype):
+                numbers = pd.to_numeric(raw, errors="coerce")
+                for position in raw.index[numbers.isna().to_numpy() & raw.notna().to_numpy()]:
+                    problems.setdefault(position, (f"features.{column}", f"a number; got {raw.at[position]!r}"))
+                X[column] = numbers.astype(float)
+        elif not (pd.api.types.is_object_dtype(raw.dtype) or pd.api.types.is_string_dtype(raw.dtype)):
+            X[column] = raw.astype(object).where(raw.notna(), None).map(lambda v: v if v is None else str(v))
+    return X, problems
+
+
+def _explained(ctx: Context, X: pd.DataFrame, kind: str, policy: tuple[str, ...]) -> Iterator[tuple[Any, Any]]:
+    """(row, DecisionReasons or the error) for every row; a failing call is bisected down to its bad rows."""
+    try:
+        results = ctx.explainer.reasons(X, decision=kind, policy_reasons=policy)
+    except ExplainError as exc:
+        if len(X) == 1:
+            yield X.index[0], exc
+            return
+        half = len(X) // 2
+        yield from _explained(ctx, X.iloc[:half], kind, policy)
+        yield from _explained(ctx, X.iloc[half:], kind, policy)
+        return
+    yield from zip(X.index, results, strict=True)
+
+
+def _error_field(exc: ExplainError) -> str:
+    columns = getattr(exc, "columns", ())
+    if columns:
+        return "features." + ",".join(columns)
+    return str(getattr(exc, "field", "") or type(exc).__name__)
+
+
+def _render(ctx: Context, job: Job, reasons: Any, decision: dict[str, Any], account: str) -> dict[str, Any]:
+    from explain._notices import render_notice
+
+    notices = {}
+    for locale in job.locales:
+        notices[locale] = render_notice(
+            decision["decision"], reasons, locale=locale, channel=job.channels[0], profile=ctx.profile,
+            catalog=ctx.bundle.catalog, old_limit=float(decision["old_limit"]), new_limit=float(decision["new_limit"]),
+            account_ref=account, currency=decision["currency"], notice_date=job.notice_date,
+        )
+    return notices
+
+
+def _record(ctx: Context, job: Job, inputs: dict[str, Any], reasons: Any, notices: dict[str, Any]) -> AuditRecord:
+    """The draft audit record, in the same shape the service stores (so ``/replay`` works on it)."""
+    stored = {locale: json.loads(canonical_json(n.to_dict())) for locale, n in notices.items()}
+    data = json.loads(canonical_json(reasons.to_dict()))
+    versions = "\n".join(f"{loc}:{n['template_version']}" for loc, n in sorted(stored.items()))
+    bundle = ctx.bundle
+    return AuditRecord(
+        decision_id=decision_id(bundle.sha256, inputs), created_at="", account_ref=inputs["account_ref"],
+        decision=inputs["decision"], inputs=inputs, bundle_name=bundle.name, bundle_version=str(bundle.version),
+        bundle_sha256=bundle.sha256, catalog_sha256=bundle.catalog.sha256,
+        template_sha256=hashlib.sha256(versions.encode("utf-8")).hexdigest(),
+        background_sha256=bundle.background_sha256, method=data["method"] if not data.get("mode")
+        else f"{data['method']}:{data['mode']}", score=data["score"], margin=data["margin"],
+        base_value=data["base_value"], group_contributions=data["group_contributions"], reasons=data["reasons"],
+        excluded=data["excluded"], notice_hashes={loc: notice_sha256(n) for loc, n in stored.items()}, notices=stored,
+    )
+
+
+def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.DataFrame:
+    """Explain, choose reasons and write notices for ``chunk``'s accounts (rows aligned with ``decisions``)."""
+    if len(chunk) == 0:
+        return empty_result()
+    ctx = context(job.bundle, job.trusted, job.profile, job.device)
+    decisions = decisions.set_axis(chunk.index)
+    X, problems = _typed_features(ctx, chunk)
+    outcomes: dict[Any, Any] = {position: ExplainError(message) for position, (_, message) in problems.items()}
+    fields = {position: field for position, (field, _) in problems.items()}
+    clean = X.drop(index=list(problems))
+    keys = decisions.loc[clean.index, "decision"].astype(str) + "|" + decisions.loc[clean.index, "policy_reasons"].map(";".join)
+    for key, rows in clean.groupby(keys.to_numpy(), sort=True).groups.items():
+        kind, _, policy = key.partition("|")
+        for position, outcome in _explained(ctx, clean.loc[rows], kind, tuple(p for p in policy.split(";") if p)):
+            outcomes[position] = outcome
+    out: list[dict[str, Any]] = []
+    bundle_sha = ctx.bundle.sha256
+    # Plain Python rows once per chunk: pandas element access per account would cost more than the notice.
+    accounts = chunk[ACCOUNT].tolist()
+    wanted = decisions.loc[:, ["decision", "old_limit", "new_limit", "currency", "policy_reasons"]]
+    decided = wanted.to_dict(orient="records")
+    features = X.astype(object).where(X.notna(), None).to_dict(orient="records")
+    for k_row, position in enumerate(chunk.index):  # the file's order, whatever order the groups ran in
+        account, decision, outcome = accounts[k_row], decided[k_row], outcomes[position]
+        base = {"row": int(position), "account": account}
+        if isinstance(outcome, ExplainError):
+            out.append({**base, "error_field": fields.get(position) or _error_field(outcome), "error": str(outcome)})
+            continue
+        kind = Decision.parse(decision["decision"])
+        if kind.is_adverse and not outcome.reasons:
+            out.append({**base, "error_field": "policy_reasons", "error": (
+                f"the model found no material reason for a {kind.value} of this account; a customer must be told "
+                "why, so give a policy reason")})
+            continue
+        try:
+            notices = _render(ctx, job, outcome, decision, account)
+        except ExplainError as exc:
+            out.append({**base, "error_field": _error_field(exc), "error": str(exc)})
+            continue
+        inputs = json.loads(canonical_json({
+            "account_ref": account, "bundle": ctx.bundle.name, "features": features[k_row],
+            "decision": kind.value, "old_limit": float(decision["old_limit"]), "new_limit": float(decision["new_limit"]),
+            "currency": decision["currency"], "effective_date": None, "notice_date": job.notice_date.isoformat(),
+            "policy_reasons": list(decision["policy_reasons"]), "locales": list(job.locales),
+            "channels": list(job.channels),
+        }))
+        record = _record(ctx, job, inputs, outcome, notices) if job.audit else None
+        ident = record.decision_id if record else decision_id(bundle_sha, inputs)
+        codes = [r.code for r in outcome.reasons]
+        contributions = [r.contribution for r in outcome.reasons]
+        excluded = [e.code for e in outcome.excluded]
+        for k, (locale, notice) in enumerate(notices.items()):
+            out.append({
+                **base, "decision_id": ident,
+                "decision": kind.value, "old_limit": float(decision["old_limit"]),
+                "new_limit": float(decision["new_limit"]), "currency": decision["currency"], "score": outcome.score,
+                "locale": locale, "reason_codes": codes, "reason_contributions": contributions,
+                "excluded_codes": excluded, "reference": notice.reference, "template_version": notice.template_version,
+                "subject": notice.subject, "text": notice.text, "html": notice.html, "short": notice.short,
+                "audit": json.dumps(record.to_dict(), ensure_ascii=False) if record and k == 0 else None,
+            })
+    result = pd.DataFrame(out, columns=list(RESULT_COLUMNS))
+    return result.astype({"row": "int64", "old_limit": "float64", "new_limit": "float64", "score": "float64"})

@@ -1,0 +1,194 @@
+"""One batch run from start (or restart) to finish: plan, process the chunks not done yet, join the parts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from explain._exceptions import InvalidInputError
+from explain.batch._context import Job, context
+from explain.batch._device import DEVICES
+from explain.batch._engines import ENGINES, dask_chunks, local_chunks
+from explain.batch._inputs import ACCOUNT, open_table
+from explain.batch._output import PartsFolder, output_columns
+from explain.batch._plan import ERROR_COLUMNS, make_plan
+from explain.batch._progress import Progress
+
+__all__ = ["BatchSummary", "default_errors_path", "read_output", "run_batch"]
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a run did: accounts explained, rows written, errors, and how fast."""
+
+    out: str
+    errors: str
+    accounts: int  # rows of the accounts file
+    explained: int  # accounts with a notice in the output
+    output_rows: int  # explained x locales
+    error_rows: int
+    stored: int  # audit records newly appended by this run (0 without a store)
+    resumed_chunks: int  # chunks found done from an earlier, interrupted run
+    seconds: float
+    setup_seconds: float = 0.0  # of ``seconds``: loading the bundle, hashing the inputs, checking the decisions
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.explained / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "rows_per_second": round(self.rows_per_second, 1)}
+
+
+def default_errors_path(out: Path) -> Path:
+    """``notices.parquet`` -> ``notices.errors.csv`` (a person reads the errors; CSV opens anywhere)."""
+    return out.with_name(out.stem + ".errors.csv")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_batch(
+    *,
+    bundle: str,
+    input: str | Path,
+    decisions: str | Path,
+    out: str | Path,
+    locales: tuple[str, ...] = ("zh_CN", "en"),
+    channels: tuple[str, ...] = ("letter",),
+    errors: str | Path | None = None,
+    engine: str = "local",
+    workers: int = 1,
+    scheduler: str | None = None,
+    device: str = "cpu",
+    chunk_size: int = 2000,
+    notice_date: dt.date | None = None,
+    currency: str = "CNY",
+    profile: str | Path | None = None,
+    store_url: str | None = None,
+    trusted: bool = False,
+    progress: bool = True,
+    progress_stream: IO[str] | None = None,
+    dask_processes: bool = True,
+) -> BatchSummary:
+    """Explain every account of a portfolio and write its notices; see ``explain batch --help``.
+
+    Raises
+    ------
+    InvalidInputError
+        An option, a file or a column that cannot be used (named, with what was expected).
+    """
+    from explain._locales import negotiate
+    from explain._notices import CHANNELS
+
+    started = time.perf_counter()
+    if engine not in ENGINES:
+        raise InvalidInputError("--engine", f"one of {', '.join(ENGINES)}", engine)
+    if device not in DEVICES:
+        raise InvalidInputError("--device", f"one of {', '.join(DEVICES)}", device)
+    if scheduler is not None and engine != "dask":
+        raise InvalidInputError("--scheduler", "used with --engine dask only", scheduler)
+    if not isinstance(workers, int) or workers < 1:
+        raise InvalidInputError("--workers", "a whole number of at least 1", workers)
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InvalidInputError("--chunk-size", "a whole number of at least 1", chunk_size)
+    locales = tuple(dict.fromkeys(negotiate(loc, field="--locale") for loc in locales))
+    if not locales:
+        raise InvalidInputError("--locale", "at least one locale", "")
+    bad = [c for c in channels if c not in CHANNELS]
+    if bad or not channels:
+        raise InvalidInputError("--channel", f"one or more of {', '.join(CHANNELS)}", ",".join(channels))
+    channels = tuple(dict.fromkeys(channels))
+    out = Path(out)
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise InvalidInputError("--out", "a file ending in .parquet or .csv", str(out))
+    errors_path = Path(errors) if errors is not None else default_errors_path(out)
+    if errors_path.suffix.lower() not in (".parquet", ".csv"):
+        raise InvalidInputError("--errors", "a file ending in .parquet or .csv", str(errors_path))
+    accounts = open_table(input, option="--input")
+    decided = open_table(decisions, option="--decisions")
+    ctx = context(bundle, trusted, None if profile is None else str(profile), device)
+    features = list(ctx.explainer.feature_names)
+    missing = [c for c in features if c not in accounts.columns]
+    if missing:
+        raise InvalidInputError(f"--input column {missing[0]!r}", f"every model input ({len(features)} columns)",
+                                f"{len(missing)} missing: {', '.join(missing[:5])}")
+
+    key = {
+        "bundle_sha256": ctx.bundle.sha256, "input_sha256": _sha256(accounts.path),
+        "decisions_sha256": _sha256(decided.path), "locales": list(locales), "channels": list(channels),
+        "chunk_size": chunk_size, "currency": currency, "profile_sha256": ctx.profile.sha256, "device": device,
+        "audit": store_url is not None, "out": out.suffix.lower(), "errors": errors_path.suffix.lower(),
+        "notice_date": None if notice_date is None else notice_date.isoformat(),
+    }
+    parts = PartsFolder(out, errors_path, key)
+    state = parts.open(today=dt.date.today().isoformat())
+    issued = dt.date.fromisoformat(state["notice_date"])
+    job = Job(bundle=bundle, locales=locales, channels=channels, notice_date=issued,
+              profile=None if profile is None else str(profile), trusted=trusted, device=device,
+              audit=store_url is not None)
+
+    plan = make_plan(accounts, decided, catalog=ctx.bundle.catalog, chunk_size=chunk_size, default_currency=currency)
+    n_chunks = accounts.n_chunks(chunk_size)
+    done = parts.done(n_chunks)
+    pending = [i for i in range(n_chunks) if i not in done]
+    decisions_path = parts.path / "decisions.parquet"
+    if engine == "dask" or workers > 1:
+        good = plan.decisions.assign(policy_reasons=[list(p) for p in plan.decisions["policy_reasons"]])
+        good.to_parquet(decisions_path, index=False)
+    store = None
+    if store_url is not None:
+        from explain._store import AuditStore
+
+        store = AuditStore(store_url)
+        from explain._audit import AuditRecord
+        from explain.batch._audit_bulk import append_many
+    columns = [ACCOUNT, *features]
+    if engine == "dask":
+        results = dask_chunks(accounts, pending, size=chunk_size, columns=columns, decisions_path=decisions_path,
+                              job=job, workers=workers, scheduler=scheduler, processes=dask_processes)
+    else:
+        results = local_chunks(accounts, pending, size=chunk_size, columns=columns, decisions=plan.decisions,
+                               lookup=plan.lookup, decisions_path=decisions_path, job=job, workers=workers)
+    keep = output_columns(channels)
+    setup = time.perf_counter() - started
+    stored = 0
+    total = plan.n_accounts
+    already = sum(min(chunk_size, total - i * chunk_size) for i in done)
+    try:
+        with Progress(total, done=already, stream=progress_stream, enabled=progress) as bar:
+            for i, result in results:
+                failed = result["error"].notna()
+                rows = result.loc[~failed]
+                if store is not None:
+                    drafts = [AuditRecord(**json.loads(s)) for s in rows["audit"].dropna().tolist()]
+                    stored += append_many(store, drafts)
+                chunk_errors = result.loc[failed].assign(file="accounts", field=result.loc[failed, "error_field"])
+                parts.write_chunk(i, rows, chunk_errors.loc[:, list(ERROR_COLUMNS)], keep)
+                bar.advance(min(chunk_size, total - i * chunk_size))
+    finally:
+        if store is not None:
+            store.close()
+    output_rows, error_rows = parts.finish(n_chunks, keep, plan.errors)
+    explained = output_rows // len(locales)
+    return BatchSummary(out=str(out), errors=str(errors_path), accounts=total, explained=explained,
+                        output_rows=output_rows, error_rows=error_rows, stored=stored, resumed_chunks=len(done),
+                        seconds=time.perf_counter() - started, setup_seconds=setup)
+
+
+def read_output(path: str | Path) -> pd.DataFrame:
+    """An output or errors file back as a frame (tests and tools)."""
+    path = Path(path)
+    return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path, dtype={ACCOUNT: str})
