@@ -107,7 +107,8 @@ def test_rows_equal_the_notice_of_each_account_alone(reference):
             row = frame[(frame["account"] == account) & (frame["locale"] == locale)].iloc[0]
             alone = render_notice(kind, reasons, locale=locale, old_limit=20000.0,
                                   new_limit=[8000.0, 30000.0, 0.0, 30000.0][i % 4], account_ref=account,
-                                  notice_date=NOTICE_DATE, catalog=demo_bundle().catalog)
+                                  notice_date=NOTICE_DATE, catalog=demo_bundle().catalog,
+                                  profile=demo_bundle().profile)
             assert (row["subject"], row["text"], row["html"], row["short"]) == (
                 alone.subject, alone.text, alone.html, alone.short)
             assert list(row["reason_codes"]) == list(reasons.codes)
