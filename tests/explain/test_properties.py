@@ -12,11 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import numba
 import numpy as np
+import onethread
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_limits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,15 +32,7 @@ LIMITS = {  # (old, new) that fit each decision kind
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One thread for OpenMP and numba while these run: each example is a single small frame, and on a busy
-    machine the thread pools' spin-waiting makes one explanation 30 times slower (0.6 s instead of 20 ms)."""
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    numba.set_num_threads(threads)
+single_thread = pytest.fixture(scope="module", autouse=True)(onethread.one_thread)
 
 
 @pytest.fixture(scope="module")
