@@ -41,7 +41,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-os.environ.setdefault("EXPLAIN_HOME", str(REPO / "var" / "bench-home"))  # our own demo bundle build
+# Our own demo bundle build: ~/.cache/limit-explain is shared by every checkout on the machine.
+os.environ.setdefault("EXPLAIN_HOME", str(REPO / "var" / "bench-home"))
 
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402

@@ -77,10 +77,11 @@ def test_template_syntax_in_catalog_phrases_and_profile_is_printed_literally(bun
     limits = {"limit_decrease": (20000, 8000), "account_closure": (20000, 0), "limit_increase": (20000, 30000),
               "increase_declined": (20000, 30000)}[decision]
     policy = () if decision == "limit_increase" else ("overdue_repayment",)
-    rendered = 0
+    accounts = 0
     for result in explainer.reasons(bundle.background.iloc[:12], decision=decision, policy_reasons=policy):
-        if not result.reasons or rendered >= 8:
+        if not result.reasons or accounts == 2:
             continue
+        accounts += 1
         for locale in locales.SUPPORTED_LOCALES:
             for channel in ("letter", "short"):
                 notice = render_notice(decision, result, locale=locale, channel=channel, catalog=hostile_catalog,
@@ -96,5 +97,4 @@ def test_template_syntax_in_catalog_phrases_and_profile_is_printed_literally(bun
                 assert f"{HOSTILE} (escalation)" in notice.text and "{{7*7}}" in notice.subject + notice.text
                 if channel == "short":
                     assert "{{7*7}}{%x%}" in notice.short
-                rendered += 1
-    assert rendered >= 4
+    assert accounts == 2
