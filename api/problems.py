@@ -110,12 +110,17 @@ def is_database_outage(exc: BaseException) -> bool:
 
 
 def database_unavailable(exc: BaseException) -> Problem:
-    """503 with ``Retry-After``; one log line, no traceback (an outage is an operating condition, not a bug)."""
+    """503 with ``Retry-After``; one log line, no traceback (an outage is an operating condition, not a bug).
+
+    Nothing partial is ever stored (each append is one transaction), but a connection lost during the commit
+    leaves it unknown whether the commit landed: hence the advice to retry with the same idempotency key.
+    """
     cause = getattr(exc, "orig", None) or exc
     lines = str(cause).strip().splitlines()
     log.warning("database unavailable: %s: %s", type(cause).__name__, lines[0][:200] if lines else "")
     return Problem(503, "database-unavailable", "Database unavailable",
-                   f"The audit database does not answer; nothing was stored. Retry after {DATABASE_RETRY_AFTER} s.",
+                   f"The audit database does not answer. Retry after {DATABASE_RETRY_AFTER} s; with the same "
+                   "Idempotency-Key a decision is recorded exactly once, however the first try ended.",
                    headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
 
 

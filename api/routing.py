@@ -33,19 +33,19 @@ __all__ = ["GuardedRoute", "parse_json_body"]
 
 
 def _roles(dependant: Dependant) -> tuple[str, ...] | None:
-    """The roles a route admits (None: it needs no key), found in its dependency tree."""
-    found: tuple[str, ...] | None = None
+    """The roles a route admits, found in its dependency tree: a :func:`~api.deps.require_role` check's, or
+    every role for a bare :func:`~api.deps.authenticate`; None when the route needs no key."""
     for dep in dependant.dependencies:
         roles = getattr(dep.call, "roles", None)
         if roles is not None:
             return tuple(roles)
+    for dep in dependant.dependencies:
         if dep.call is authenticate:
-            found = ROLES
+            return ROLES
         inner = _roles(dep)
-        if inner is not None and inner != ROLES:
+        if inner is not None:
             return inner
-        found = found or inner
-    return found
+    return None
 
 
 def _is_json(content_type: str | None) -> bool:

@@ -33,6 +33,9 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+# Our own demo bundle build: ~/.cache/limit-explain is shared by every checkout on the machine, and another
+# checkout's catalog format may not be this one's.
+os.environ.setdefault("EXPLAIN_HOME", str(REPO / "var" / "bench-home"))
 
 import httpx  # noqa: E402
 

@@ -14,7 +14,9 @@ from api.service import UnknownBundleError
 from explain import ModelBundle
 
 router = APIRouter(prefix="/v1/bundles", tags=["bundles"], route_class=GuardedRoute)
-_ERRORS = {401: {"model": ProblemDetails}}
+# 503: the key is checked against the database when the worker has not cached it, and the database may be down.
+_ERRORS = {401: {"model": ProblemDetails}, 503: {"model": ProblemDetails, "description": "The database does not "
+                                                 "answer; retry after the Retry-After header's seconds."}}
 
 
 def _describe(bundle: ModelBundle) -> BundleOut:

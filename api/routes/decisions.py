@@ -19,7 +19,9 @@ from explain._store import IdempotencyClaim, IdempotencyConflictError
 
 router = APIRouter(prefix="/v1", tags=["decisions"], route_class=GuardedRoute)
 
-_ERRORS = {401: {"model": ProblemDetails}, 403: {"model": ProblemDetails}, 422: {"model": ProblemDetails}}
+_ERRORS = {401: {"model": ProblemDetails}, 403: {"model": ProblemDetails}, 422: {"model": ProblemDetails},
+           503: {"model": ProblemDetails, "description": "The database does not answer (or the service cannot render "
+                 "yet). Retry after the Retry-After header's seconds, with the same Idempotency-Key."}}
 
 
 def _bundle_for_request(bundles: BundleRegistry, name: str):  # noqa: ANN202

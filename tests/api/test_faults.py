@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from apihelpers import assert_problem, make_settings
 from fastapi.testclient import TestClient
 from liveserver import REPO, free_port, server_process
+from tcpproxy import TcpProxy
 
 from api.main import create_app
 from explain._store import AuditStore, normalize_url
@@ -83,18 +84,26 @@ def test_refused_connections_are_503_with_retry_after_then_recover(postgres_sche
 
 
 own_postgres_server_process: list[subprocess.Popen] = []
+own_postgres_proxy: list[TcpProxy] = []
 
 
 @pytest.fixture(scope="module")
 def own_postgres_server(tmp_path_factory, accounts):
-    """A two-worker server on a PostgreSQL database made for this module alone."""
+    """A two-worker server on a PostgreSQL database made for this module alone, reached through a relay the
+    tests can cut (``own_postgres_proxy``)."""
     dbsupport.require_postgres()
     directory = tmp_path_factory.mktemp("faults")
     with dbsupport.postgres_database() as url:
+        parsed = sa.engine.make_url(url)
+        proxy = TcpProxy((parsed.host or "127.0.0.1", parsed.port or 5432), free_port())
+        proxy.start()
+        own_postgres_proxy[:] = [proxy]
         store = AuditStore(url)
-        with server_process(url, workers=2, log_path=directory / "server.log") as (base, proc):
+        served = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        with server_process(served, workers=2, log_path=directory / "server.log") as (base, proc):
             own_postgres_server_process[:] = [proc]
             yield base, url, store, directory / "server.log"
+        proxy.stop()
         store.close()
 
 
@@ -161,6 +170,58 @@ def test_terminated_backends_under_load_are_503_and_retries_store_each_decision_
     assert "Traceback" not in log
     with httpx.Client(base_url=base, timeout=10) as client:
         assert client.get("/readyz").status_code == 200  # no restart needed
+
+
+def test_the_database_vanishing_under_load_is_503_never_a_reset_and_recovers(own_postgres_server,
+                                                                             decision_body) -> None:
+    """PostgreSQL unreachable for 1.5 s (open connections reset, new ones refused) while four clients post."""
+    base, url, store, log_path = own_postgres_server
+    proxy = own_postgres_proxy[0]
+    issuer, _ = store.create_api_key("issuer", name="outage-load")
+    before = store.count()
+    statuses: list[int | str] = []
+    keys: list[str] = []
+    lock = threading.Lock()
+    outage_over = threading.Event()
+
+    def client_loop(n: int) -> None:
+        with httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {issuer}"}) as client:
+            i = 0
+            while not outage_over.is_set() or i < 3:
+                key, body = f"outage-{n}-{i}-{uuid.uuid4().hex[:8]}", decision_body()
+                with lock:
+                    keys.append(key)
+                for _attempt in range(100):
+                    try:
+                        r = client.post("/v1/decisions", json=body, headers={"Idempotency-Key": key})
+                    except httpx.TransportError as exc:  # what the issue saw: resets instead of answers
+                        with lock:
+                            statuses.append(type(exc).__name__)
+                        continue
+                    with lock:
+                        statuses.append(r.status_code if r.status_code != 503 or "retry-after" in r.headers
+                                        else "503 without Retry-After")
+                    if r.status_code != 503:
+                        break
+                    time.sleep(0.05)
+                i += 1
+
+    clients = [threading.Thread(target=client_loop, args=(n,)) for n in range(4)]
+    for t in clients:
+        t.start()
+    time.sleep(0.5)
+    proxy.stop()
+    time.sleep(1.5)
+    proxy.start()
+    outage_over.set()
+    for t in clients:
+        t.join(timeout=120)
+    assert set(statuses) <= {201, 503}, sorted({str(s) for s in statuses})
+    assert 503 in statuses
+    assert store.count() - before == len(keys)  # every decision stored exactly once, nothing partial
+    assert store.verify().ok
+    with httpx.Client(base_url=base, timeout=10) as client:
+        assert client.get("/readyz").status_code == 200
 
 
 def test_a_revoked_key_is_refused_by_every_worker_within_the_bound(own_postgres_server) -> None:

@@ -42,7 +42,7 @@ def fuzz_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     store = AuditStore(url)
     keys = {role: store.create_api_key(role, name=f"fuzz-{role}")[0] for role in ROLES}
     store.close()
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings(url)))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings(url, warm_up=False)))
     yield schema, keys
     shutdown_lifespans()
 

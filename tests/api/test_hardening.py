@@ -122,3 +122,28 @@ def test_readyz_says_the_catalogs_are_missing_and_posts_are_503_not_422(service,
         monkeypatch.undo()
         locales.get_translations.cache_clear()
     assert service.client.get("/readyz").status_code == 200
+
+
+def test_an_unexpected_error_is_a_500_problem_that_closes_the_connection(tmp_path) -> None:
+    import sqlalchemy as sa
+    from apihelpers import make_settings
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'e.db'}", warm_up=False))
+
+    def boom() -> None:
+        raise RuntimeError("internal detail that must not leak")
+
+    def refused_value() -> None:  # a database error that is not an outage: a bug, not a 503
+        raise sa.exc.DataError("INSERT ...", {}, ValueError("value out of range"))
+
+    app.add_api_route("/boom", boom)
+    app.add_api_route("/data-error", refused_value)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for path in ("/boom", "/data-error"):
+            r = client.get(path)
+            body = assert_problem(r, 500)
+            assert r.headers["connection"] == "close" and "retry-after" not in r.headers
+            assert "internal detail" not in r.text and "out of range" not in r.text and body["instance"] == path

@@ -1,0 +1,313 @@
+"""Load the real server: a steady decision rate for minutes against ``explain serve --workers N``.
+
+For each worker count (default 1 and 2, side by side; the headline is one worker), on a database of its
+own (PostgreSQL by default: a fresh ``explain_bench_<random>`` database, dropped at the end):
+
+1. the same server's trivial-endpoint ceiling (``GET /healthz``, closed loop, all clients);
+2. its decision capacity (``POST /v1/decisions``, closed loop, all clients);
+3. a steady rate (``--rate``, default 80 % of the capacity just measured) for ``--duration`` seconds, open
+   loop: each request is sent at its scheduled time and its latency counted from then, so a stall is not
+   hidden by the clients waiting for it (no coordinated omission);
+4. the check: errors must be 0 and the records stored must equal the 201s counted; the chain must verify.
+
+With ``--profile`` it samples every worker with py-spy (``pip install py-spy``) during the steady phase
+and prints where the server's time goes, inclusive, by stage.
+
+    .venv/bin/python bench/load.py                                   # PostgreSQL, 8 clients, 180 s steady
+    .venv/bin/python bench/load.py --duration 60 --profile --workers 2
+    .venv/bin/python bench/load.py --database-url sqlite:///var/bench.db
+
+The load generator runs on the same machine as the server (one asyncio process, about a third of a core
+at 200 requests/s): on a 2-core machine it takes CPU from the server. Other work on the machine makes
+every figure noisy. This is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+# Our own demo bundle build: ~/.cache/limit-explain is shared by every checkout on the machine.
+os.environ.setdefault("EXPLAIN_HOME", str(REPO / "var" / "bench-home"))
+
+import httpx  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from explain._store import AuditStore, normalize_url  # noqa: E402
+
+PROFILES = REPO / "var" / "load-profiles"  # py-spy's raw stacks (git-ignored), for a closer look
+ADMIN_URL = os.environ.get("EXPLAIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Where a sample's time is counted (inclusive), by the first of these frames found in its stack.
+STAGES = [
+    ("audit append (store.append)", "append (explain/_store.py"),
+    ("notices (render_notice)", "render_notice ("),
+    ("explain + reasons", "reasons (explain/_attribution.py"),
+    ("request validation (pydantic)", "validate_python"),
+    ("auth (key cache / db)", "caller_for ("),
+    ("idempotency / reads", "explain/_store.py"),
+    ("response JSON", "model_dump_json"),
+    ("HTTP + ASGI (uvicorn, starlette)", "uvicorn"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _own_database(url: str | None) -> tuple[str, str | None]:
+    """The store URL to use, and the PostgreSQL database to drop afterwards (None: keep it)."""
+    if url:
+        return url, None
+    name = f"explain_bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(normalize_url(ADMIN_URL), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return sa.engine.make_url(normalize_url(ADMIN_URL)).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop(name: str) -> None:
+    admin = sa.create_engine(normalize_url(ADMIN_URL), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _bodies() -> list[dict]:
+    """Demo background accounts with at least one adverse reason (so a decrease can be phrased)."""
+    from explain import demo_bundle
+
+    bundle = demo_bundle()
+    explainer = bundle.explainer()
+    rows = []
+    for i in range(len(bundle.background)):
+        frame = bundle.background.iloc[[i]]
+        if explainer.reasons(frame, decision="limit_decrease")[0].reasons:
+            rows.append({k: (v.item() if hasattr(v, "item") else v) for k, v in frame.iloc[0].to_dict().items()})
+        if len(rows) == 16:
+            break
+    return [{"account_ref": f"bench-{i}", "bundle": bundle.name, "features": row, "decision": "limit_decrease",
+             "old_limit": 20000, "new_limit": 8000, "currency": "CNY", "notice_date": "2026-11-29",
+             "effective_date": "2026-12-31", "locales": ["zh_CN", "en"], "channels": ["letter"]}
+            for i, row in enumerate(rows)]
+
+
+def _start(url: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "EXPLAIN_DATABASE_URL": url, "EXPLAIN_BUNDLES": "demo", "PYTHONPATH": str(REPO)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    cmd = [sys.executable, "-m", "explain._cli_service", "serve", "--port", str(port), "--workers", str(workers),
+           "--log-level", "warning"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited:\n{log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("server not ready after 180 s")
+
+
+async def _closed_loop(base: str, clients: int, seconds: float, method: str, path: str, headers: dict,
+                       bodies: list[dict] | None) -> tuple[int, int, list[float]]:
+    """Every client sends its next request when the last one is answered: the most the server will do."""
+    done, errors, latencies = 0, 0, []
+    stop = time.perf_counter() + seconds
+
+    async def client(n: int) -> None:
+        nonlocal done, errors
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60,
+                                     limits=httpx.Limits(max_connections=1)) as http:
+            i = n
+            while time.perf_counter() < stop:
+                start = time.perf_counter()
+                r = await http.request(method, path, json=bodies[i % len(bodies)] if bodies else None)
+                latencies.append(time.perf_counter() - start)
+                done += 1
+                errors += r.status_code >= 400
+                i += clients
+
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return done, errors, latencies
+
+
+async def _steady(base: str, clients: int, seconds: float, rate: float, headers: dict,
+                  bodies: list[dict]) -> tuple[collections.Counter, list[float]]:
+    """Open loop at ``rate`` requests/s spread over the clients; latency counted from the scheduled time."""
+    statuses: collections.Counter = collections.Counter()
+    latencies: list[float] = []
+    interval = clients / rate
+    t0 = time.perf_counter() + 0.2
+
+    async def client(n: int) -> None:
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60,
+                                     limits=httpx.Limits(max_connections=1)) as http:
+            k = 0
+            while True:
+                due = t0 + (k + n / clients) * interval
+                if due - t0 > seconds:
+                    return
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                try:
+                    r = await http.post("/v1/decisions", json=bodies[(k * clients + n) % len(bodies)])
+                    statuses[r.status_code] += 1
+                except httpx.TransportError as exc:
+                    statuses[type(exc).__name__] += 1
+                latencies.append(time.perf_counter() - due)
+                k += 1
+
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return statuses, latencies
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+def _profile(proc: subprocess.Popen, seconds: float, out: Path) -> subprocess.Popen | None:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("  (py-spy not found: pip install py-spy to profile)")
+        return None
+    return subprocess.Popen([spy, "record", "--pid", str(proc.pid), "--subprocesses", "--format", "raw", "--rate", "200",
+                             "--duration", str(int(seconds)), "--output", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stages(raw: Path) -> list[tuple[str, float]]:
+    """Inclusive share of the workers' busy samples by stage (the first matching stage in STAGES wins).
+
+    py-spy leaves idle threads out by default, so the shares are of the time the workers were on a CPU
+    or waiting inside a call (the database, a lock), not of the wall clock."""
+    totals: collections.Counter = collections.Counter()
+    total = 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        stage = next((name for name, marker in STAGES if marker in stack), "other")
+        totals[stage] += n
+    return [(stage, 100 * n / total) for stage, n in totals.most_common()] if total else []
+
+
+def run(workers: int, args: argparse.Namespace, bodies: list[dict], work: Path) -> dict:
+    url, own = _own_database(args.database_url)
+    store = AuditStore(url)
+    key, _ = store.create_api_key("issuer", name=f"bench-{workers}")
+    before = store.count()  # a store given by URL may already hold records (an earlier run's)
+    headers = {"Authorization": f"Bearer {key}"}
+    proc, base = _start(url, workers, work / f"server-{workers}.log")
+    try:
+        n, _, _ = asyncio.run(_closed_loop(base, args.clients, args.ceiling_seconds, "GET", "/healthz", {}, None))
+        ceiling = n / args.ceiling_seconds
+        n, cap_errors, cap_lat = asyncio.run(_closed_loop(base, args.clients, args.capacity_seconds, "POST",
+                                                          "/v1/decisions", headers, bodies))
+        capacity = n / args.capacity_seconds
+        rate = args.rate or round(0.8 * capacity, 1)
+        spy = _profile(proc, min(args.duration, 30), PROFILES / f"profile-{workers}.txt") if args.profile else None
+        statuses, latencies = asyncio.run(_steady(base, args.clients, args.duration, rate, headers, bodies))
+        if spy is not None:
+            spy.wait()
+        created = statuses.get(201, 0) + (n - cap_errors)
+        records = store.count() - before
+        verified = store.verify().ok
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        store.close()
+        if own:
+            _drop(own)
+    return {
+        "workers": workers, "ceiling": ceiling, "capacity": capacity, "cap_p50": _pct(cap_lat, 0.5),
+        "cap_p99": _pct(cap_lat, 0.99), "rate": rate, "requests": sum(statuses.values()),
+        "errors": sum(v for k, v in statuses.items() if k != 201) + cap_errors, "p50": _pct(latencies, 0.5),
+        "p99": _pct(latencies, 0.99), "achieved": sum(statuses.values()) / args.duration, "records": records,
+        "created": created, "verified": verified,
+        "profile": _stages(PROFILES / f"profile-{workers}.txt") if args.profile and (PROFILES / f"profile-{workers}.txt").exists() else [],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", help="store URL (default: a fresh PostgreSQL database, dropped after)")
+    parser.add_argument("--workers", default="1,2", help="worker counts to compare (default 1,2)")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=180, help="steady phase, seconds (default 180)")
+    parser.add_argument("--rate", type=float, default=0, help="steady rate, decisions/s (default 80%% of capacity)")
+    parser.add_argument("--ceiling-seconds", type=float, default=5)
+    parser.add_argument("--capacity-seconds", type=float, default=15)
+    parser.add_argument("--profile", action="store_true", help="sample the workers with py-spy (steady phase)")
+    args = parser.parse_args()
+    counts = [int(w) for w in args.workers.split(",")]
+    bodies = _bodies()
+    PROFILES.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="explain-load-") as tmp:
+        results = [run(w, args, bodies, Path(tmp)) for w in counts]
+    print(f"\nexplain serve, {args.clients} keep-alive clients, store {'PostgreSQL' if not args.database_url else args.database_url.split(':')[0]}, "
+          f"{os.cpu_count()} cores, steady phase {args.duration:.0f} s (figures are noisy on a shared machine)\n")
+    rows = [
+        ("trivial endpoint ceiling (GET /healthz), req/s", "ceiling", "{:.0f}"),
+        ("decision capacity (closed loop), decisions/s", "capacity", "{:.1f}"),
+        ("  closed loop p50 / p99, ms", None, None),
+        ("steady rate asked, decisions/s", "rate", "{:.1f}"),
+        ("steady rate achieved, decisions/s", "achieved", "{:.1f}"),
+        ("steady requests", "requests", "{}"),
+        ("steady errors (must be 0)", "errors", "{}"),
+        ("steady p50, ms (from scheduled time)", "p50", "{:.1f}"),
+        ("steady p99, ms (from scheduled time)", "p99", "{:.1f}"),
+        ("records stored / 201s counted", None, None),
+        ("chain verifies", "verified", "{}"),
+    ]
+    print(f"{'':<48}" + "".join(f"{str(r['workers']) + ' worker(s)':>16}" for r in results))
+    for label, key, fmt in rows:
+        if label.startswith("  closed"):
+            cells = [f"{r['cap_p50']:.0f} / {r['cap_p99']:.0f}" for r in results]
+        elif label.startswith("records"):
+            cells = [f"{r['records']} / {r['created']}" for r in results]
+        else:
+            cells = [fmt.format(r[key]) for r in results]
+        print(f"{label:<48}" + "".join(f"{c:>16}" for c in cells))
+    if len(results) > 1:
+        base = results[0]
+        print(f"{'capacity ratio to 1 worker (same run)':<48}" + "".join(f"{r['capacity'] / base['capacity']:>16.2f}" for r in results))
+    for r in results:
+        if r["profile"]:
+            print(f"\nwhere the workers' time goes (raw stacks: {PROFILES}/profile-{r['workers']}.txt), {r['workers']} worker(s), steady phase (py-spy, inclusive, % of samples):")
+            for stage, share in r["profile"]:
+                print(f"  {stage:<40}{share:6.1f}")
+    failed = [r for r in results if r["errors"] or r["records"] != r["created"] or not r["verified"]]
+    if failed:
+        raise SystemExit("FAILED: errors, a record count that differs from the 201s, or a broken chain")
+
+
+if __name__ == "__main__":
+    main()
