@@ -88,7 +88,7 @@ def test_reasons_never_protected_and_every_notice_renders_without_a_column_name(
     names = [c for c in bundle.background.columns if "_" in c] + ["SHAP", "shap", "log-odds", "margin"]
     for locale in LOCALES:
         for channel in ("letter", "short"):
-            notice = render_notice(decision, result, locale=locale, channel=channel, catalog=bundle.catalog,
+            notice = render_notice(decision, result, locale=locale, channel=channel, catalog=bundle.catalog, profile=bundle.profile,
                                    old_limit=old, new_limit=new, account_ref="6222-0001",
                                    notice_date=dt.date(2026, 12, 1))
             for part in (notice.subject, notice.text, notice.html, notice.short):
