@@ -26,7 +26,11 @@ from numba import njit, prange
 __all__ = [
     "TreeEnsemble",
     "predict_margin",
+    "PreparedTrees",
+    "explain_prepared",
     "interventional_shap",
+    "node_players",
+    "prepare",
     "path_dependent_shap",
 ]
 
@@ -506,8 +510,88 @@ def _max_depth_kernel(tree_offsets, left, right):
     return best
 
 
+# --------------------------------------------------------------------------- players and leaf paths
+
+
+def node_players(ens: TreeEnsemble, owners=None) -> np.ndarray:
+    """The player each split is credited to: ``owners[feature]`` (a raw feature), ``-1`` at leaves.
+
+    A raw feature encoded into several model columns (one-hot) is one player: a split on any of its
+    columns is routed on that column but credited to the raw feature, and the feature's columns take the
+    account's or the reference's values together.
+    """
+    if owners is None:
+        owners = np.arange(ens.n_features, dtype=np.int64)
+    owners = np.asarray(owners, dtype=np.int64)
+    if owners.shape != (ens.n_features,):
+        raise ValueError(f"owners must map each of the {ens.n_features} model columns to a player")
+    return np.ascontiguousarray(np.where(ens.feature >= 0, owners[np.maximum(ens.feature, 0)], -1))
+
+
+@njit(cache=True)
+def _leaf_paths(tree_offsets, left, right, node_player, cover, max_depth):
+    """Per-leaf path summaries that do not depend on the explained row.
+
+    For each leaf: its path nodes with the direction taken and the slot of the
+    node's player among the leaf's unique players, and per unique player the
+    product of cover ratios (the probability that a row with the player
+    unknown follows the path).
+    """
+    n_nodes = left.shape[0]
+    parent = np.full(n_nodes, -1, dtype=np.int64)
+    n_leaves = 0
+    for node in range(n_nodes):
+        if left[node] >= 0:
+            parent[left[node]] = node
+            parent[right[node]] = node
+        else:
+            n_leaves += 1
+    cap = max(max_depth, 1)
+    leaf_node = np.empty(n_leaves, dtype=np.int64)
+    path_len = np.zeros(n_leaves, dtype=np.int64)
+    path_node = np.zeros((n_leaves, cap), dtype=np.int64)
+    path_left = np.zeros((n_leaves, cap), dtype=np.uint8)
+    path_slot = np.zeros((n_leaves, cap), dtype=np.int64)
+    n_unique = np.zeros(n_leaves, dtype=np.int64)
+    uniq_player = np.zeros((n_leaves, cap), dtype=np.int64)
+    uniq_r = np.ones((n_leaves, cap))
+    reach = np.zeros(n_leaves)  # cover(leaf) / cover(root) via the path ratios
+    li = 0
+    for node in range(n_nodes):
+        if left[node] >= 0:
+            continue
+        leaf_node[li] = node
+        child = node
+        k = 0
+        p = 1.0
+        while parent[child] >= 0:
+            par = parent[child]
+            f = node_player[par]
+            slot = -1
+            for s in range(n_unique[li]):
+                if uniq_player[li, s] == f:
+                    slot = s
+                    break
+            if slot < 0:
+                slot = n_unique[li]
+                uniq_player[li, slot] = f
+                n_unique[li] += 1
+            ratio = cover[child] / cover[par] if cover[par] > 0 else 0.0
+            uniq_r[li, slot] *= ratio
+            p *= ratio
+            path_node[li, k] = par
+            path_left[li, k] = 1 if left[par] == child else 0
+            path_slot[li, k] = slot
+            k += 1
+            child = par
+        path_len[li] = k
+        reach[li] = p
+        li += 1
+    return leaf_node, path_len, path_node, path_left, path_slot, n_unique, uniq_player, uniq_r, reach
+
+
 def _coalition_weights(max_d: int) -> tuple[np.ndarray, np.ndarray]:
-    """Shapley weights of a leaf reached with a x-only and b z-only features.
+    """Shapley weights of a leaf reached with a x-only and b z-only players.
 
     ``wx[a, b] = (a-1)! b! / (a+b)!`` and ``wz[a, b] = a! (b-1)! / (a+b)!``,
     built from exact binomials so deep trees do not need factorials.
@@ -529,316 +613,459 @@ def _coalition_weights(max_d: int) -> tuple[np.ndarray, np.ndarray]:
     return wx, wz
 
 
+def _size_weights(max_d: int) -> np.ndarray:
+    """``cw[d, k] = k! (d-k-1)! / d!``, the Shapley weight of a size-k coalition among d players."""
+    n = max(max_d, 1) + 1
+    cw = np.zeros((n, n))
+    for d in range(1, n):
+        c = 1.0
+        for k in range(d):
+            cw[d, k] = 1.0 / (d * c)  # c = C(d-1, k), updated exactly
+            c = c * (d - 1 - k) / (k + 1)
+    return cw
+
+
+@njit(cache=True)
+def _popcount(m):
+    n = 0
+    while m:
+        m &= m - 1
+        n += 1
+    return n
+
+
+# --------------------------------------------------------------------------- leaf games
+#
+# Both meanings decompose over leaves: the model is a sum of leaf indicators, and a leaf is reached by a
+# coalition S exactly when every player on its path lets it through. Per player g of the leaf's path,
+# ``a_g`` says whether the explained row x satisfies all of g's conditions on the path; in the
+# path-dependent game an absent player lets the path through with probability ``r_g`` (its cover ratios),
+# in the interventional game a background row z does with ``b_g`` (0 or 1). A leaf's game is therefore a
+# product game, its Shapley values depend on x only through the bit mask of the a_g, and they can be
+# tabulated per leaf and mask once per model (and per background): "v2"-class TreeSHAP. A call then costs
+# one routing pass plus, per leaf, a mask and d table additions.
+
+
+@njit(cache=True)
+def _pd_leaf(v, d, a, r, cw, poly, quot, out):
+    """Add the path-dependent Shapley values of one leaf's product game to ``out`` (slot order)."""
+    # The leaf's game is a product of per-player factors (a_g if g is known, r_g if not); Shapley
+    # weights of such a game come from the coefficients of prod_g (r_g + a_g t).
+    poly[0] = 1.0
+    deg = 0
+    for s in range(d):
+        rs = r[s]
+        if a[s] == 1:
+            poly[deg + 1] = poly[deg]
+            for k in range(deg, 0, -1):
+                poly[k] = poly[k] * rs + poly[k - 1]
+            poly[0] *= rs
+            deg += 1
+        else:
+            for k in range(deg + 1):
+                poly[k] *= rs
+    for s in range(d):
+        rs = r[s]
+        diff = a[s] - rs
+        if diff == 0.0:
+            continue
+        # Divide out player s's own factor; top-down synthetic division by (t + r) is stable because
+        # cover ratios are <= 1.
+        if a[s] == 1:
+            qdeg = deg - 1
+            quot[qdeg] = poly[deg]
+            for k in range(qdeg, 0, -1):
+                quot[k - 1] = poly[k] - rs * quot[k]
+        else:
+            qdeg = deg
+            for k in range(deg + 1):
+                quot[k] = poly[k] / rs
+        tot = 0.0
+        for k in range(qdeg + 1):
+            tot += cw[d, k] * quot[k]
+        out[s] += v * diff * tot
+
+
+@njit(cache=True)
+def _pd_tables(value, leaf_node, n_unique, uniq_r, cw, tab_off, table_size):
+    table = np.zeros(table_size)
+    cap = uniq_r.shape[1]
+    a = np.empty(cap, dtype=np.uint8)
+    poly = np.empty(cap + 1)
+    quot = np.empty(cap + 1)
+    for li in range(leaf_node.shape[0]):
+        off = tab_off[li]
+        if off < 0:
+            continue
+        d = n_unique[li]
+        v = value[leaf_node[li]]
+        for mask in range(1 << d):
+            for s in range(d):
+                a[s] = (mask >> s) & 1
+            _pd_leaf(v, d, a, uniq_r[li], cw, poly, quot, table[off + mask * d: off + (mask + 1) * d])
+    return table
+
+
+@njit(cache=True)
+def _leaf_mask(dirs, li, path_len, path_node, path_left, path_slot, full):
+    mask = full
+    for k in range(path_len[li]):
+        if dirs[path_node[li, k]] != path_left[li, k]:
+            mask &= ~(np.int64(1) << path_slot[li, k])
+    return mask
+
+
+@njit(cache=True)
+def _iv_patterns(zdir, leaf_node, path_len, path_node, path_left, path_slot, n_unique):
+    """Per leaf, the distinct background masks (b_g bits) and their shares of the background."""
+    n_bg = zdir.shape[0]
+    n_leaves = leaf_node.shape[0]
+    buf = np.empty(n_bg, dtype=np.int64)
+    counts = np.zeros(n_leaves + 1, dtype=np.int64)
+    for li in range(n_leaves):
+        full = (np.int64(1) << n_unique[li]) - 1
+        for b in range(n_bg):
+            buf[b] = _leaf_mask(zdir[b], li, path_len, path_node, path_left, path_slot, full)
+        srt = np.sort(buf)
+        n = 1
+        for b in range(1, n_bg):
+            if srt[b] != srt[b - 1]:
+                n += 1
+        counts[li + 1] = counts[li] + n
+    pat_mask = np.empty(counts[n_leaves], dtype=np.int64)
+    pat_w = np.zeros(counts[n_leaves])
+    for li in range(n_leaves):
+        full = (np.int64(1) << n_unique[li]) - 1
+        for b in range(n_bg):
+            buf[b] = _leaf_mask(zdir[b], li, path_len, path_node, path_left, path_slot, full)
+        srt = np.sort(buf)
+        p = counts[li]
+        pat_mask[p] = srt[0]
+        pat_w[p] = 1.0
+        for b in range(1, n_bg):
+            if srt[b] != srt[b - 1]:
+                p += 1
+                pat_mask[p] = srt[b]
+            pat_w[p] += 1.0
+        for q in range(counts[li], counts[li + 1]):
+            pat_w[q] /= n_bg
+    return counts, pat_mask, pat_w
+
+
+@njit(cache=True)
+def _iv_tables(value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab_off, table_size):
+    table = np.zeros(table_size)
+    for li in range(leaf_node.shape[0]):
+        off = tab_off[li]
+        if off < 0:
+            continue
+        d = n_unique[li]
+        full = (np.int64(1) << d) - 1
+        v = value[leaf_node[li]]
+        for p in range(pat_off[li], pat_off[li + 1]):
+            b = pat_mask[p]
+            w = v * pat_w[p]
+            xm = full & ~b  # x-only players: every mask that reaches the leaf with z must contain them
+            nx = _popcount(xm)
+            sub = b
+            while True:
+                amask = xm | sub
+                zm = b & ~sub  # z-only players
+                nz = _popcount(zm)
+                if nx + nz > 0:
+                    px = w * wx[nx, nz]
+                    pz = w * wz[nx, nz]
+                    base = off + amask * d
+                    for s in range(d):
+                        bit = np.int64(1) << s
+                        if xm & bit:
+                            table[base + s] += px
+                        elif zm & bit:
+                            table[base + s] -= pz
+                if sub == 0:
+                    break
+                sub = (sub - 1) & b
+    return table
+
+
+@njit(cache=True)
+def _explain_row(x, acc, xdir, a, poly, quot, tmp, left, feature, threshold, missing_left, is_categorical,
+                 bitset_idx, known_bitset_idx, bitsets, value, leaf_node, path_len, path_node, path_left,
+                 path_slot, n_unique, uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off,
+                 pat_mask, pat_w, wx, wz):
+    """Shapley values of one row added to ``acc``; returns the row's margin (without the base offset)."""
+    _row_directions(x, xdir, left, feature, threshold, missing_left, is_categorical, bitset_idx,
+                    known_bitset_idx, bitsets)
+    margin = 0.0
+    for li in range(leaf_node.shape[0]):
+        d = n_unique[li]
+        full = (np.int64(1) << d) - 1
+        mask = _leaf_mask(xdir, li, path_len, path_node, path_left, path_slot, full)
+        v = value[leaf_node[li]]
+        if mask == full:
+            margin += v  # the one leaf of this tree that x itself reaches
+        if d == 0 or v == 0.0:
+            continue
+        off = tab_off[li]
+        if off >= 0:
+            base = off + mask * d
+            for s in range(d):
+                acc[uniq_player[li, s]] += table[base + s]
+        elif not interventional:
+            for s in range(d):
+                a[s] = (mask >> s) & 1
+                tmp[s] = 0.0
+            _pd_leaf(v, d, a, uniq_r[li], cw, poly, quot, tmp)
+            for s in range(d):
+                acc[uniq_player[li, s]] += tmp[s]
+        else:
+            for p in range(pat_off[li], pat_off[li + 1]):
+                b = pat_mask[p]
+                if (mask | b) != full:
+                    continue
+                xm = mask & ~b
+                zm = b & ~mask
+                nx = _popcount(xm)
+                nz = _popcount(zm)
+                if nx + nz == 0:
+                    continue
+                w = v * pat_w[p]
+                px = w * wx[nx, nz]
+                pz = w * wz[nx, nz]
+                for s in range(d):
+                    bit = np.int64(1) << s
+                    if xm & bit:
+                        acc[uniq_player[li, s]] += px
+                    elif zm & bit:
+                        acc[uniq_player[li, s]] -= pz
+    return margin
+
+
+_CHUNK = 16  # rows per parallel work item: scratch buffers are allocated once per chunk
+
+# The serial and the parallel driver are two functions on purpose: numba's on-disk cache is keyed by the
+# Python function, not by the ``parallel`` flag, so ``njit(parallel=True)(f)`` and ``njit(f)`` of one ``f``
+# load whichever was compiled first, for both, in every later process.
+
+
+@njit(cache=True)
+def _explain_rows_serial(X, phi, margin, left, feature, threshold, missing_left, is_categorical, bitset_idx,
+                         known_bitset_idx, bitsets, value, leaf_node, path_len, path_node, path_left, path_slot,
+                         n_unique, uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask,
+                         pat_w, wx, wz):
+    cap = uniq_r.shape[1]
+    xdir = np.empty(left.shape[0], dtype=np.uint8)
+    a = np.empty(cap, dtype=np.uint8)
+    poly = np.empty(cap + 1)
+    quot = np.empty(cap + 1)
+    tmp = np.empty(cap)
+    for i in range(X.shape[0]):
+        margin[i] = _explain_row(
+            X[i], phi[i], xdir, a, poly, quot, tmp, left, feature, threshold, missing_left, is_categorical,
+            bitset_idx, known_bitset_idx, bitsets, value, leaf_node, path_len, path_node, path_left, path_slot,
+            n_unique, uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz)
+
+
 @njit(cache=True, parallel=True)
-def _interventional_kernel(X, Zdir, tree_offsets, left, right, feature, threshold,
-                           missing_left, is_categorical, bitset_idx, known_bitset_idx,
-                           bitsets, value, n_features, max_depth, wx, wz):
+def _explain_rows_parallel(X, phi, margin, left, feature, threshold, missing_left, is_categorical, bitset_idx,
+                           known_bitset_idx, bitsets, value, leaf_node, path_len, path_node, path_left, path_slot,
+                           n_unique, uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask,
+                           pat_w, wx, wz):
+    cap = uniq_r.shape[1]
     n_rows = X.shape[0]
-    n_bg = Zdir.shape[0]
-    n_nodes = left.shape[0]
-    n_trees = tree_offsets.shape[0] - 1
-    phi = np.zeros((n_rows, n_features))
-    cap = max_depth + 2
-    for i in prange(n_rows):
-        xdir = np.empty(n_nodes, dtype=np.uint8)
-        _row_directions(X[i], xdir, left, feature, threshold, missing_left,
-                        is_categorical, bitset_idx, known_bitset_idx, bitsets)
-        mark = np.zeros(n_features, dtype=np.uint8)
-        mfeat = np.empty(cap, dtype=np.int64)
-        mside = np.empty(cap, dtype=np.uint8)
-        st_node = np.empty(cap, dtype=np.int64)
-        st_nmark = np.empty(cap, dtype=np.int64)
-        st_feat = np.empty(cap, dtype=np.int64)
-        acc = phi[i]
-        for t in range(n_trees):
-            root = tree_offsets[t]
-            for b in range(n_bg):
-                zdir = Zdir[b]
-                # Depth-first walk of the leaves reachable by some hybrid of x and
-                # z; a feature where they disagree is pinned to the side whose
-                # branch was taken, so later splits on it need no branching.
-                st_node[0] = root
-                st_nmark[0] = 0
-                st_feat[0] = -1
-                sp = 1
-                nmark = 0
-                nx = 0
-                nz = 0
-                while sp > 0:
-                    sp -= 1
-                    node = st_node[sp]
-                    keep = st_nmark[sp]
-                    while nmark > keep:
-                        nmark -= 1
-                        mark[mfeat[nmark]] = _SIDE_NONE
-                        if mside[nmark] == _SIDE_X:
-                            nx -= 1
-                        else:
-                            nz -= 1
-                    f = st_feat[sp]
-                    if f >= 0:
-                        mark[f] = _SIDE_Z
-                        mfeat[nmark] = f
-                        mside[nmark] = _SIDE_Z
-                        nmark += 1
-                        nz += 1
-                    while True:
-                        lc = left[node]
-                        if lc < 0:
-                            if nmark > 0:
-                                v = value[node]
-                                px = v * wx[nx, nz]
-                                pz = v * wz[nx, nz]
-                                for k in range(nmark):
-                                    if mside[k] == _SIDE_X:
-                                        acc[mfeat[k]] += px
-                                    else:
-                                        acc[mfeat[k]] -= pz
-                            break
-                        dx = xdir[node]
-                        dz = zdir[node]
-                        if dx == dz:
-                            node = lc if dx == 1 else right[node]
-                            continue
-                        f = feature[node]
-                        m = mark[f]
-                        if m == _SIDE_X:
-                            node = lc if dx == 1 else right[node]
-                        elif m == _SIDE_Z:
-                            node = lc if dz == 1 else right[node]
-                        else:
-                            st_node[sp] = lc if dz == 1 else right[node]
-                            st_nmark[sp] = nmark
-                            st_feat[sp] = f
-                            sp += 1
-                            mark[f] = _SIDE_X
-                            mfeat[nmark] = f
-                            mside[nmark] = _SIDE_X
-                            nmark += 1
-                            nx += 1
-                            node = lc if dx == 1 else right[node]
-                while nmark > 0:
-                    nmark -= 1
-                    mark[mfeat[nmark]] = _SIDE_NONE
-        for j in range(n_features):
-            acc[j] /= n_bg
-    return phi
+    n_chunks = (n_rows + _CHUNK - 1) // _CHUNK
+    for c in prange(n_chunks):
+        xdir = np.empty(left.shape[0], dtype=np.uint8)
+        a = np.empty(cap, dtype=np.uint8)
+        poly = np.empty(cap + 1)
+        quot = np.empty(cap + 1)
+        tmp = np.empty(cap)
+        for i in range(c * _CHUNK, min(n_rows, (c + 1) * _CHUNK)):
+            margin[i] = _explain_row(
+                X[i], phi[i], xdir, a, poly, quot, tmp, left, feature, threshold, missing_left, is_categorical,
+                bitset_idx, known_bitset_idx, bitsets, value, leaf_node, path_len, path_node, path_left,
+                path_slot, n_unique, uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask,
+                pat_w, wx, wz)
+
+
+# --------------------------------------------------------------------------- prepared explainers
+
+# Per-leaf tables hold 2**d * d numbers for a leaf with d players on its path. Deep leaves (many players)
+# are computed per call instead, and the total is capped so a deep forest cannot exhaust memory.
+_TABLE_MAX_PLAYERS = 8
+_TABLE_BUDGET = 1 << 25  # float64 entries, 256 MiB
+_MAX_PLAYERS_PER_PATH = 62  # bit masks are int64
 
 
 @dataclass(frozen=True, eq=False)
-class PreparedBackground:
-    """A background sample routed through the trees once, so each call only pays for the rows it explains."""
+class PreparedTrees:
+    """Everything about one model (and, interventional, one background) that no explained row changes.
 
-    zdir: np.ndarray  # (n_background, n_nodes) direction of each background row at each node
-    base: float  # mean margin over the background
-    max_depth: int
+    Built once per loaded model, so both one account (the service) and a batch pay only for their rows.
+    """
+
+    ens: TreeEnsemble
+    interventional: bool
+    n_players: int
+    base: float  # expected value: cover-weighted (path-dependent) or the background's mean margin
+    leaf_node: np.ndarray
+    path_len: np.ndarray
+    path_node: np.ndarray
+    path_left: np.ndarray
+    path_slot: np.ndarray
+    n_unique: np.ndarray
+    uniq_player: np.ndarray
+    uniq_r: np.ndarray
+    tab_off: np.ndarray
+    table: np.ndarray
+    cw: np.ndarray
+    pat_off: np.ndarray
+    pat_mask: np.ndarray
+    pat_w: np.ndarray
     wx: np.ndarray
     wz: np.ndarray
 
+    @property
+    def tabulated_share(self) -> float:
+        """Share of the leaves answered from precomputed tables (the rest are computed per call)."""
+        return float(np.mean(self.tab_off >= 0)) if self.tab_off.size else 1.0
 
-def prepare_background(ens: TreeEnsemble, background) -> PreparedBackground:
-    """Route ``background`` through ``ens`` and compute the base value, for repeated interventional calls."""
-    Zp = _prepare_inputs(ens, background)
-    if Zp.shape[0] == 0:
-        raise ValueError("background must contain at least one row")
-    (offs, left, right, feat, thr, ml, cat, bi, kbi, bits) = _tree_arrays(ens)
-    zdir = _directions(Zp, left, feat, thr, ml, cat, bi, kbi, bits)
-    base = ens.base_offset + float(np.mean(
-        _margin_kernel(Zp, offs, left, right, feat, thr, ml, cat, bi, kbi, bits, ens.value)))
+
+def _table_offsets(n_unique: np.ndarray, max_players: int, cost=None) -> tuple[np.ndarray, int]:
+    sizes = np.where(n_unique <= max_players, (2 ** np.minimum(n_unique, 30)) * n_unique, -1)
+    if cost is not None:
+        sizes = np.where(cost <= 1 << 16, sizes, -1)  # the interventional build work per leaf, bounded
+    tab_off = np.full(n_unique.shape[0], -1, dtype=np.int64)
+    used = 0
+    for li in np.flatnonzero(sizes >= 0):
+        if used + sizes[li] > _TABLE_BUDGET:
+            break
+        tab_off[li] = used
+        used += int(sizes[li])
+    return tab_off, used
+
+
+def prepare(ens: TreeEnsemble, *, background=None, owners=None, n_players: int | None = None) -> PreparedTrees:
+    """Prepare exact TreeSHAP for ``ens``: interventional against ``background``, else path-dependent.
+
+    Parameters
+    ----------
+    ens : TreeEnsemble
+    background : array of shape (n_background, n_features), optional
+        Model-space reference rows; given, the interventional meaning is prepared.
+    owners : array of shape (n_features,), optional
+        The player (raw feature) of each model column; by default each column is its own player.
+    n_players : int, optional
+        Number of players (default ``max(owners) + 1``).
+    """
+    players = node_players(ens, owners)
+    if n_players is None:
+        n_players = int(players.max()) + 1 if players.size and players.max() >= 0 else ens.n_features
     max_d = _max_depth(ens)
-    wx, wz = _coalition_weights(max_d)
-    return PreparedBackground(zdir=zdir, base=base, max_depth=max_d, wx=wx, wz=wz)
+    (leaf_node, path_len, path_node, path_left, path_slot, n_unique, uniq_player, uniq_r,
+     reach) = _leaf_paths(ens.tree_offsets, ens.left, ens.right, players, ens.cover, max_d)
+    if n_unique.size and n_unique.max() > _MAX_PLAYERS_PER_PATH:
+        raise NotImplementedError(f"trees with more than {_MAX_PLAYERS_PER_PATH} players on one path")
+    wx, wz = _coalition_weights(max(max_d, 1))
+    cw = _size_weights(max_d)
+    empty_i, empty_f = np.zeros(1, dtype=np.int64), np.zeros(0)
+    if background is None:
+        tab_off, size = _table_offsets(n_unique, _TABLE_MAX_PLAYERS)
+        table = _pd_tables(ens.value, leaf_node, n_unique, uniq_r, cw, tab_off, size)
+        base = ens.base_offset + float(np.sum(ens.value[leaf_node] * reach))
+        pat_off, pat_mask, pat_w = np.zeros(leaf_node.shape[0] + 1, dtype=np.int64), empty_i, empty_f
+    else:
+        Zp = _prepare_inputs(ens, background)
+        if Zp.shape[0] == 0:
+            raise ValueError("background must contain at least one row")
+        (offs, left, right, feat, thr, ml, cat, bi, kbi, bits) = _tree_arrays(ens)
+        zdir = _directions(Zp, left, feat, thr, ml, cat, bi, kbi, bits)
+        pat_off, pat_mask, pat_w = _iv_patterns(zdir, leaf_node, path_len, path_node, path_left, path_slot,
+                                                n_unique)
+        # Work to tabulate a leaf: sum over its distinct background masks of 2**|mask| * d.
+        cost = np.zeros(leaf_node.shape[0])
+        if pat_mask.size:
+            bits_set = np.array([int(m).bit_count() for m in pat_mask.tolist()], dtype=np.float64)
+            per_pat = np.exp2(bits_set) * np.repeat(n_unique, np.diff(pat_off))
+            cost = np.add.reduceat(per_pat, pat_off[:-1]) if leaf_node.size else cost
+        tab_off, size = _table_offsets(n_unique, _TABLE_MAX_PLAYERS, cost)
+        table = _iv_tables(ens.value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab_off, size)
+        base = ens.base_offset + float(np.mean(
+            _margin_kernel(Zp, offs, left, right, feat, thr, ml, cat, bi, kbi, bits, ens.value)))
+    return PreparedTrees(
+        ens=ens, interventional=background is not None, n_players=int(n_players), base=base,
+        leaf_node=leaf_node, path_len=path_len, path_node=path_node, path_left=path_left, path_slot=path_slot,
+        n_unique=n_unique, uniq_player=uniq_player, uniq_r=uniq_r, tab_off=tab_off, table=table, cw=cw,
+        pat_off=pat_off, pat_mask=pat_mask, pat_w=pat_w, wx=wx, wz=wz,
+    )
 
 
-def interventional_shap(ens: TreeEnsemble, X, background) -> tuple[np.ndarray, float]:
+def explain_prepared(prep: PreparedTrees, X, *, prepared_inputs: bool = False) -> tuple[np.ndarray, float, np.ndarray]:
+    """Exact Shapley values of ``X``'s rows, the base value, and each row's margin from the same trees.
+
+    Returns
+    -------
+    phi : ndarray of shape (n_rows, n_players)
+    base : float
+    margin : ndarray of shape (n_rows,)
+        The flattened model's own margin (``base + phi.sum(1)`` equals it up to rounding).
+    """
+    ens = prep.ens
+    Xp = X if prepared_inputs else _prepare_inputs(ens, X)
+    n = Xp.shape[0]
+    phi = np.zeros((n, prep.n_players))
+    margin = np.empty(n)
+    # A few rows do not repay waking a thread team (it costs more than the work in a busy server).
+    kernel = _explain_rows_parallel if n >= _PARALLEL_MIN_ROWS else _explain_rows_serial
+    kernel(Xp, phi, margin, ens.left, ens.feature, ens.threshold, ens.missing_left, ens.is_categorical,
+           ens.bitset_idx, ens.known_bitset_idx, ens.bitsets, ens.value, prep.leaf_node, prep.path_len,
+           prep.path_node, prep.path_left, prep.path_slot, prep.n_unique, prep.uniq_player, prep.tab_off,
+           prep.table, prep.interventional, prep.uniq_r, prep.cw, prep.pat_off, prep.pat_mask, prep.pat_w,
+           prep.wx, prep.wz)
+    return phi, prep.base, margin + ens.base_offset
+
+
+# --------------------------------------------------------------------------- one-shot helpers
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_path_dependent(ens: TreeEnsemble, owners: tuple | None) -> PreparedTrees:
+    return prepare(ens, owners=None if owners is None else np.asarray(owners))
+
+
+def interventional_shap(ens: TreeEnsemble, X, background, *, owners=None) -> tuple[np.ndarray, float]:
     """Exact interventional TreeSHAP against a background sample.
 
     ``phi[i]`` is the mean over background rows ``z`` of the baseline-Shapley
-    values of ``v(S) = f(x_S, z_notS)``, so ``base + phi.sum(1)`` equals the
-    margin of every row exactly.
+    values of ``v(S) = f(x_S, z_notS)``, where the players are the raw features
+    given by ``owners`` (all of a player's columns switch together), so
+    ``base + phi.sum(1)`` equals the margin of every row exactly.
 
     Parameters
     ----------
     ens : TreeEnsemble
     X : array of shape (n_rows, n_features)
         Rows to explain (model inputs, NaN allowed).
-    background : array of shape (n_background, n_features), or PreparedBackground
-        Reference rows (prepare them once with :func:`prepare_background` when calling repeatedly).
+    background : array of shape (n_background, n_features), or PreparedTrees
+        Reference rows (prepare them once with :func:`prepare` when calling repeatedly).
+    owners : array of shape (n_features,), optional
+        Player of each model column; each column its own player by default.
 
     Returns
     -------
-    phi : ndarray of shape (n_rows, n_features)
+    phi : ndarray of shape (n_rows, n_players)
     base : float
         Mean margin over ``background``.
     """
-    ref = background if isinstance(background, PreparedBackground) else prepare_background(ens, background)
-    Xp = _prepare_inputs(ens, X)
-    (offs, left, right, feat, thr, ml, cat, bi, kbi, bits) = _tree_arrays(ens)
-    # A few rows do not repay waking a thread team (it costs more than the work in a busy server).
-    kernel = _interventional_kernel if Xp.shape[0] >= _PARALLEL_MIN_ROWS else _interventional_kernel_serial
-    phi = kernel(Xp, ref.zdir, offs, left, right, feat, thr, ml, cat, bi,
-                 kbi, bits, ens.value, ens.n_features, ref.max_depth, ref.wx, ref.wz)
-    return phi, ref.base
+    prep = background if isinstance(background, PreparedTrees) else prepare(ens, background=background, owners=owners)
+    phi, base, _ = explain_prepared(prep, X)
+    return phi, base
 
 
-_interventional_kernel_serial = njit(cache=True)(_interventional_kernel.py_func)
-
-
-# --------------------------------------------------------------------------- path-dependent
-
-
-@njit(cache=True)
-def _leaf_paths(tree_offsets, left, right, feature, cover, max_depth):
-    """Per-leaf path summaries that do not depend on the explained row.
-
-    For each leaf: its path nodes with the direction taken and the slot of the
-    node's feature among the leaf's unique features, and per unique feature the
-    product of cover ratios (the probability that a row with the feature
-    unknown follows the path).
-    """
-    n_nodes = left.shape[0]
-    parent = np.full(n_nodes, -1, dtype=np.int64)
-    n_leaves = 0
-    for node in range(n_nodes):
-        if left[node] >= 0:
-            parent[left[node]] = node
-            parent[right[node]] = node
-        else:
-            n_leaves += 1
-    cap = max(max_depth, 1)
-    leaf_node = np.empty(n_leaves, dtype=np.int64)
-    path_len = np.zeros(n_leaves, dtype=np.int64)
-    path_node = np.zeros((n_leaves, cap), dtype=np.int64)
-    path_left = np.zeros((n_leaves, cap), dtype=np.uint8)
-    path_slot = np.zeros((n_leaves, cap), dtype=np.int64)
-    n_unique = np.zeros(n_leaves, dtype=np.int64)
-    uniq_feat = np.zeros((n_leaves, cap), dtype=np.int64)
-    uniq_r = np.ones((n_leaves, cap))
-    reach = np.zeros(n_leaves)  # cover(leaf) / cover(root) via the path ratios
-    li = 0
-    for node in range(n_nodes):
-        if left[node] >= 0:
-            continue
-        leaf_node[li] = node
-        child = node
-        k = 0
-        p = 1.0
-        while parent[child] >= 0:
-            par = parent[child]
-            f = feature[par]
-            slot = -1
-            for s in range(n_unique[li]):
-                if uniq_feat[li, s] == f:
-                    slot = s
-                    break
-            if slot < 0:
-                slot = n_unique[li]
-                uniq_feat[li, slot] = f
-                n_unique[li] += 1
-            ratio = cover[child] / cover[par] if cover[par] > 0 else 0.0
-            uniq_r[li, slot] *= ratio
-            p *= ratio
-            path_node[li, k] = par
-            path_left[li, k] = 1 if left[par] == child else 0
-            path_slot[li, k] = slot
-            k += 1
-            child = par
-        path_len[li] = k
-        reach[li] = p
-        li += 1
-    return leaf_node, path_len, path_node, path_left, path_slot, n_unique, uniq_feat, uniq_r, reach
-
-
-@njit(cache=True, parallel=True)
-def _path_dependent_kernel(X, left, feature, threshold, missing_left, is_categorical,
-                           bitset_idx, known_bitset_idx, bitsets, value, n_features,
-                           leaf_node, path_len, path_node, path_left, path_slot,
-                           n_unique, uniq_feat, uniq_r, cw):
-    n_rows = X.shape[0]
-    n_leaves = leaf_node.shape[0]
-    cap = uniq_r.shape[1]
-    phi = np.zeros((n_rows, n_features))
-    for i in prange(n_rows):
-        xdir = np.empty(left.shape[0], dtype=np.uint8)
-        _row_directions(X[i], xdir, left, feature, threshold, missing_left,
-                        is_categorical, bitset_idx, known_bitset_idx, bitsets)
-        a = np.empty(cap, dtype=np.uint8)
-        poly = np.empty(cap + 1)
-        quot = np.empty(cap + 1)
-        acc = phi[i]
-        for li in range(n_leaves):
-            v = value[leaf_node[li]]
-            d = n_unique[li]
-            if v == 0.0 or d == 0:
-                continue
-            for s in range(d):
-                a[s] = 1
-            for k in range(path_len[li]):
-                if xdir[path_node[li, k]] != path_left[li, k]:
-                    a[path_slot[li, k]] = 0
-            # The leaf's game is a product of per-feature factors
-            # (a_g if g is known, r_g if not); Shapley weights of such a game
-            # come from the coefficients of prod_g (r_g + a_g t).
-            poly[0] = 1.0
-            deg = 0
-            for s in range(d):
-                r = uniq_r[li, s]
-                if a[s] == 1:
-                    poly[deg + 1] = poly[deg]
-                    for k in range(deg, 0, -1):
-                        poly[k] = poly[k] * r + poly[k - 1]
-                    poly[0] *= r
-                    deg += 1
-                else:
-                    for k in range(deg + 1):
-                        poly[k] *= r
-            for s in range(d):
-                r = uniq_r[li, s]
-                diff = a[s] - r
-                if diff == 0.0:
-                    continue
-                # Divide out feature s's own factor; top-down synthetic division
-                # by (t + r) is stable because cover ratios are <= 1.
-                if a[s] == 1:
-                    qdeg = deg - 1
-                    quot[qdeg] = poly[deg]
-                    for k in range(qdeg, 0, -1):
-                        quot[k - 1] = poly[k] - r * quot[k]
-                else:
-                    qdeg = deg
-                    for k in range(deg + 1):
-                        quot[k] = poly[k] / r
-                tot = 0.0
-                for k in range(qdeg + 1):
-                    tot += cw[d, k] * quot[k]
-                acc[uniq_feat[li, s]] += v * diff * tot
-    return phi
-
-
-@functools.lru_cache(maxsize=16)
-def _path_summaries(ens: TreeEnsemble) -> tuple:
-    """Row-independent leaf path summaries and Shapley weights, computed once per ensemble."""
-    max_d = _max_depth(ens)
-    summaries = _leaf_paths(ens.tree_offsets, ens.left, ens.right, ens.feature, ens.cover, max_d)
-    # cw[d, k] = k! (d-k-1)! / d!, the Shapley weight of a size-k coalition.
-    n = max(max_d, 1) + 1
-    cw = np.zeros((n, n))
-    for d in range(1, n):
-        c = 1.0
-        for k in range(d):
-            # c = C(d-1, k), updated exactly
-            cw[d, k] = 1.0 / (d * c)
-            c = c * (d - 1 - k) / (k + 1)
-    return (*summaries, cw)
-
-
-_path_dependent_kernel_serial = njit(cache=True)(_path_dependent_kernel.py_func)
-
-
-def path_dependent_shap(ens: TreeEnsemble, X) -> tuple[np.ndarray, float]:
+def path_dependent_shap(ens: TreeEnsemble, X, *, owners=None) -> tuple[np.ndarray, float]:
     """Exact path-dependent (cover-weighted) TreeSHAP.
 
-    Uses the classic TreeSHAP game, in which a feature outside the coalition
+    Uses the classic TreeSHAP game, in which a player outside the coalition
     follows both children in proportion to their training sample counts, so
     no background data is needed.
 
@@ -847,19 +1074,15 @@ def path_dependent_shap(ens: TreeEnsemble, X) -> tuple[np.ndarray, float]:
     ens : TreeEnsemble
     X : array of shape (n_rows, n_features)
         Rows to explain (model inputs, NaN allowed).
+    owners : array of shape (n_features,), optional
+        Player of each model column; each column its own player by default.
 
     Returns
     -------
-    phi : ndarray of shape (n_rows, n_features)
+    phi : ndarray of shape (n_rows, n_players)
     base : float
         Cover-weighted mean leaf value plus the model's baseline.
     """
-    Xp = _prepare_inputs(ens, X)
-    (offs, left, right, feat, thr, ml, cat, bi, kbi, bits) = _tree_arrays(ens)
-    (leaf_node, path_len, path_node, path_left, path_slot, n_unique, uniq_feat, uniq_r,
-     reach, cw) = _path_summaries(ens)
-    base = ens.base_offset + float(np.sum(ens.value[leaf_node] * reach))
-    kernel = _path_dependent_kernel if Xp.shape[0] >= _PARALLEL_MIN_ROWS else _path_dependent_kernel_serial
-    phi = kernel(Xp, left, feat, thr, ml, cat, bi, kbi, bits, ens.value, ens.n_features, leaf_node, path_len,
-                 path_node, path_left, path_slot, n_unique, uniq_feat, uniq_r, cw)
+    key = None if owners is None else tuple(int(o) for o in owners)
+    phi, base, _ = explain_prepared(_cached_path_dependent(ens, key), X)
     return phi, base
