@@ -17,6 +17,7 @@ this row go to", which makes native categorical splits free.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -77,6 +78,7 @@ class TreeEnsemble:
     n_features: int
     input_categories: tuple = ()
     float32_inputs: bool = False
+    zero_below: float = 0.0  # inputs with |x| <= this are read as 0.0 (LightGBM's kZeroThreshold)
 
     @property
     def n_trees(self) -> int:
@@ -87,9 +89,10 @@ class TreeEnsemble:
         """Flatten a fitted binary ``HistGradientBoostingClassifier`` or a regressor.
 
         The margin reproduced is ``decision_function`` for classifiers and the
-        raw (pre-link) prediction for regressors.  Categorical columns must be
-        numeric; their raw values are re-encoded the way the model's internal
-        ``OrdinalEncoder`` does it, unknown values becoming missing.
+        raw (pre-link) prediction for regressors.  Numeric categorical columns
+        are re-encoded the way the model's internal ``OrdinalEncoder`` does it,
+        unknown values becoming missing; text categories are expected as their
+        position among the model's known categories.
         """
         if not hasattr(model, "_predictors"):
             raise ValueError("model is not a fitted HistGradientBoosting estimator")
@@ -123,9 +126,11 @@ class TreeEnsemble:
             for col, cats in zip(enc_cols, encoder.categories_):
                 cats = np.asarray(cats)
                 if cats.dtype.kind not in "biuf":
-                    raise NotImplementedError(
-                        f"categorical column {col} has non-numeric categories"
-                    )
+                    # Text categories (a pandas ``category`` column): the caller passes each value's
+                    # position among the known categories, which is already the code the trees use.
+                    known = [c for c in cats.tolist() if not (c is None or (isinstance(c, float) and np.isnan(c)))]
+                    input_categories[col] = np.arange(len(known), dtype=np.float64)
+                    continue
                 cats = cats.astype(np.float64)
                 input_categories[col] = cats[~np.isnan(cats)]
 
@@ -271,12 +276,13 @@ class TreeEnsemble:
 
 
 def _from_xgboost(cls, model) -> TreeEnsemble:  # noqa: ANN001 - cls is TreeEnsemble
-    """Flatten a fitted binary XGBoost classifier (or its Booster) with numerical splits.
+    """Flatten a fitted binary XGBoost classifier (or its Booster), numerical and categorical splits.
 
     XGBoost routes ``float32(x) < split`` left and NaN to the default child; in our ``<=`` form that is
     the largest float32 below the split, compared on float32-rounded inputs. Leaf values and covers
-    (hessian sums, as XGBoost's own TreeSHAP uses) are taken as stored. Categorical splits, multi-class
-    and non-tree boosters raise ``NotImplementedError`` (the caller falls back to shap).
+    (hessian sums, as XGBoost's own TreeSHAP uses) are taken as stored. Categorical splits (inputs are
+    the category codes) send the listed codes right. Multi-class and non-tree boosters raise
+    ``NotImplementedError`` (the caller falls back to shap).
     """
     import json
 
@@ -295,10 +301,9 @@ def _from_xgboost(cls, model) -> TreeEnsemble:  # noqa: ANN001 - cls is TreeEnse
     if objective in ("binary:logistic", "reg:logistic"):
         base_score = float(np.log(base_score) - np.log1p(-base_score))  # stored as a probability
     offsets = [0]
-    lefts, rights, feats, thrs, miss, vals, covs = [], [], [], [], [], [], []
+    lefts, rights, feats, thrs, miss, vals, covs, cats = [], [], [], [], [], [], [], []
+    bitsets: list[np.ndarray] = []
     for tree in trees_json:
-        if any(tree["split_type"]):
-            raise NotImplementedError("XGBoost categorical splits are not supported")
         base_idx = offsets[-1]
         lc = np.asarray(tree["left_children"], dtype=np.int64)
         leaf = lc < 0
@@ -310,14 +315,118 @@ def _from_xgboost(cls, model) -> TreeEnsemble:  # noqa: ANN001 - cls is TreeEnse
         miss.append(np.asarray(tree["default_left"], dtype=bool))
         vals.append(np.where(leaf, split.astype(np.float64), 0.0))
         covs.append(np.asarray(tree["sum_hessian"], dtype=np.float64))
+        node_bits = np.full(lc.shape[0], -1, dtype=np.int64)
+        if any(tree["split_type"]):
+            # XGBoost sends the listed categories right and every other valid code left (missing values
+            # to the default child): our bitsets list the left ones.
+            for k, node in enumerate(tree["categories_nodes"]):
+                start, size = tree["categories_segments"][k], tree["categories_sizes"][k]
+                right_codes = np.asarray(tree["categories"][start:start + size], dtype=np.int64)
+                if right_codes.size and (right_codes.max() >= 256 or right_codes.min() < 0):
+                    raise NotImplementedError("XGBoost categorical splits on codes beyond 255")
+                bits = _bitset_of(np.setdiff1d(np.arange(256), right_codes))
+                node_bits[node] = len(bitsets)
+                bitsets.append(bits)
+        cats.append(node_bits)
         offsets.append(base_idx + lc.shape[0])
-    return _numeric_ensemble(cls, offsets, lefts, rights, feats, thrs, miss, vals, covs,
-                             base_offset=base_score, n_features=int(booster.num_features()))
+    return _assemble(cls, offsets, lefts, rights, feats, thrs, miss, vals, covs, cats, bitsets,
+                     base_offset=base_score, n_features=int(booster.num_features()), float32_inputs=True)
 
 
-def _numeric_ensemble(cls, offsets, lefts, rights, feats, thrs, miss, vals, covs, *, base_offset, n_features):  # noqa: ANN001
-    """Assemble per-tree arrays of a model with numerical splits only, compared on float32 inputs."""
-    n_nodes = offsets[-1]
+def _bitset_of(codes: np.ndarray) -> np.ndarray:
+    """The 8 x 32-bit set of category codes (0..255) the kernels test with ``_in_bitset``."""
+    bits = np.zeros(8, dtype=np.uint32)
+    for c in np.asarray(codes, dtype=np.int64):
+        bits[c >> 5] |= np.uint32(1) << np.uint32(c & 31)
+    return bits
+
+
+def _from_lightgbm(cls, model) -> TreeEnsemble:  # noqa: ANN001 - cls is TreeEnsemble
+    """Flatten a fitted binary LightGBM classifier (or its Booster), numerical and categorical splits.
+
+    Read from ``dump_model()``. LightGBM compares ``x <= threshold`` in double precision; a NaN goes to
+    the default child when the split's missing type is NaN and is read as 0.0 otherwise. A categorical
+    split sends the listed codes left and everything else (unseen, negative, missing) right. Covers are
+    the data counts, as LightGBM's own contribution kernel uses. Zero-as-missing, linear trees,
+    random-forest mode and multi-class raise ``NotImplementedError`` (the caller falls back to shap).
+    """
+    booster = model.booster_ if hasattr(model, "booster_") else model
+    dump = booster.dump_model()
+    if dump.get("num_tree_per_iteration", 1) != 1 or dump.get("num_class", 1) != 1:
+        raise NotImplementedError("multi-class LightGBM models are not supported")
+    if dump.get("average_output"):
+        raise NotImplementedError("LightGBM random-forest mode is not supported")
+    objective = str(dump.get("objective", "")).split(" ")[0]
+    if objective not in ("binary", "regression", "regression_l2", "cross_entropy", "xentropy", "huber", "fair",
+                         "regression_l1", "quantile", "mape"):
+        raise NotImplementedError(f"LightGBM objective {objective!r} is not supported")
+    offsets = [0]
+    lefts, rights, feats, thrs, miss, vals, covs, cats = [], [], [], [], [], [], [], []
+    bitsets: list[np.ndarray] = []
+    for info in dump["tree_info"]:
+        nodes: list[dict] = []
+        children: list[list[int]] = []
+
+        def visit(node: dict) -> int:
+            idx = len(nodes)
+            nodes.append(node)
+            children.append([-1, -1])
+            if "split_feature" in node:
+                children[idx][0] = visit(node["left_child"])
+                children[idx][1] = visit(node["right_child"])
+            return idx
+
+        visit(info["tree_structure"])
+        base_idx = offsets[-1]
+        n = len(nodes)
+        l_arr, r_arr = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+        f_arr, t_arr = np.full(n, -1, np.int64), np.zeros(n)
+        m_arr, v_arr, c_arr = np.zeros(n, bool), np.zeros(n), np.zeros(n)
+        b_arr = np.full(n, -1, np.int64)
+        for i, node in enumerate(nodes):
+            if "split_feature" not in node:
+                if "leaf_coeff" in node:
+                    raise NotImplementedError("LightGBM linear trees are not supported")
+                v_arr[i] = float(node["leaf_value"])
+                c_arr[i] = float(node.get("leaf_count", 0))
+                continue
+            l_arr[i], r_arr[i] = children[i][0] + base_idx, children[i][1] + base_idx
+            f_arr[i] = int(node["split_feature"])
+            c_arr[i] = float(node.get("internal_count", 0))
+            missing = node.get("missing_type", "None")
+            if node["decision_type"] == "==":
+                codes = np.asarray([int(c) for c in str(node["threshold"]).split("||")], dtype=np.int64)
+                if codes.size and (codes.max() >= 256 or codes.min() < 0):
+                    raise NotImplementedError("LightGBM categorical splits on codes beyond 255")
+                b_arr[i] = len(bitsets)
+                bitsets.append(_bitset_of(codes))
+                m_arr[i] = False  # missing, negative and unlisted codes all go right
+            elif node["decision_type"] == "<=":
+                if missing == "Zero":
+                    raise NotImplementedError("LightGBM zero-as-missing splits are not supported")
+                t_arr[i] = float(node["threshold"])
+                m_arr[i] = bool(node["default_left"]) if missing == "NaN" else bool(0.0 <= t_arr[i])
+            else:
+                raise NotImplementedError(f"LightGBM decision type {node['decision_type']!r}")
+        lefts.append(l_arr)
+        rights.append(r_arr)
+        feats.append(f_arr)
+        thrs.append(t_arr)
+        miss.append(m_arr)
+        vals.append(v_arr)
+        covs.append(c_arr)
+        cats.append(b_arr)
+        offsets.append(base_idx + n)
+    ens = _assemble(cls, offsets, lefts, rights, feats, thrs, miss, vals, covs, cats, bitsets,
+                    base_offset=0.0, n_features=int(dump["max_feature_idx"]) + 1, float32_inputs=False)
+    # LightGBM reads any |x| <= kZeroThreshold (1e-35f) as an exact zero before routing.
+    return dataclasses.replace(ens, zero_below=float(np.float32(1e-35)))
+
+
+def _assemble(cls, offsets, lefts, rights, feats, thrs, miss, vals, covs, cats, bitsets, *,  # noqa: ANN001
+              base_offset, n_features, float32_inputs):
+    """Assemble per-tree arrays; ``cats`` holds per node the row of its left-category bitset or -1."""
+    bitset_idx = _cat(cats, np.int64)
     return cls(
         tree_offsets=np.asarray(offsets, dtype=np.int64),
         left=_cat(lefts, np.int64),
@@ -325,20 +434,28 @@ def _numeric_ensemble(cls, offsets, lefts, rights, feats, thrs, miss, vals, covs
         feature=_cat(feats, np.int64),
         threshold=_cat(thrs, np.float64),
         missing_left=_cat(miss, np.bool_),
-        is_categorical=np.zeros(n_nodes, dtype=np.bool_),
-        bitset_idx=np.full(n_nodes, -1, dtype=np.int64),
-        known_bitset_idx=np.full(n_nodes, -1, dtype=np.int64),
-        bitsets=np.zeros((0, 8), dtype=np.uint32),
+        is_categorical=np.ascontiguousarray(bitset_idx >= 0),
+        bitset_idx=bitset_idx,
+        known_bitset_idx=np.full(bitset_idx.shape[0], -1, dtype=np.int64),
+        bitsets=np.ascontiguousarray(np.asarray(bitsets, dtype=np.uint32).reshape(-1, 8)),
         value=_cat(vals, np.float64),
         cover=_cat(covs, np.float64),
         base_offset=base_offset,
         n_features=n_features,
         input_categories=(),
-        float32_inputs=True,
+        float32_inputs=float32_inputs,
     )
 
 
+def _numeric_ensemble(cls, offsets, lefts, rights, feats, thrs, miss, vals, covs, *, base_offset, n_features):  # noqa: ANN001
+    """Assemble per-tree arrays of a model with numerical splits only, compared on float32 inputs."""
+    cats = [np.full(len(v), -1, dtype=np.int64) for v in vals]
+    return _assemble(cls, offsets, lefts, rights, feats, thrs, miss, vals, covs, cats, [],
+                     base_offset=base_offset, n_features=n_features, float32_inputs=True)
+
+
 TreeEnsemble.from_xgboost = classmethod(_from_xgboost)
+TreeEnsemble.from_lightgbm = classmethod(_from_lightgbm)
 
 
 def _cat(parts: list, dtype) -> np.ndarray:
@@ -369,6 +486,8 @@ def _prepare_inputs(ens: TreeEnsemble, X) -> np.ndarray:
         hit = cats[order][pos] == v
         # OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=nan).
         X[:, col] = np.where(hit, order[pos].astype(np.float64), np.nan)
+    if ens.zero_below > 0.0:
+        X[np.abs(X) <= ens.zero_below] = 0.0
     if ens.float32_inputs:
         with np.errstate(over="ignore"):
             X = X.astype(np.float32).astype(np.float64)
