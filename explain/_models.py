@@ -463,6 +463,7 @@ def _pipeline_structure(prefix: Any, raw: tuple[str, ...], *, nan_native: bool) 
                 raise ModelNotSupportedError(
                     first, f"transformer {name!r} turns {len(cols)} columns into {width}; cannot map them back"
                 )
+            _refuse_mixing(trans)
             imputed = trans != "passthrough" and _has_step(trans, ("SimpleImputer", "KNNImputer", "IterativeImputer"))
             if encoder_name in ("OneHotEncoder", "OrdinalEncoder"):
                 for c, cats in zip(cols, last.categories_, strict=True):
@@ -487,11 +488,34 @@ def _pipeline_structure(prefix: Any, raw: tuple[str, ...], *, nan_native: bool) 
         rest = steps
     # Later steps must keep one column per column (scaling, imputation): anything else breaks the mapping.
     for step in rest:
+        _refuse_mixing(step)
         n_in = getattr(step, "n_features_in_", None)
         n_step_out = len(getattr(step, "get_feature_names_out", lambda: [None] * (n_in or 0))())
         if n_in is not None and n_step_out not in (0, n_in):
             raise ModelNotSupportedError(step, "a pipeline step after the first must keep one output per input")
     return owners, tuple(specs[c] for c in raw)
+
+
+# Transformers whose every output mixes several inputs: no output column belongs to one raw feature, so
+# no exact per-raw-feature attribution exists through them.
+_MIXING = {"PCA", "IncrementalPCA", "KernelPCA", "SparsePCA", "MiniBatchSparsePCA", "TruncatedSVD", "FastICA", "NMF",
+           "MiniBatchNMF", "FactorAnalysis", "PolynomialFeatures", "Normalizer", "GaussianRandomProjection",
+           "SparseRandomProjection", "Nystroem", "RBFSampler", "LinearDiscriminantAnalysis", "PLSRegression",
+           "PLSCanonical", "CCA"}
+
+
+def _refuse_mixing(trans: Any) -> None:
+    from sklearn.pipeline import Pipeline
+
+    steps = [s for _, s in trans.steps] if isinstance(trans, Pipeline) else [trans]
+    for step in steps:
+        if type(step).__name__ in _MIXING:
+            raise ModelNotSupportedError(
+                step,
+                f"{type(step).__name__} mixes several inputs into each output, so contributions cannot be given "
+                "per raw input exactly; pass a callable f(DataFrame) -> scores (with a background) to have it "
+                "explained model-agnostically by seeded permutation over raw features",
+            )
 
 
 def _resolve_columns(cols: Any, raw: tuple[str, ...]) -> list[str]:
