@@ -510,7 +510,7 @@ def _in_bitset(bitsets, row, code):
     return (bitsets[row, code >> 5] >> np.uint32(code & 31)) & np.uint32(1) == np.uint32(1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _goes_left(node, v, feature, threshold, missing_left, is_categorical,
                bitset_idx, known_bitset_idx, bitsets):
     # Mirrors sklearn/ensemble/_hist_gradient_boosting/_predictor.pyx: negative
@@ -675,16 +675,30 @@ def _leaf_paths(tree_offsets, left, right, node_player, cover, max_depth):
     uniq_player = np.zeros((n_leaves, cap), dtype=np.int64)
     uniq_r = np.ones((n_leaves, cap))
     reach = np.zeros(n_leaves)  # cover(leaf) / cover(root) via the path ratios
+    leaf_of_node = np.full(n_nodes, -1, dtype=np.int64)
+    up_node = np.empty(cap, dtype=np.int64)
+    up_left = np.empty(cap, dtype=np.uint8)
+    up_ratio = np.empty(cap)
     li = 0
     for node in range(n_nodes):
         if left[node] >= 0:
             continue
         leaf_node[li] = node
+        leaf_of_node[node] = li
         child = node
         k = 0
-        p = 1.0
         while parent[child] >= 0:
             par = parent[child]
+            up_node[k] = par
+            up_left[k] = 1 if left[par] == child else 0
+            up_ratio[k] = cover[child] / cover[par] if cover[par] > 0 else 0.0
+            k += 1
+            child = par
+        # Slots are numbered from the root down (a player's slot is its first appearance on the way to
+        # the leaf), so a depth-first walk of the tree can build the same masks as it descends.
+        p = 1.0
+        for j in range(k):
+            par = up_node[k - 1 - j]
             f = node_player[par]
             slot = -1
             for s in range(n_unique[li]):
@@ -695,18 +709,16 @@ def _leaf_paths(tree_offsets, left, right, node_player, cover, max_depth):
                 slot = n_unique[li]
                 uniq_player[li, slot] = f
                 n_unique[li] += 1
-            ratio = cover[child] / cover[par] if cover[par] > 0 else 0.0
-            uniq_r[li, slot] *= ratio
-            p *= ratio
-            path_node[li, k] = par
-            path_left[li, k] = 1 if left[par] == child else 0
-            path_slot[li, k] = slot
-            k += 1
-            child = par
+            uniq_r[li, slot] *= up_ratio[k - 1 - j]
+            p *= up_ratio[k - 1 - j]
+            path_node[li, j] = par
+            path_left[li, j] = up_left[k - 1 - j]
+            path_slot[li, j] = slot
         path_len[li] = k
         reach[li] = p
         li += 1
-    return leaf_node, path_len, path_node, path_left, path_slot, n_unique, uniq_player, uniq_r, reach
+    return (leaf_node, path_len, path_node, path_left, path_slot, n_unique, uniq_player, uniq_r, reach,
+            leaf_of_node)
 
 
 def _coalition_weights(max_d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -908,28 +920,99 @@ def _iv_tables(value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab
 
 
 @njit(cache=True)
-def _explain_row(x, acc, xdir, a, poly, quot, tmp, left, feature, threshold, missing_left, is_categorical,
-                 bitset_idx, known_bitset_idx, bitsets, value, leaf_node, path_len, path_node, path_left,
-                 path_slot, n_unique, uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off,
-                 pat_mask, pat_w, wx, wz):
-    """Shapley values of one row added to ``acc``; returns the row's margin (without the base offset)."""
-    _row_directions(x, xdir, left, feature, threshold, missing_left, is_categorical, bitset_idx,
-                    known_bitset_idx, bitsets)
+def _node_slots(tree_offsets, left, right, node_player, max_depth):
+    """Per split: the slot of its player on the way from the root (first appearance numbering) and
+    whether the player appears there for the first time. Also checks children follow their parent in
+    node order, which lets a call sweep each tree's nodes in order instead of keeping a stack."""
+    n_nodes = left.shape[0]
+    node_slot = np.zeros(n_nodes, dtype=np.int64)
+    node_new = np.zeros(n_nodes, dtype=np.uint8)
+    cap = max(max_depth, 1) + 1
+    ordered = True
+    st_node = np.empty(2 * cap + 2, dtype=np.int64)
+    st_n = np.empty(2 * cap + 2, dtype=np.int64)
+    players = np.empty(cap, dtype=np.int64)
+    for t in range(tree_offsets.shape[0] - 1):
+        if tree_offsets[t + 1] == tree_offsets[t]:
+            continue
+        st_node[0] = tree_offsets[t]
+        st_n[0] = 0
+        sp = 1
+        while sp > 0:
+            sp -= 1
+            node = st_node[sp]
+            n = st_n[sp]
+            lc = left[node]
+            if lc < 0:
+                continue
+            if lc <= node or right[node] <= node:
+                ordered = False
+            p = node_player[node]
+            slot = -1
+            for s in range(n):
+                if players[s] == p:
+                    slot = s
+                    break
+            if slot < 0:
+                slot = n
+                players[n] = p
+                n += 1
+                node_new[node] = 1
+            node_slot[node] = slot
+            # Depth first: the right child's subtree is walked after the left's, whose players sit in
+            # ``players`` beyond ``n`` only, so the first ``n`` entries are still this node's path.
+            st_node[sp] = right[node]
+            st_n[sp] = n
+            st_node[sp + 1] = lc
+            st_n[sp + 1] = n
+            sp += 2
+    return node_slot, node_new, ordered
+
+
+@njit(cache=True)
+def _explain_tree_row(t, x, acc, mask_at, a, poly, quot, tmp, tree_offsets, left, right, feature, threshold,
+                      missing_left, is_categorical, bitset_idx, known_bitset_idx, bitsets, value, node_slot, node_new,
+                      int_nodes, int_off, leaf_node, leaf_off, n_unique, uniq_player, tab_off, table, interventional,
+                      uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz):
+    """Shapley values of tree ``t`` for one row, added to ``acc``; returns the tree's output for the row.
+
+    The tree's splits are swept in node order (children follow parents), each handing its children the
+    leaf-mask under construction: the child the row goes to keeps the bit of the split's player, the
+    other child clears it (branch-free: the direction is data, not control flow). Then every leaf reads
+    its mask and adds its table row.
+    """
+    root = tree_offsets[t]
+    mask_at[0] = 0
+    for k in range(int_off[t], int_off[t + 1]):
+        node = int_nodes[k]
+        bit = np.int64(1) << node_slot[node]
+        mask = mask_at[node - root] | (np.int64(node_new[node]) * bit)
+        drop = mask & ~bit
+        v = x[feature[node]]
+        if is_categorical[node] or np.isnan(v):
+            go = _goes_left(node, v, feature, threshold, missing_left, is_categorical, bitset_idx,
+                            known_bitset_idx, bitsets)
+        else:
+            go = v <= threshold[node]
+        sel = -np.int64(go)
+        mask_at[left[node] - root] = (mask & sel) | (drop & ~sel)
+        mask_at[right[node] - root] = (drop & sel) | (mask & ~sel)
     margin = 0.0
-    for li in range(leaf_node.shape[0]):
+    for li in range(leaf_off[t], leaf_off[t + 1]):
+        node = leaf_node[li]
+        mask = mask_at[node - root]
         d = n_unique[li]
         full = (np.int64(1) << d) - 1
-        mask = _leaf_mask(xdir, li, path_len, path_node, path_left, path_slot, full)
-        v = value[leaf_node[li]]
+        v = value[node]
         if mask == full:
             margin += v  # the one leaf of this tree that x itself reaches
-        if d == 0 or v == 0.0:
-            continue
         off = tab_off[li]
         if off >= 0:
             base = off + mask * d
             for s in range(d):
                 acc[uniq_player[li, s]] += table[base + s]
+        elif d == 0 or v == 0.0:
+            continue
         elif not interventional:
             for s in range(d):
                 a[s] = (mask >> s) & 1
@@ -938,8 +1021,8 @@ def _explain_row(x, acc, xdir, a, poly, quot, tmp, left, feature, threshold, mis
             for s in range(d):
                 acc[uniq_player[li, s]] += tmp[s]
         else:
-            for p in range(pat_off[li], pat_off[li + 1]):
-                b = pat_mask[p]
+            for q in range(pat_off[li], pat_off[li + 1]):
+                b = pat_mask[q]
                 if (mask | b) != full:
                     continue
                 xm = mask & ~b
@@ -948,7 +1031,7 @@ def _explain_row(x, acc, xdir, a, poly, quot, tmp, left, feature, threshold, mis
                 nz = _popcount(zm)
                 if nx + nz == 0:
                     continue
-                w = v * pat_w[p]
+                w = v * pat_w[q]
                 px = w * wx[nx, nz]
                 pz = w * wz[nx, nz]
                 for s in range(d):
@@ -960,7 +1043,7 @@ def _explain_row(x, acc, xdir, a, poly, quot, tmp, left, feature, threshold, mis
     return margin
 
 
-_CHUNK = 16  # rows per parallel work item: scratch buffers are allocated once per chunk
+_CHUNK = 64  # rows per block: one tree's tables are read by all of them while in cache
 
 # The serial and the parallel driver are two functions on purpose: numba's on-disk cache is keyed by the
 # Python function, not by the ``parallel`` flag, so ``njit(parallel=True)(f)`` and ``njit(f)`` of one ``f``
@@ -968,43 +1051,54 @@ _CHUNK = 16  # rows per parallel work item: scratch buffers are allocated once p
 
 
 @njit(cache=True)
-def _explain_rows_serial(X, phi, margin, left, feature, threshold, missing_left, is_categorical, bitset_idx,
-                         known_bitset_idx, bitsets, value, leaf_node, path_len, path_node, path_left, path_slot,
-                         n_unique, uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask,
-                         pat_w, wx, wz):
-    cap = uniq_r.shape[1]
-    xdir = np.empty(left.shape[0], dtype=np.uint8)
+def _explain_block(X, phi, margin, lo, hi, mask_at, a, poly, quot, tmp, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
+        known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
+        uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz):
+    """Rows ``lo:hi``, tree by tree: one tree's tables stay in cache while every row of the block reads them."""
+    for i in range(lo, hi):
+        margin[i] = 0.0
+    for t in range(tree_offsets.shape[0] - 1):
+        for i in range(lo, hi):
+            margin[i] += _explain_tree_row(
+                t, X[i], phi[i], mask_at, a, poly, quot, tmp, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
+        known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
+        uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz)
+
+
+@njit(cache=True)
+def _explain_rows_serial(X, phi, margin, max_tree_nodes, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
+        known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
+        uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz):
+    cap = uniq_r.shape[1] + 1
+    mask_at = np.empty(max_tree_nodes, dtype=np.int64)
     a = np.empty(cap, dtype=np.uint8)
     poly = np.empty(cap + 1)
     quot = np.empty(cap + 1)
     tmp = np.empty(cap)
-    for i in range(X.shape[0]):
-        margin[i] = _explain_row(
-            X[i], phi[i], xdir, a, poly, quot, tmp, left, feature, threshold, missing_left, is_categorical,
-            bitset_idx, known_bitset_idx, bitsets, value, leaf_node, path_len, path_node, path_left, path_slot,
-            n_unique, uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz)
+    n_rows = X.shape[0]
+    for lo in range(0, n_rows, _CHUNK):
+        _explain_block(X, phi, margin, lo, min(n_rows, lo + _CHUNK), mask_at, a, poly, quot, tmp, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
+        known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
+        uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz)
 
 
 @njit(cache=True, parallel=True)
-def _explain_rows_parallel(X, phi, margin, left, feature, threshold, missing_left, is_categorical, bitset_idx,
-                           known_bitset_idx, bitsets, value, leaf_node, path_len, path_node, path_left, path_slot,
-                           n_unique, uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask,
-                           pat_w, wx, wz):
-    cap = uniq_r.shape[1]
+def _explain_rows_parallel(X, phi, margin, max_tree_nodes, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
+        known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
+        uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz):
+    cap = uniq_r.shape[1] + 1
     n_rows = X.shape[0]
     n_chunks = (n_rows + _CHUNK - 1) // _CHUNK
     for c in prange(n_chunks):
-        xdir = np.empty(left.shape[0], dtype=np.uint8)
+        mask_at = np.empty(max_tree_nodes, dtype=np.int64)
         a = np.empty(cap, dtype=np.uint8)
         poly = np.empty(cap + 1)
         quot = np.empty(cap + 1)
         tmp = np.empty(cap)
-        for i in range(c * _CHUNK, min(n_rows, (c + 1) * _CHUNK)):
-            margin[i] = _explain_row(
-                X[i], phi[i], xdir, a, poly, quot, tmp, left, feature, threshold, missing_left, is_categorical,
-                bitset_idx, known_bitset_idx, bitsets, value, leaf_node, path_len, path_node, path_left,
-                path_slot, n_unique, uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask,
-                pat_w, wx, wz)
+        _explain_block(X, phi, margin, c * _CHUNK, min(n_rows, (c + 1) * _CHUNK), mask_at, a, poly, quot, tmp,
+                       tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
+        known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
+        uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz)
 
 
 # --------------------------------------------------------------------------- prepared explainers
@@ -1026,6 +1120,12 @@ class PreparedTrees:
     ens: TreeEnsemble
     interventional: bool
     n_players: int
+    node_slot: np.ndarray
+    node_new: np.ndarray
+    max_tree_nodes: int
+    int_nodes: np.ndarray  # the splits, in node order
+    int_off: np.ndarray  # (n_trees + 1,) range of each tree's splits in int_nodes
+    leaf_off: np.ndarray  # (n_trees + 1,) range of each tree's leaves
     base: float  # expected value: cover-weighted (path-dependent) or the background's mean margin
     leaf_node: np.ndarray
     path_len: np.ndarray
@@ -1082,9 +1182,16 @@ def prepare(ens: TreeEnsemble, *, background=None, owners=None, n_players: int |
         n_players = int(players.max()) + 1 if players.size and players.max() >= 0 else ens.n_features
     max_d = _max_depth(ens)
     (leaf_node, path_len, path_node, path_left, path_slot, n_unique, uniq_player, uniq_r,
-     reach) = _leaf_paths(ens.tree_offsets, ens.left, ens.right, players, ens.cover, max_d)
+     reach, leaf_of_node) = _leaf_paths(ens.tree_offsets, ens.left, ens.right, players, ens.cover, max_d)
     if n_unique.size and n_unique.max() > _MAX_PLAYERS_PER_PATH:
         raise NotImplementedError(f"trees with more than {_MAX_PLAYERS_PER_PATH} players on one path")
+    node_slot, node_new, ordered = _node_slots(ens.tree_offsets, ens.left, ens.right, players, max_d)
+    if not ordered:
+        raise NotImplementedError("trees whose children do not follow their parent in node order")
+    int_nodes = np.flatnonzero(ens.left >= 0).astype(np.int64)
+    trees = np.arange(ens.n_trees + 1)
+    int_off = np.searchsorted(np.searchsorted(ens.tree_offsets, int_nodes, side="right") - 1, trees).astype(np.int64)
+    leaf_off = np.searchsorted(np.searchsorted(ens.tree_offsets, leaf_node, side="right") - 1, trees).astype(np.int64)
     wx, wz = _coalition_weights(max(max_d, 1))
     cw = _size_weights(max_d)
     empty_i, empty_f = np.zeros(1, dtype=np.int64), np.zeros(0)
@@ -1113,6 +1220,8 @@ def prepare(ens: TreeEnsemble, *, background=None, owners=None, n_players: int |
             _margin_kernel(Zp, offs, left, right, feat, thr, ml, cat, bi, kbi, bits, ens.value)))
     return PreparedTrees(
         ens=ens, interventional=background is not None, n_players=int(n_players), base=base,
+        node_slot=node_slot, node_new=node_new, max_tree_nodes=int(np.diff(ens.tree_offsets).max(initial=1)),
+        int_nodes=int_nodes, int_off=int_off, leaf_off=leaf_off,
         leaf_node=leaf_node, path_len=path_len, path_node=path_node, path_left=path_left, path_slot=path_slot,
         n_unique=n_unique, uniq_player=uniq_player, uniq_r=uniq_r, tab_off=tab_off, table=table, cw=cw,
         pat_off=pat_off, pat_mask=pat_mask, pat_w=pat_w, wx=wx, wz=wz,
@@ -1136,11 +1245,12 @@ def explain_prepared(prep: PreparedTrees, X, *, prepared_inputs: bool = False) -
     margin = np.empty(n)
     # A few rows do not repay waking a thread team (it costs more than the work in a busy server).
     kernel = _explain_rows_parallel if n >= _PARALLEL_MIN_ROWS else _explain_rows_serial
-    kernel(Xp, phi, margin, ens.left, ens.feature, ens.threshold, ens.missing_left, ens.is_categorical,
-           ens.bitset_idx, ens.known_bitset_idx, ens.bitsets, ens.value, prep.leaf_node, prep.path_len,
-           prep.path_node, prep.path_left, prep.path_slot, prep.n_unique, prep.uniq_player, prep.tab_off,
-           prep.table, prep.interventional, prep.uniq_r, prep.cw, prep.pat_off, prep.pat_mask, prep.pat_w,
-           prep.wx, prep.wz)
+    kernel(Xp, phi, margin, prep.max_tree_nodes, ens.tree_offsets, ens.left, ens.right, ens.feature, ens.threshold,
+           ens.missing_left, ens.is_categorical, ens.bitset_idx, ens.known_bitset_idx, ens.bitsets, ens.value,
+           prep.node_slot, prep.node_new, prep.int_nodes, prep.int_off, prep.leaf_node, prep.leaf_off, prep.n_unique,
+           prep.uniq_player, prep.tab_off,
+           prep.table, prep.interventional, prep.uniq_r, prep.cw, prep.pat_off, prep.pat_mask, prep.pat_w, prep.wx,
+           prep.wz)
     return phi, prep.base, margin + ens.base_offset
 
 
