@@ -155,6 +155,7 @@ class Explainer:
         self.random_state = random_state
         self._adapter: ModelAdapter = adapt_model(model, background=background, link=link)
         self.feature_names = self._adapter.raw_features
+        self._columns = pd.Index(list(self.feature_names), dtype=object)  # built once: one-row calls are common
         if catalog is not None:
             catalog.check_features(self.feature_names)
 
@@ -369,7 +370,7 @@ class Explainer:
                 rows=[_plain_key(X.index[i]) for i in failing],
             )
         return Attribution(
-            values=pd.DataFrame(phi_raw, index=X.index, columns=list(a.raw_features)),
+            values=pd.DataFrame(phi_raw, index=X.index, columns=self._columns),
             base_values=base,
             margins=margin,
             scores=a.score_from_margin(margin),

@@ -90,6 +90,9 @@ class ModelAdapter:
     # -- input validation ---------------------------------------------------------------------------------
     def validate(self, X: Any) -> pd.DataFrame:
         """Return ``X`` as a frame in model column order, or raise naming every offending column."""
+        fast = self._validate_fast(X)
+        if fast is not None:
+            return fast
         if isinstance(X, pd.Series):
             X = X.to_frame().T
         if isinstance(X, np.ndarray):
@@ -158,6 +161,46 @@ class ModelAdapter:
             infinite = [c for c in numeric if pd.api.types.is_float_dtype(X[c]) and np.isinf(X[c].to_numpy()).any()]
             if infinite:
                 raise FeatureMismatchError("infinite value", infinite, expected="a finite number")
+        return X
+
+    def _validate_fast(self, X: Any) -> pd.DataFrame | None:
+        """The common case, checked in a few NumPy operations: a frame with exactly the model's columns in
+        order, numeric columns of numeric dtype, known categories. ``None`` sends anything else (including
+        every input with a problem) through the full check, which names each offending column.
+
+        One account per request is the service's shape, and there the full per-column pandas checks cost
+        more than the attribution itself.
+        """
+        if type(X) is not pd.DataFrame or not len(X) or tuple(X.columns) != self.raw_features:
+            return None
+        plan = self.__dict__.get("_fast_plan")
+        if plan is None:
+            numeric = np.array([s.numeric for s in self.columns], dtype=bool)
+            nan_ok = np.array([s.nan_ok for s in self.columns], dtype=bool)
+            plan = self.__dict__["_fast_plan"] = (numeric, nan_ok, bool(numeric.all()))
+        numeric, nan_ok, all_numeric = plan
+        kinds = [dt.kind for dt in X.dtypes]
+        if any(k not in "iuf" for k, num in zip(kinds, numeric.tolist(), strict=True) if num):
+            return None
+        if all_numeric:
+            values = X.to_numpy(dtype=np.float64)
+            bad = np.isnan(values)
+            if bad[:, ~nan_ok].any() or np.isinf(values).any():
+                return None
+            return X
+        if len(X) > 16:  # batches: the column-wise check below is per value; the full check is vectorised
+            return None
+        rows = X.to_numpy(dtype=object)
+        for j, spec in enumerate(self.columns):
+            for v in rows[:, j].tolist():
+                if v is None or v != v:  # missing
+                    if not spec.nan_ok:
+                        return None
+                elif spec.numeric:
+                    if isinstance(v, bool) or not np.isfinite(v):
+                        return None
+                elif spec.categories is not None and v not in spec.categories:
+                    return None
         return X
 
     def _spec(self, name: str) -> ColumnSpec:
