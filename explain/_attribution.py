@@ -5,9 +5,10 @@ The explainer picks the fastest exact method for the model it recognises and rec
 =============================  ==========================================  ========================
 model                          interventional (background given)           path-dependent
 =============================  ==========================================  ========================
-HistGradientBoosting           our exact TreeSHAP (categorical splits)     our exact TreeSHAP
-sklearn GB / forests           shap TreeExplainer                          shap TreeExplainer
-XGBoost, LightGBM              shap TreeExplainer                          the library's own kernel
+HistGradientBoosting, sklearn  our exact TreeSHAP: per-leaf tables,        our exact TreeSHAP
+GB / forests, XGBoost,         raw features as players, categorical
+LightGBM                       splits read natively
+trees we cannot read           shap TreeExplainer                          the library's own kernel
 LogisticRegression             shap LinearExplainer (Independent masker)   -
 anything else, callables       shap PermutationExplainer, seeded           -
 =============================  ==========================================  ========================

@@ -54,9 +54,10 @@ class ColumnSpec:
 class ModelAdapter:
     """A model reduced to what explaining it needs.
 
-    ``family`` picks the explainer: ``"hist_gb"`` (our exact TreeSHAP with categorical splits),
-    ``"tree"`` (shap's TreeSHAP), ``"xgboost"``/``"lightgbm"`` (shap, or the library's native kernel for
-    path-dependent), ``"linear"`` (LinearSHAP) or ``"agnostic"`` (seeded permutation over raw features).
+    ``family`` picks the explainer: ``"hist_gb"``, ``"tree"`` (scikit-learn trees and forests),
+    ``"xgboost"``, ``"lightgbm"`` (our exact TreeSHAP, with shap or the library's kernel as the fallback
+    where the trees cannot be read), ``"linear"`` (LinearSHAP) or ``"agnostic"`` (seeded permutation over
+    raw features). ``owners`` maps each model column to its raw feature: the players of the attribution.
     """
 
     model: Any

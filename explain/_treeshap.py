@@ -1,18 +1,27 @@
-"""Exact TreeSHAP for scikit-learn tree ensembles, written against the models' own routing.
+"""Exact TreeSHAP for tree ensembles, written against the models' own routing.
 
 shap 0.51's ``TreeExplainer`` mis-reads scikit-learn 1.9's
 ``HistGradientBoosting*`` models (additivity fails, categorical bitset splits
 are ignored), and credit-limit explanations must add up to the margin the model
-actually produced.  This module flattens the fitted trees into plain arrays that
-route rows exactly like scikit-learn does, and computes two flavours of exact
-Shapley values on them with numba kernels:
+actually produced.  This module flattens fitted trees (scikit-learn, XGBoost,
+LightGBM; numerical and categorical splits) into plain arrays that route rows
+exactly like the library does, and computes two flavours of exact Shapley
+values on them with numba kernels:
 
 * interventional: baseline-Shapley values averaged over a background sample;
 * path-dependent: the classic TreeSHAP game whose reference distribution is the
   training data as seen through the node sample counts ("cover").
 
-Both are computed per leaf, so a split only has to answer "which child does
-this row go to", which makes native categorical splits free.
+The players need not be the model's columns: ``owners`` maps each column to a
+player (a raw feature), so the columns of a one-hot encoded feature switch
+together and a split on any of them is credited to the feature.
+
+Both games are sums of per-leaf product games, whose Shapley values depend on
+the explained row only through a bit mask (which of the leaf's players the row
+agrees with).  :func:`prepare` tabulates them per leaf and mask once per model
+(and background); :func:`explain_prepared` then sweeps each tree's splits once
+per row to build every leaf's mask and adds table rows ("v2"-class TreeSHAP).
+Leaves with too many players for a table are computed per call.
 """
 
 from __future__ import annotations
@@ -970,77 +979,36 @@ def _node_slots(tree_offsets, left, right, node_player, max_depth):
 
 
 @njit(cache=True)
-def _explain_tree_row(t, x, acc, mask_at, a, poly, quot, tmp, tree_offsets, left, right, feature, threshold,
-                      missing_left, is_categorical, bitset_idx, known_bitset_idx, bitsets, value, node_slot, node_new,
-                      int_nodes, int_off, leaf_node, leaf_off, n_unique, uniq_player, tab_off, table, interventional,
-                      uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz):
-    """Shapley values of tree ``t`` for one row, added to ``acc``; returns the tree's output for the row.
-
-    The tree's splits are swept in node order (children follow parents), each handing its children the
-    leaf-mask under construction: the child the row goes to keeps the bit of the split's player, the
-    other child clears it (branch-free: the direction is data, not control flow). Then every leaf reads
-    its mask and adds its table row.
-    """
-    root = tree_offsets[t]
-    mask_at[0] = 0
-    for k in range(int_off[t], int_off[t + 1]):
-        node = int_nodes[k]
-        bit = np.int64(1) << node_slot[node]
-        mask = mask_at[node - root] | (np.int64(node_new[node]) * bit)
-        drop = mask & ~bit
-        v = x[feature[node]]
-        if is_categorical[node] or np.isnan(v):
-            go = _goes_left(node, v, feature, threshold, missing_left, is_categorical, bitset_idx,
-                            known_bitset_idx, bitsets)
-        else:
-            go = v <= threshold[node]
-        sel = -np.int64(go)
-        mask_at[left[node] - root] = (mask & sel) | (drop & ~sel)
-        mask_at[right[node] - root] = (drop & sel) | (mask & ~sel)
-    margin = 0.0
-    for li in range(leaf_off[t], leaf_off[t + 1]):
-        node = leaf_node[li]
-        mask = mask_at[node - root]
-        d = n_unique[li]
-        full = (np.int64(1) << d) - 1
-        v = value[node]
-        if mask == full:
-            margin += v  # the one leaf of this tree that x itself reaches
-        off = tab_off[li]
-        if off >= 0:
-            base = off + mask * d
-            for s in range(d):
-                acc[uniq_player[li, s]] += table[base + s]
-        elif d == 0 or v == 0.0:
+def _leaf_fallback(acc, mask, li, d, full, v, a, poly, quot, tmp, uniq_player, interventional, uniq_r, cw, pat_off,
+                   pat_mask, pat_w, wx, wz):
+    """A leaf with too many players for a table: its Shapley values computed for this row's mask."""
+    if not interventional:
+        for s in range(d):
+            a[s] = (mask >> s) & 1
+            tmp[s] = 0.0
+        _pd_leaf(v, d, a, uniq_r[li], cw, poly, quot, tmp)
+        for s in range(d):
+            acc[uniq_player[li, s]] += tmp[s]
+        return
+    for q in range(pat_off[li], pat_off[li + 1]):
+        b = pat_mask[q]
+        if (mask | b) != full:
             continue
-        elif not interventional:
-            for s in range(d):
-                a[s] = (mask >> s) & 1
-                tmp[s] = 0.0
-            _pd_leaf(v, d, a, uniq_r[li], cw, poly, quot, tmp)
-            for s in range(d):
-                acc[uniq_player[li, s]] += tmp[s]
-        else:
-            for q in range(pat_off[li], pat_off[li + 1]):
-                b = pat_mask[q]
-                if (mask | b) != full:
-                    continue
-                xm = mask & ~b
-                zm = b & ~mask
-                nx = _popcount(xm)
-                nz = _popcount(zm)
-                if nx + nz == 0:
-                    continue
-                w = v * pat_w[q]
-                px = w * wx[nx, nz]
-                pz = w * wz[nx, nz]
-                for s in range(d):
-                    bit = np.int64(1) << s
-                    if xm & bit:
-                        acc[uniq_player[li, s]] += px
-                    elif zm & bit:
-                        acc[uniq_player[li, s]] -= pz
-    return margin
+        xm = mask & ~b
+        zm = b & ~mask
+        nx = _popcount(xm)
+        nz = _popcount(zm)
+        if nx + nz == 0:
+            continue
+        w = v * pat_w[q]
+        px = w * wx[nx, nz]
+        pz = w * wz[nx, nz]
+        for s in range(d):
+            bit = np.int64(1) << s
+            if xm & bit:
+                acc[uniq_player[li, s]] += px
+            elif zm & bit:
+                acc[uniq_player[li, s]] -= pz
 
 
 _CHUNK = 64  # rows per block: one tree's tables are read by all of them while in cache
@@ -1054,15 +1022,61 @@ _CHUNK = 64  # rows per block: one tree's tables are read by all of them while i
 def _explain_block(X, phi, margin, lo, hi, mask_at, a, poly, quot, tmp, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
         known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
         uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz):
-    """Rows ``lo:hi``, tree by tree: one tree's tables stay in cache while every row of the block reads them."""
+    """Rows ``lo:hi``, tree by tree and node by node, each node's work done for every row of the block.
+
+    Per tree, the splits are swept in node order (children follow parents), each handing its children the
+    leaf-masks under construction: the child a row goes to keeps the bit of the split's player, the other
+    child clears it (branch-free: the direction is data, not control flow). Then every leaf reads each
+    row's mask and adds its table row. A node's data is loaded once for the whole block, the rows are
+    independent work, and one tree's tables stay in cache while the block reads them.
+    """
+    nb = hi - lo
     for i in range(lo, hi):
         margin[i] = 0.0
     for t in range(tree_offsets.shape[0] - 1):
-        for i in range(lo, hi):
-            margin[i] += _explain_tree_row(
-                t, X[i], phi[i], mask_at, a, poly, quot, tmp, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
-        known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
-        uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz)
+        root = tree_offsets[t]
+        for r in range(nb):
+            mask_at[0, r] = 0
+        for k in range(int_off[t], int_off[t + 1]):
+            node = int_nodes[k]
+            bit = np.int64(1) << node_slot[node]
+            new = np.int64(node_new[node]) * bit
+            f = feature[node]
+            thr = threshold[node]
+            plain = not is_categorical[node]
+            src = node - root
+            lc = left[node] - root
+            rc = right[node] - root
+            for r in range(nb):
+                mask = mask_at[src, r] | new
+                drop = mask & ~bit
+                v = X[lo + r, f]
+                if plain and not np.isnan(v):
+                    go = v <= thr
+                else:
+                    go = _goes_left(node, v, feature, threshold, missing_left, is_categorical, bitset_idx,
+                                    known_bitset_idx, bitsets)
+                sel = -np.int64(go)
+                mask_at[lc, r] = (mask & sel) | (drop & ~sel)
+                mask_at[rc, r] = (drop & sel) | (mask & ~sel)
+        for li in range(leaf_off[t], leaf_off[t + 1]):
+            node = leaf_node[li]
+            col = node - root
+            d = n_unique[li]
+            full = (np.int64(1) << d) - 1
+            v = value[node]
+            off = tab_off[li]
+            for r in range(nb):
+                mask = mask_at[col, r]
+                if mask == full:
+                    margin[lo + r] += v  # the one leaf of this tree that the row itself reaches
+                if off >= 0:
+                    base = off + mask * d
+                    for s in range(d):
+                        phi[lo + r, uniq_player[li, s]] += table[base + s]
+                elif d > 0 and v != 0.0:
+                    _leaf_fallback(phi[lo + r], mask, li, d, full, v, a, poly, quot, tmp, uniq_player,
+                                   interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz)
 
 
 @njit(cache=True)
@@ -1070,7 +1084,7 @@ def _explain_rows_serial(X, phi, margin, max_tree_nodes, tree_offsets, left, rig
         known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
         uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz):
     cap = uniq_r.shape[1] + 1
-    mask_at = np.empty(max_tree_nodes, dtype=np.int64)
+    mask_at = np.empty((max_tree_nodes, _CHUNK), dtype=np.int64)
     a = np.empty(cap, dtype=np.uint8)
     poly = np.empty(cap + 1)
     quot = np.empty(cap + 1)
@@ -1090,7 +1104,7 @@ def _explain_rows_parallel(X, phi, margin, max_tree_nodes, tree_offsets, left, r
     n_rows = X.shape[0]
     n_chunks = (n_rows + _CHUNK - 1) // _CHUNK
     for c in prange(n_chunks):
-        mask_at = np.empty(max_tree_nodes, dtype=np.int64)
+        mask_at = np.empty((max_tree_nodes, _CHUNK), dtype=np.int64)
         a = np.empty(cap, dtype=np.uint8)
         poly = np.empty(cap + 1)
         quot = np.empty(cap + 1)
