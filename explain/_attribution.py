@@ -517,14 +517,19 @@ def _probe_rows(ensemble: Any, background: np.ndarray | None, adapter: ModelAdap
     categorical = {j for j in range(ensemble.n_features) if np.any(ensemble.is_categorical[ensemble.feature == j])}
     if adapter.decode is not None:
         categorical |= {j for j, s in enumerate(adapter.columns) if not s.numeric}
-    nan_ok = [s.nan_ok for s in adapter.columns] if adapter.owners is not None and len(adapter.columns) == ensemble.n_features else [False] * ensemble.n_features
+    # NaN probes only where model columns are raw columns that may be missing (a bare estimator).
+    one_to_one = len(adapter.columns) == ensemble.n_features
+    nan_ok = [s.nan_ok for s in adapter.columns] if one_to_one else [False] * ensemble.n_features
     for j in range(ensemble.n_features):
         if j in categorical:
-            if background is None:
-                cats = ensemble.input_categories[j] if ensemble.input_categories and ensemble.input_categories[j] is not None else None
+            if background is None:  # known categories (raw values or codes), else the codes the splits list
+                cats = ensemble.input_categories[j] if ensemble.input_categories else None
+                if cats is None and adapter.decode is not None and not adapter.columns[j].numeric:
+                    cats = np.arange(len(adapter.columns[j].categories))
                 if cats is None:
-                    spec = adapter.columns[j] if adapter.decode is not None else None
-                    cats = np.arange(len(spec.categories)) if spec is not None and spec.categories else np.arange(8)
+                    rows = ensemble.bitset_idx[(ensemble.feature == j) & ensemble.is_categorical]
+                    bits = np.unpackbits(ensemble.bitsets[rows].view(np.uint8), bitorder="little").reshape(len(rows), -1)
+                    cats = np.flatnonzero(bits.any(axis=0)) if len(rows) else np.arange(1)
                 X[:, j] = rng.choice(np.asarray(cats, dtype=np.float64), size=n)
         else:
             split_values = ensemble.threshold[(ensemble.feature == j) & ~ensemble.is_categorical]

@@ -194,7 +194,7 @@ class ModelAdapter:
         rows = X.to_numpy(dtype=object)
         for j, spec in enumerate(self.columns):
             for v in rows[:, j].tolist():
-                if v is None or v != v:  # missing
+                if v is None or v is pd.NA or v is pd.NaT or v != v:  # missing
                     if not spec.nan_ok:
                         return None
                 elif spec.numeric:

@@ -48,9 +48,6 @@ __all__ = [
 # threaded server several requests would each wake one.
 _PARALLEL_MIN_ROWS = 64
 
-_SIDE_NONE = 0
-_SIDE_X = 1
-_SIDE_Z = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -753,18 +750,6 @@ def _coalition_weights(max_d: int) -> tuple[np.ndarray, np.ndarray]:
     return wx, wz
 
 
-def _size_weights(max_d: int) -> np.ndarray:
-    """``cw[d, k] = k! (d-k-1)! / d!``, the Shapley weight of a size-k coalition among d players."""
-    n = max(max_d, 1) + 1
-    cw = np.zeros((n, n))
-    for d in range(1, n):
-        c = 1.0
-        for k in range(d):
-            cw[d, k] = 1.0 / (d * c)  # c = C(d-1, k), updated exactly
-            c = c * (d - 1 - k) / (k + 1)
-    return cw
-
-
 @njit(cache=True)
 def _popcount(m):
     n = 0
@@ -787,52 +772,61 @@ def _popcount(m):
 
 
 @njit(cache=True)
-def _pd_leaf(v, d, a, r, cw, poly, quot, out):
-    """Add the path-dependent Shapley values of one leaf's product game to ``out`` (slot order)."""
-    # The leaf's game is a product of per-player factors (a_g if g is known, r_g if not); Shapley
-    # weights of such a game come from the coefficients of prod_g (r_g + a_g t).
-    poly[0] = 1.0
-    deg = 0
-    for s in range(d):
-        rs = r[s]
-        if a[s] == 1:
-            poly[deg + 1] = poly[deg]
-            for k in range(deg, 0, -1):
-                poly[k] = poly[k] * rs + poly[k - 1]
-            poly[0] *= rs
-            deg += 1
-        else:
-            for k in range(deg + 1):
-                poly[k] *= rs
-    for s in range(d):
-        rs = r[s]
-        diff = a[s] - rs
-        if diff == 0.0:
+def _pd_leaf(v, d, a, r, gl_u, gl_w, fac, out):
+    """Add the path-dependent Shapley values of one leaf's product game to ``out`` (slot order).
+
+    The leaf's game is a product of per-player factors (a_g if g is known, r_g if not). Player s gets
+    ``v (a_s - r_s) sum_k w(k) e_k``, with ``e_k`` the coefficients of ``prod_{g != s} (r_g + a_g t)`` and
+    ``w(k) = k! (d-k-1)! / d! = int_0^1 u^k (1-u)^(d-1-k) du``; so the sum is the integral over [0, 1] of
+    ``prod_{g != s} (r_g (1-u) + a_g u)``, a polynomial of degree d-1 that Gauss-Legendre quadrature with
+    ceil(d/2) nodes integrates exactly.
+    """
+    m = (d + 1) // 2
+    for j in range(m):
+        u = gl_u[m, j]
+        w = gl_w[m, j]
+        prod = 1.0
+        zeros = 0
+        for g in range(d):
+            f = r[g] * (1.0 - u) + a[g] * u
+            fac[g] = f
+            if f == 0.0:
+                zeros += 1  # a player that blocks the leaf whether known or not
+            else:
+                prod *= f
+        if zeros > 1:
             continue
-        # Divide out player s's own factor; top-down synthetic division by (t + r) is stable because
-        # cover ratios are <= 1.
-        if a[s] == 1:
-            qdeg = deg - 1
-            quot[qdeg] = poly[deg]
-            for k in range(qdeg, 0, -1):
-                quot[k - 1] = poly[k] - rs * quot[k]
-        else:
-            qdeg = deg
-            for k in range(deg + 1):
-                quot[k] = poly[k] / rs
-        tot = 0.0
-        for k in range(qdeg + 1):
-            tot += cw[d, k] * quot[k]
-        out[s] += v * diff * tot
+        for s in range(d):
+            diff = a[s] - r[s]
+            if diff == 0.0:
+                continue
+            if zeros == 1:
+                if fac[s] != 0.0:
+                    continue
+                rest = prod
+            else:
+                rest = prod / fac[s]
+            out[s] += v * diff * w * rest
+
+
+def _gauss_legendre(max_d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights on [0, 1], row m holding the m-point rule (m = 1 .. ceil(max_d / 2))."""
+    n = max(1, (max_d + 1) // 2) + 1
+    u = np.zeros((n, n))
+    w = np.zeros((n, n))
+    for m in range(1, n):
+        x, wt = np.polynomial.legendre.leggauss(m)
+        u[m, :m] = (x + 1.0) / 2.0
+        w[m, :m] = wt / 2.0
+    return u, w
 
 
 @njit(cache=True)
-def _pd_tables(value, leaf_node, n_unique, uniq_r, cw, tab_off, table_size):
+def _pd_tables(value, leaf_node, n_unique, uniq_r, gl_u, gl_w, tab_off, table_size):
     table = np.zeros(table_size)
     cap = uniq_r.shape[1]
     a = np.empty(cap, dtype=np.uint8)
-    poly = np.empty(cap + 1)
-    quot = np.empty(cap + 1)
+    fac = np.empty(cap)
     for li in range(leaf_node.shape[0]):
         off = tab_off[li]
         if off < 0:
@@ -842,7 +836,7 @@ def _pd_tables(value, leaf_node, n_unique, uniq_r, cw, tab_off, table_size):
         for mask in range(1 << d):
             for s in range(d):
                 a[s] = (mask >> s) & 1
-            _pd_leaf(v, d, a, uniq_r[li], cw, poly, quot, table[off + mask * d: off + (mask + 1) * d])
+            _pd_leaf(v, d, a, uniq_r[li], gl_u, gl_w, fac, table[off + mask * d: off + (mask + 1) * d])
     return table
 
 
@@ -979,14 +973,14 @@ def _node_slots(tree_offsets, left, right, node_player, max_depth):
 
 
 @njit(cache=True)
-def _leaf_fallback(acc, mask, li, d, full, v, a, poly, quot, tmp, uniq_player, interventional, uniq_r, cw, pat_off,
-                   pat_mask, pat_w, wx, wz):
+def _leaf_fallback(acc, mask, li, d, full, v, a, fac, tmp, uniq_player, interventional, uniq_r, gl_u, gl_w,
+                   pat_off, pat_mask, pat_w, wx, wz):
     """A leaf with too many players for a table: its Shapley values computed for this row's mask."""
     if not interventional:
         for s in range(d):
             a[s] = (mask >> s) & 1
             tmp[s] = 0.0
-        _pd_leaf(v, d, a, uniq_r[li], cw, poly, quot, tmp)
+        _pd_leaf(v, d, a, uniq_r[li], gl_u, gl_w, fac, tmp)
         for s in range(d):
             acc[uniq_player[li, s]] += tmp[s]
         return
@@ -1019,9 +1013,9 @@ _CHUNK = 64  # rows per block: one tree's tables are read by all of them while i
 
 
 @njit(cache=True)
-def _explain_block(X, phi, margin, lo, hi, mask_at, a, poly, quot, tmp, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
+def _explain_block(X, phi, margin, lo, hi, mask_at, a, fac, tmp, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
         known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
-        uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz):
+        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz):
     """Rows ``lo:hi``, tree by tree and node by node, each node's work done for every row of the block.
 
     Per tree, the splits are swept in node order (children follow parents), each handing its children the
@@ -1075,44 +1069,42 @@ def _explain_block(X, phi, margin, lo, hi, mask_at, a, poly, quot, tmp, tree_off
                     for s in range(d):
                         phi[lo + r, uniq_player[li, s]] += table[base + s]
                 elif d > 0 and v != 0.0:
-                    _leaf_fallback(phi[lo + r], mask, li, d, full, v, a, poly, quot, tmp, uniq_player,
-                                   interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz)
+                    _leaf_fallback(phi[lo + r], mask, li, d, full, v, a, fac, tmp, uniq_player,
+                                   interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz)
 
 
 @njit(cache=True)
 def _explain_rows_serial(X, phi, margin, max_tree_nodes, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
         known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
-        uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz):
+        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz):
     cap = uniq_r.shape[1] + 1
     mask_at = np.empty((max_tree_nodes, _CHUNK), dtype=np.int64)
     a = np.empty(cap, dtype=np.uint8)
-    poly = np.empty(cap + 1)
-    quot = np.empty(cap + 1)
+    fac = np.empty(cap)
     tmp = np.empty(cap)
     n_rows = X.shape[0]
     for lo in range(0, n_rows, _CHUNK):
-        _explain_block(X, phi, margin, lo, min(n_rows, lo + _CHUNK), mask_at, a, poly, quot, tmp, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
+        _explain_block(X, phi, margin, lo, min(n_rows, lo + _CHUNK), mask_at, a, fac, tmp, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
         known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
-        uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz)
+        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz)
 
 
 @njit(cache=True, parallel=True)
 def _explain_rows_parallel(X, phi, margin, max_tree_nodes, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
         known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
-        uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz):
+        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz):
     cap = uniq_r.shape[1] + 1
     n_rows = X.shape[0]
     n_chunks = (n_rows + _CHUNK - 1) // _CHUNK
     for c in prange(n_chunks):
         mask_at = np.empty((max_tree_nodes, _CHUNK), dtype=np.int64)
         a = np.empty(cap, dtype=np.uint8)
-        poly = np.empty(cap + 1)
-        quot = np.empty(cap + 1)
+        fac = np.empty(cap)
         tmp = np.empty(cap)
-        _explain_block(X, phi, margin, c * _CHUNK, min(n_rows, (c + 1) * _CHUNK), mask_at, a, poly, quot, tmp,
+        _explain_block(X, phi, margin, c * _CHUNK, min(n_rows, (c + 1) * _CHUNK), mask_at, a, fac, tmp,
                        tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
         known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
-        uniq_player, tab_off, table, interventional, uniq_r, cw, pat_off, pat_mask, pat_w, wx, wz)
+        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz)
 
 
 # --------------------------------------------------------------------------- prepared explainers
@@ -1151,7 +1143,8 @@ class PreparedTrees:
     uniq_r: np.ndarray
     tab_off: np.ndarray
     table: np.ndarray
-    cw: np.ndarray
+    gl_u: np.ndarray  # Gauss-Legendre nodes on [0, 1], row m: the m-point rule
+    gl_w: np.ndarray
     pat_off: np.ndarray
     pat_mask: np.ndarray
     pat_w: np.ndarray
@@ -1207,11 +1200,11 @@ def prepare(ens: TreeEnsemble, *, background=None, owners=None, n_players: int |
     int_off = np.searchsorted(np.searchsorted(ens.tree_offsets, int_nodes, side="right") - 1, trees).astype(np.int64)
     leaf_off = np.searchsorted(np.searchsorted(ens.tree_offsets, leaf_node, side="right") - 1, trees).astype(np.int64)
     wx, wz = _coalition_weights(max(max_d, 1))
-    cw = _size_weights(max_d)
+    gl_u, gl_w = _gauss_legendre(max_d)
     empty_i, empty_f = np.zeros(1, dtype=np.int64), np.zeros(0)
     if background is None:
         tab_off, size = _table_offsets(n_unique, _TABLE_MAX_PLAYERS)
-        table = _pd_tables(ens.value, leaf_node, n_unique, uniq_r, cw, tab_off, size)
+        table = _pd_tables(ens.value, leaf_node, n_unique, uniq_r, gl_u, gl_w, tab_off, size)
         base = ens.base_offset + float(np.sum(ens.value[leaf_node] * reach))
         pat_off, pat_mask, pat_w = np.zeros(leaf_node.shape[0] + 1, dtype=np.int64), empty_i, empty_f
     else:
@@ -1237,7 +1230,7 @@ def prepare(ens: TreeEnsemble, *, background=None, owners=None, n_players: int |
         node_slot=node_slot, node_new=node_new, max_tree_nodes=int(np.diff(ens.tree_offsets).max(initial=1)),
         int_nodes=int_nodes, int_off=int_off, leaf_off=leaf_off,
         leaf_node=leaf_node, path_len=path_len, path_node=path_node, path_left=path_left, path_slot=path_slot,
-        n_unique=n_unique, uniq_player=uniq_player, uniq_r=uniq_r, tab_off=tab_off, table=table, cw=cw,
+        n_unique=n_unique, uniq_player=uniq_player, uniq_r=uniq_r, tab_off=tab_off, table=table, gl_u=gl_u, gl_w=gl_w,
         pat_off=pat_off, pat_mask=pat_mask, pat_w=pat_w, wx=wx, wz=wz,
     )
 
@@ -1263,7 +1256,7 @@ def explain_prepared(prep: PreparedTrees, X, *, prepared_inputs: bool = False) -
            ens.missing_left, ens.is_categorical, ens.bitset_idx, ens.known_bitset_idx, ens.bitsets, ens.value,
            prep.node_slot, prep.node_new, prep.int_nodes, prep.int_off, prep.leaf_node, prep.leaf_off, prep.n_unique,
            prep.uniq_player, prep.tab_off,
-           prep.table, prep.interventional, prep.uniq_r, prep.cw, prep.pat_off, prep.pat_mask, prep.pat_w, prep.wx,
+           prep.table, prep.interventional, prep.uniq_r, prep.gl_u, prep.gl_w, prep.pat_off, prep.pat_mask, prep.pat_w, prep.wx,
            prep.wz)
     return phi, prep.base, margin + ens.base_offset
 

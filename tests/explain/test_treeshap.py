@@ -338,3 +338,22 @@ def test_cached_serial_kernel_is_never_loaded_for_the_parallel_one(tmp_path):
                               timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip()  # the threading layer's name
+
+
+@pytest.mark.parametrize("max_players", [0, 3])
+def test_leaves_without_tables_give_the_same_values(hgb_categorical, monkeypatch, max_players):
+    """Deep leaves (too many players for a table) are computed per call: same values either way."""
+    from explain import _treeshap
+
+    model, X = hgb_categorical
+    ens = TreeEnsemble.from_hist_gradient_boosting(model)
+    rows, background = _with_odd_categories(X[:40]), X[-30:]
+    tabled = [_treeshap.explain_prepared(_treeshap.prepare(ens, background=bg), rows) for bg in (None, background)]
+    monkeypatch.setattr(_treeshap, "_TABLE_MAX_PLAYERS", max_players)
+    for bg, (phi, base, margin) in zip((None, background), tabled, strict=True):
+        prep = _treeshap.prepare(ens, background=bg)
+        assert prep.tabulated_share < 1.0
+        phi2, base2, margin2 = _treeshap.explain_prepared(prep, rows)
+        np.testing.assert_allclose(phi2, phi, rtol=0, atol=1e-12)
+        assert base2 == base
+        np.testing.assert_allclose(margin2, margin, rtol=0, atol=1e-12)
