@@ -230,15 +230,20 @@ class Explainer:
         elif family in ("xgboost", "lightgbm") and mode == "path_dependent":
             self.engine = family  # the library's own contribution kernel
         elif family in ("tree", "xgboost", "lightgbm"):
-            with warnings.catch_warnings():
-                # Large backgrounds are a deliberate choice here (the caller's reference population).
-                warnings.filterwarnings("ignore", message=".*background samples may lead to slow runtimes")
-                self._shap = shap.TreeExplainer(
-                    a.estimator,
-                    data=self._bg_model if mode == "interventional" else None,
-                    feature_perturbation="interventional" if mode == "interventional" else "tree_path_dependent",
-                    model_output="raw",
-                )
+            try:
+                with warnings.catch_warnings():
+                    # Large backgrounds are a deliberate choice here (the caller's reference population).
+                    warnings.filterwarnings("ignore", message=".*background samples may lead to slow runtimes")
+                    self._shap = shap.TreeExplainer(
+                        a.estimator,
+                        data=self._bg_model if mode == "interventional" else None,
+                        feature_perturbation="interventional" if mode == "interventional" else "tree_path_dependent",
+                        model_output="raw",
+                    )
+            except (NotImplementedError, TypeError, ValueError) as exc:  # shap's own refusal, in our words
+                raise ModelNotSupportedError(
+                    a.estimator, f"neither our tree reader nor shap's can explain it in the {mode} meaning ({exc})"
+                ) from exc
             self.engine = "shap"
         elif family == "linear":
             masker = shap.maskers.Independent(self._bg_model, max_samples=len(self._bg_model))
