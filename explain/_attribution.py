@@ -5,9 +5,10 @@ The explainer picks the fastest exact method for the model it recognises and rec
 =============================  ==========================================  ========================
 model                          interventional (background given)           path-dependent
 =============================  ==========================================  ========================
-HistGradientBoosting           our exact TreeSHAP (categorical splits)     our exact TreeSHAP
-sklearn GB / forests           shap TreeExplainer                          shap TreeExplainer
-XGBoost, LightGBM              shap TreeExplainer                          the library's own kernel
+HistGradientBoosting, sklearn  our exact TreeSHAP: per-leaf tables,        our exact TreeSHAP
+GB / forests, XGBoost,         raw features as players, categorical
+LightGBM                       splits read natively
+trees we cannot read           shap TreeExplainer                          the library's own kernel
 LogisticRegression             shap LinearExplainer (Independent masker)   -
 anything else, callables       shap PermutationExplainer, seeded           -
 =============================  ==========================================  ========================
@@ -28,7 +29,7 @@ import pandas as pd
 
 from explain._catalog import FeatureCatalog
 from explain._data_checks import check_missingness, missing_rates
-from explain._exceptions import AdditivityError, CatalogError, InvalidInputError
+from explain._exceptions import AdditivityError, CatalogError, InvalidInputError, ModelNotSupportedError
 from explain._models import ModelAdapter, adapt_model
 from explain._reasons import (
     MAX_REASONS,
@@ -74,13 +75,27 @@ class Attribution:
     max_additivity_error: float
     background_rows: int | None
     catalog: FeatureCatalog | None = field(default=None, repr=False, compare=False)
+    # "raw_features": each raw input is one player (its encoded columns switch together);
+    # "encoded_columns_summed": per-column values summed (recorded where only a fallback engine could run).
+    players: str = "raw_features"
 
     def by_group(self) -> pd.DataFrame:
         """Contributions summed into reason groups (one column per group, catalog order); sums keep additivity."""
         if self.catalog is None:
             return self.values.copy()
-        codes, matrix = self.catalog.group_matrix(list(self.values.columns))
-        return pd.DataFrame(self.values.to_numpy() @ matrix, index=self.values.index, columns=list(codes))
+        # Member columns added left to right, row by row: unlike a matrix product (whose blocking depends on
+        # the number of rows), each row's sums are the same bits however many rows were explained with it,
+        # so a decision replayed alone reproduces a batch-issued record exactly.
+        values = self.values.to_numpy()
+        columns = {name: j for j, name in enumerate(self.values.columns)}
+        sums = {}
+        for code, group in self.catalog.groups.items():
+            total = np.zeros(len(values))
+            for feature in group.features:
+                if feature in columns:
+                    total = total + values[:, columns[feature]]
+            sums[code] = total
+        return pd.DataFrame(sums, index=self.values.index)
 
     def to_dict(self) -> dict[str, Any]:
         """Row-wise JSON-ready form: one entry per row with its contributions by feature."""
@@ -161,6 +176,7 @@ class Explainer:
         self.random_state = random_state
         self._adapter: ModelAdapter = adapt_model(model, background=background, link=link)
         self.feature_names = self._adapter.raw_features
+        self._columns = pd.Index(list(self.feature_names), dtype=object)  # built once: one-row calls are common
         if catalog is not None:
             catalog.check_features(self.feature_names)
 
@@ -204,37 +220,52 @@ class Explainer:
             trees = a.estimator.get_booster().num_boosted_rounds()
             self._float32_rtol = 4 * _FLOAT32_EPS * max(1.0, float(np.sqrt(trees)))
         self._ensemble = None
-        if family in ("hist_gb", "tree", "xgboost"):
-            from explain._treeshap import TreeEnsemble
+        self._prepared = None
+        if family in ("hist_gb", "tree", "xgboost", "lightgbm"):
+            from explain._treeshap import TreeEnsemble, prepare
 
             build = {"hist_gb": TreeEnsemble.from_hist_gradient_boosting, "tree": TreeEnsemble.from_sklearn_trees,
-                     "xgboost": TreeEnsemble.from_xgboost}[family]
+                     "xgboost": TreeEnsemble.from_xgboost, "lightgbm": TreeEnsemble.from_lightgbm}[family]
             try:
-                self._ensemble = build(a.estimator)
+                ensemble = build(a.estimator)
+                # Everything that depends only on the model (and background) is computed here, once:
+                # per-leaf Shapley tables, with each raw feature one player however it was encoded.
+                prepared = prepare(ensemble, background=self._bg_model if mode == "interventional" else None,
+                                   owners=a.owners, n_players=len(a.raw_features))
             except (NotImplementedError, TypeError):
                 if family == "hist_gb":
                     raise
-            if self._ensemble is not None and mode == "interventional":
-                from explain._treeshap import prepare_background
-
-                # Routed through the trees once; every later call pays only for the rows it explains.
-                self._prepared_background = prepare_background(self._ensemble, self._bg_model)
+            else:
+                if self._flattening_is_faithful(ensemble):
+                    self._ensemble, self._prepared = ensemble, prepared
+                elif family == "hist_gb":  # shap mis-reads these models: no fallback to offer
+                    raise ModelNotSupportedError(a.estimator, "its trees could not be read faithfully")
         self.method = {"linear": "linear_shap", "agnostic": "permutation"}.get(family, "tree_shap")
+        one_player_per_column = a.owners is None or len(set(np.asarray(a.owners).tolist())) == len(a.owners)
+        # What the contributions are the Shapley values of: raw features (one player however encoded), or,
+        # only where shap's tree kernel had to stand in on a multi-column encoding, sums over encoded columns.
+        self.players = ("raw_features" if self._ensemble is not None or family in ("linear", "agnostic")
+                        or one_player_per_column else "encoded_columns_summed")
         if self._ensemble is not None:
-            # Our exact kernels: parallel over rows, and correct for HGB's categorical splits.
+            # Our exact kernels: per-leaf tables, parallel over rows, categorical splits read natively.
             self.engine = "numba"
         elif family in ("xgboost", "lightgbm") and mode == "path_dependent":
             self.engine = family  # the library's own contribution kernel
         elif family in ("tree", "xgboost", "lightgbm"):
-            with warnings.catch_warnings():
-                # Large backgrounds are a deliberate choice here (the caller's reference population).
-                warnings.filterwarnings("ignore", message=".*background samples may lead to slow runtimes")
-                self._shap = shap.TreeExplainer(
-                    a.estimator,
-                    data=self._bg_model if mode == "interventional" else None,
-                    feature_perturbation="interventional" if mode == "interventional" else "tree_path_dependent",
-                    model_output="raw",
-                )
+            try:
+                with warnings.catch_warnings():
+                    # Large backgrounds are a deliberate choice here (the caller's reference population).
+                    warnings.filterwarnings("ignore", message=".*background samples may lead to slow runtimes")
+                    self._shap = shap.TreeExplainer(
+                        a.estimator,
+                        data=self._bg_model if mode == "interventional" else None,
+                        feature_perturbation="interventional" if mode == "interventional" else "tree_path_dependent",
+                        model_output="raw",
+                    )
+            except (NotImplementedError, TypeError, ValueError) as exc:  # shap's own refusal, in our words
+                raise ModelNotSupportedError(
+                    a.estimator, f"neither our tree reader nor shap's can explain it in the {mode} meaning ({exc})"
+                ) from exc
             self.engine = "shap"
         elif family == "linear":
             masker = shap.maskers.Independent(self._bg_model, max_samples=len(self._bg_model))
@@ -243,17 +274,35 @@ class Explainer:
         else:
             self.engine = "shap"
 
+    def _flattening_is_faithful(self, ensemble: Any) -> bool:
+        """Prove, once, that the flattened trees give the model's own margins.
+
+        Checked on the background and on seeded probe rows that visit both sides of every split value
+        (and the categories and missing values the model knows). Each call then checks additivity
+        against the flattened trees' margin, which this proof ties to the model's real output at a
+        fraction of the cost of asking the model again for every account.
+        """
+        from explain._treeshap import predict_margin
+
+        probes = _probe_rows(ensemble, self._bg_model, self._adapter)
+        try:
+            real = np.asarray(self._adapter.margin_fn(probes), dtype=np.float64)
+        except (ValueError, TypeError):  # the model refuses a probe (e.g. NaN it never saw): no proof
+            return False
+        ours = predict_margin(ensemble, probes)
+        tolerance = _EXACT_TOLERANCE + self._float32_rtol * (np.abs(real) + 1.0)
+        return bool(np.all(np.abs(ours - real) <= tolerance))
+
+    def _attribute_prepared(self, Xt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Raw-feature contributions, base value per row and margin per row, from our prepared kernels."""
+        from explain._treeshap import explain_prepared
+
+        phi, base, margin = explain_prepared(self._prepared, Xt)
+        return phi, np.full(len(margin), base), margin
+
     def _attribute_model_space(self, Xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Contributions per model column and the base value per row."""
         family, n = self._adapter.family, Xt.shape[0]
-        if self._ensemble is not None:
-            from explain._treeshap import interventional_shap, path_dependent_shap
-
-            if self.mode == "interventional":
-                phi, base = interventional_shap(self._ensemble, Xt, self._prepared_background)
-            else:
-                phi, base = path_dependent_shap(self._ensemble, Xt)
-            return phi, np.full(n, base)
         if self.engine in ("xgboost", "lightgbm"):
             est = self._adapter.estimator
             if family == "xgboost":
@@ -332,12 +381,18 @@ class Explainer:
             phi_raw, base = self._attribute_agnostic(X)
             margin = a.raw_margin(X)  # type: ignore[attr-defined]
             scale = np.abs(phi_raw).sum(axis=1) + np.abs(base)
+        elif self._prepared is not None:
+            # Players are the raw features already; the margin is the flattened trees' own, proven equal
+            # to the model's at build (see _flattening_is_faithful).
+            phi_raw, base, margin = self._attribute_prepared(a.transform(X))
+            scale = np.abs(phi_raw).sum(axis=1) + np.abs(base)
         else:
             Xt = a.transform(X)
             phi, base = self._attribute_model_space(Xt)
             margin = a.margin_fn(Xt)
             scale = np.abs(phi).sum(axis=1) + np.abs(base)
-            # Encoded columns summed back to the raw column they came from: one number per customer fact.
+            # Encoded columns summed back to the raw column they came from. Exact raw-feature Shapley values
+            # for linear models; for a shap fallback on a multi-column encoding it is the per-column sum.
             phi_raw = np.zeros((phi.shape[0], len(a.raw_features)))
             np.add.at(phi_raw.T, a.owners, phi.T)
         tolerance = _EXACT_TOLERANCE + self._float32_rtol * scale
@@ -349,7 +404,7 @@ class Explainer:
                 rows=[_plain_key(X.index[i]) for i in failing],
             )
         return Attribution(
-            values=pd.DataFrame(phi_raw, index=X.index, columns=list(a.raw_features)),
+            values=pd.DataFrame(phi_raw, index=X.index, columns=self._columns),
             base_values=base,
             margins=margin,
             scores=a.score_from_margin(margin),
@@ -362,6 +417,7 @@ class Explainer:
             max_additivity_error=float(error.max()) if error.size else 0.0,
             background_rows=None if self.background is None else len(self.background),
             catalog=self.catalog,
+            players=self.players,
         )
 
     def reasons(
@@ -488,3 +544,41 @@ class Explainer:
             f"higher_is={self.higher_is!r}, background_rows={None if self.background is None else len(self.background)})"
         )
 
+
+
+def _probe_rows(ensemble: Any, background: np.ndarray | None, adapter: ModelAdapter, n: int = 256) -> np.ndarray:
+    """Model-space rows that exercise the flattened trees: the background, its columns recombined, and per
+    numeric column the split values themselves and the next number above each (seeded, so deterministic)."""
+    rng = np.random.default_rng(0)
+    parts = []
+    if background is not None and len(background):
+        parts.append(background)
+        parts.append(np.column_stack([rng.choice(background[:, j], size=n) for j in range(background.shape[1])]))
+    X = np.zeros((n, ensemble.n_features)) if not parts else parts[-1].copy()
+    categorical = {j for j in range(ensemble.n_features) if np.any(ensemble.is_categorical[ensemble.feature == j])}
+    if adapter.decode is not None:
+        categorical |= {j for j, s in enumerate(adapter.columns) if not s.numeric}
+    # NaN probes only where model columns are raw columns that may be missing (a bare estimator).
+    one_to_one = len(adapter.columns) == ensemble.n_features
+    nan_ok = [s.nan_ok for s in adapter.columns] if one_to_one else [False] * ensemble.n_features
+    for j in range(ensemble.n_features):
+        if j in categorical:
+            if background is None:  # known categories (raw values or codes), else the codes the splits list
+                cats = ensemble.input_categories[j] if ensemble.input_categories else None
+                if cats is None and adapter.decode is not None and not adapter.columns[j].numeric:
+                    cats = np.arange(len(adapter.columns[j].categories))
+                if cats is None:
+                    rows = ensemble.bitset_idx[(ensemble.feature == j) & ensemble.is_categorical]
+                    bits = np.unpackbits(ensemble.bitsets[rows].view(np.uint8), bitorder="little").reshape(len(rows), -1)
+                    cats = np.flatnonzero(bits.any(axis=0)) if len(rows) else np.arange(1)
+                X[:, j] = rng.choice(np.asarray(cats, dtype=np.float64), size=n)
+        else:
+            split_values = ensemble.threshold[(ensemble.feature == j) & ~ensemble.is_categorical]
+            split_values = split_values[np.isfinite(split_values)]
+            if split_values.size:
+                pick = rng.choice(split_values, size=n)
+                X[:, j] = np.where(rng.random(n) < 0.5, pick, np.nextafter(pick, np.inf))
+        if nan_ok[j]:
+            X[rng.random(n) < 0.05, j] = np.nan
+    parts.append(X)
+    return np.vstack(parts)

@@ -54,9 +54,10 @@ class ColumnSpec:
 class ModelAdapter:
     """A model reduced to what explaining it needs.
 
-    ``family`` picks the explainer: ``"hist_gb"`` (our exact TreeSHAP with categorical splits),
-    ``"tree"`` (shap's TreeSHAP), ``"xgboost"``/``"lightgbm"`` (shap, or the library's native kernel for
-    path-dependent), ``"linear"`` (LinearSHAP) or ``"agnostic"`` (seeded permutation over raw features).
+    ``family`` picks the explainer: ``"hist_gb"``, ``"tree"`` (scikit-learn trees and forests),
+    ``"xgboost"``, ``"lightgbm"`` (our exact TreeSHAP, with shap or the library's kernel as the fallback
+    where the trees cannot be read), ``"linear"`` (LinearSHAP) or ``"agnostic"`` (seeded permutation over
+    raw features). ``owners`` maps each model column to its raw feature: the players of the attribution.
     """
 
     model: Any
@@ -69,6 +70,8 @@ class ModelAdapter:
     margin_fn: Callable[[np.ndarray], np.ndarray]  # model-space matrix (or raw frame for agnostic) -> margin
     margin_space: str  # "log_odds", "probability" or "raw"
     model_feature_names: tuple[str, ...] = field(default_factory=tuple)
+    # Model-space matrix -> the frame a bare estimator with pandas ``category`` columns expects; None otherwise.
+    decode: Callable[[np.ndarray], pd.DataFrame] | None = None
 
     def score_from_margin(self, margin: np.ndarray) -> np.ndarray:
         """The score in the model's natural space (a probability for classifiers)."""
@@ -78,6 +81,8 @@ class ModelAdapter:
 
     def estimator_input(self, Xt: np.ndarray) -> Any:
         """Feed the estimator the way it was fitted: named columns if it saw names, so libraries stay quiet."""
+        if self.decode is not None:
+            return self.decode(Xt)
         names = getattr(self.estimator, "feature_names_in_", None)
         if names is not None and len(names) == Xt.shape[1]:
             return pd.DataFrame(Xt, columns=list(names))
@@ -86,6 +91,9 @@ class ModelAdapter:
     # -- input validation ---------------------------------------------------------------------------------
     def validate(self, X: Any) -> pd.DataFrame:
         """Return ``X`` as a frame in model column order, or raise naming every offending column."""
+        fast = self._validate_fast(X)
+        if fast is not None:
+            return fast
         if isinstance(X, pd.Series):
             X = X.to_frame().T
         if isinstance(X, np.ndarray):
@@ -156,6 +164,46 @@ class ModelAdapter:
                 raise FeatureMismatchError("infinite value", infinite, expected="a finite number")
         return X
 
+    def _validate_fast(self, X: Any) -> pd.DataFrame | None:
+        """The common case, checked in a few NumPy operations: a frame with exactly the model's columns in
+        order, numeric columns of numeric dtype, known categories. ``None`` sends anything else (including
+        every input with a problem) through the full check, which names each offending column.
+
+        One account per request is the service's shape, and there the full per-column pandas checks cost
+        more than the attribution itself.
+        """
+        if type(X) is not pd.DataFrame or not len(X) or tuple(X.columns) != self.raw_features:
+            return None
+        plan = self.__dict__.get("_fast_plan")
+        if plan is None:
+            numeric = np.array([s.numeric for s in self.columns], dtype=bool)
+            nan_ok = np.array([s.nan_ok for s in self.columns], dtype=bool)
+            plan = self.__dict__["_fast_plan"] = (numeric, nan_ok, bool(numeric.all()))
+        numeric, nan_ok, all_numeric = plan
+        kinds = [dt.kind for dt in X.dtypes]
+        if any(k not in "iuf" for k, num in zip(kinds, numeric.tolist(), strict=True) if num):
+            return None
+        if all_numeric:
+            values = X.to_numpy(dtype=np.float64)
+            bad = np.isnan(values)
+            if bad[:, ~nan_ok].any() or np.isinf(values).any():
+                return None
+            return X
+        if len(X) > 16:  # batches: the column-wise check below is per value; the full check is vectorised
+            return None
+        rows = X.to_numpy(dtype=object)
+        for j, spec in enumerate(self.columns):
+            for v in rows[:, j].tolist():
+                if v is None or v is pd.NA or v is pd.NaT or v != v:  # missing
+                    if not spec.nan_ok:
+                        return None
+                elif spec.numeric:
+                    if isinstance(v, bool) or not np.isfinite(v):
+                        return None
+                elif spec.categories is not None and v not in spec.categories:
+                    return None
+        return X
+
     def _spec(self, name: str) -> ColumnSpec:
         return next(s for s in self.columns if s.name == name)
 
@@ -196,6 +244,7 @@ def adapt_model(model: Any, *, background: pd.DataFrame | None = None, link: str
         raw = [f"x{i}" for i in range(n)]
     raw = tuple(str(c) for c in raw)
 
+    decode = None
     if prefix is not None:
         owners, columns = _pipeline_structure(prefix, raw, nan_native=name in _NAN_NATIVE)
 
@@ -209,11 +258,13 @@ def adapt_model(model: Any, *, background: pd.DataFrame | None = None, link: str
         model_names = tuple(str(c) for c in _feature_names_out(prefix, len(owners)))
     else:
         owners = np.arange(len(raw))
-        columns = tuple(ColumnSpec(c, numeric=True, nan_ok=name in _NAN_NATIVE) for c in raw)
-
-        def transform(X: pd.DataFrame) -> np.ndarray:
-            return X.to_numpy(dtype=np.float64)
-
+        levels = _categorical_levels(estimator, name, raw, background)
+        columns = tuple(
+            ColumnSpec(c, numeric=False, categories=frozenset(levels[j]), nan_ok=True) if j in levels
+            else ColumnSpec(c, numeric=True, nan_ok=name in _NAN_NATIVE)
+            for j, c in enumerate(raw)
+        )
+        transform, decode = _category_codec(raw, levels)
         model_names = raw
 
     classes = getattr(estimator, "classes_", None)
@@ -231,6 +282,7 @@ def adapt_model(model: Any, *, background: pd.DataFrame | None = None, link: str
         margin_fn=lambda Xt: Xt,  # replaced below, once the adapter can shape estimator input
         margin_space="log_odds",
         model_feature_names=model_names,
+        decode=decode if prefix is None else None,
     )
     adapter.margin_fn, adapter.margin_space = _margin_function(adapter, name)
     if family == "agnostic":
@@ -244,6 +296,87 @@ def adapt_model(model: Any, *, background: pd.DataFrame | None = None, link: str
         adapter.owners = None
         adapter.raw_margin = raw_margin  # type: ignore[attr-defined]
     return adapter
+
+
+def _categorical_levels(estimator: Any, name: str, raw: tuple[str, ...], background: Any) -> dict[int, list]:
+    """Known categories of each text-categorical input of a bare estimator (pandas ``category`` columns).
+
+    The position of a value in its list is the code the model's trees split on:
+    HistGradientBoosting (``categorical_features="from_dtype"``) keeps them in its internal encoder,
+    LightGBM in ``pandas_categorical``, and XGBoost (``enable_categorical``) re-codes by the categories
+    it was trained with, which must then be the categories of the background's ``category`` columns.
+    """
+    levels: dict[int, list] = {}
+    if name in _HIST_GB:
+        pre = getattr(estimator, "_preprocessor", None)
+        if pre is None:
+            return levels
+        for tname, _, cols in pre.transformers_:
+            if tname != "encoder":
+                continue
+            encoder = pre.named_transformers_["encoder"]
+            for j, cats in zip(np.arange(len(raw))[np.asarray(cols)], encoder.categories_, strict=True):
+                known = [c for c in cats.tolist() if not (c is None or (isinstance(c, float) and np.isnan(c)))]
+                if not all(isinstance(c, int | float | np.number) for c in known):
+                    levels[int(j)] = known
+    elif name in _LGBM | _LGBM_BOOSTER:
+        booster = getattr(estimator, "booster_", estimator)
+        pandas_categorical = getattr(booster, "pandas_categorical", None)
+        if pandas_categorical:
+            infos = booster.dump_model(num_iteration=0)["feature_infos"]
+            cat_cols = [j for j, c in enumerate(raw) if infos.get(c, {}).get("values")]
+            if len(cat_cols) != len(pandas_categorical):
+                raise ModelNotSupportedError(estimator, "its categorical features cannot be matched to its inputs")
+            levels = {j: list(cats) for j, cats in zip(cat_cols, pandas_categorical, strict=True)}
+    elif name in _XGB:
+        types = estimator.get_booster().feature_types or []
+        cat_cols = [j for j, t in enumerate(types) if t == "c"]
+        if cat_cols:
+            if not isinstance(background, pd.DataFrame) or not all(
+                isinstance(background[raw[j]].dtype, pd.CategoricalDtype) for j in cat_cols
+            ):
+                raise ModelNotSupportedError(
+                    estimator,
+                    "an XGBoost model with categorical features needs a background DataFrame whose columns "
+                    f"{[raw[j] for j in cat_cols]} are pandas 'category' columns with the training categories",
+                )
+            levels = {j: list(background[raw[j]].cat.categories) for j in cat_cols}
+    for j, known in levels.items():
+        if len(known) > 256:
+            raise ModelNotSupportedError(estimator, f"column {raw[j]!r} has more than 256 categories")
+    return levels
+
+
+def _category_codec(
+    raw: tuple[str, ...], levels: dict[int, list]
+) -> tuple[Callable[[pd.DataFrame], np.ndarray], Callable[[np.ndarray], pd.DataFrame] | None]:
+    """Encode a raw frame into the model-space matrix (categories as codes, unknown or missing as NaN),
+    and decode such a matrix back into the frame the estimator itself takes."""
+    if not levels:
+        return (lambda X: X.to_numpy(dtype=np.float64)), None
+    books = {j: pd.Index(known, dtype=object) for j, known in levels.items()}
+    dtypes = {j: pd.CategoricalDtype(known) for j, known in levels.items()}
+
+    def encode(X: pd.DataFrame) -> np.ndarray:
+        out = np.empty(X.shape, dtype=np.float64)
+        for j in range(len(raw)):
+            col = X.iloc[:, j]
+            if j in books:
+                codes = books[j].get_indexer(col.to_numpy(dtype=object)).astype(np.float64)
+                codes[codes < 0] = np.nan
+                out[:, j] = codes
+            else:
+                out[:, j] = col.to_numpy(dtype=np.float64)
+        return out
+
+    def decode(Xt: np.ndarray) -> pd.DataFrame:
+        frame = pd.DataFrame(Xt, columns=list(raw))
+        for j, dtype in dtypes.items():
+            codes = np.where(np.isnan(Xt[:, j]), -1, Xt[:, j]).astype(np.int64)
+            frame[raw[j]] = pd.Categorical.from_codes(codes, dtype=dtype)
+        return frame
+
+    return encode, decode
 
 
 def _margin_function(adapter: ModelAdapter, name: str) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
@@ -374,6 +507,7 @@ def _pipeline_structure(prefix: Any, raw: tuple[str, ...], *, nan_native: bool) 
                 raise ModelNotSupportedError(
                     first, f"transformer {name!r} turns {len(cols)} columns into {width}; cannot map them back"
                 )
+            _refuse_mixing(trans)
             imputed = trans != "passthrough" and _has_step(trans, ("SimpleImputer", "KNNImputer", "IterativeImputer"))
             if encoder_name in ("OneHotEncoder", "OrdinalEncoder"):
                 for c, cats in zip(cols, last.categories_, strict=True):
@@ -398,11 +532,34 @@ def _pipeline_structure(prefix: Any, raw: tuple[str, ...], *, nan_native: bool) 
         rest = steps
     # Later steps must keep one column per column (scaling, imputation): anything else breaks the mapping.
     for step in rest:
+        _refuse_mixing(step)
         n_in = getattr(step, "n_features_in_", None)
         n_step_out = len(getattr(step, "get_feature_names_out", lambda: [None] * (n_in or 0))())
         if n_in is not None and n_step_out not in (0, n_in):
             raise ModelNotSupportedError(step, "a pipeline step after the first must keep one output per input")
     return owners, tuple(specs[c] for c in raw)
+
+
+# Transformers whose every output mixes several inputs: no output column belongs to one raw feature, so
+# no exact per-raw-feature attribution exists through them.
+_MIXING = {"PCA", "IncrementalPCA", "KernelPCA", "SparsePCA", "MiniBatchSparsePCA", "TruncatedSVD", "FastICA", "NMF",
+           "MiniBatchNMF", "FactorAnalysis", "PolynomialFeatures", "Normalizer", "GaussianRandomProjection",
+           "SparseRandomProjection", "Nystroem", "RBFSampler", "LinearDiscriminantAnalysis", "PLSRegression",
+           "PLSCanonical", "CCA"}
+
+
+def _refuse_mixing(trans: Any) -> None:
+    from sklearn.pipeline import Pipeline
+
+    steps = [s for _, s in trans.steps] if isinstance(trans, Pipeline) else [trans]
+    for step in steps:
+        if type(step).__name__ in _MIXING:
+            raise ModelNotSupportedError(
+                step,
+                f"{type(step).__name__} mixes several inputs into each output, so contributions cannot be given "
+                "per raw input exactly; pass a callable f(DataFrame) -> scores (with a background) to have it "
+                "explained model-agnostically by seeded permutation over raw features",
+            )
 
 
 def _resolve_columns(cols: Any, raw: tuple[str, ...]) -> list[str]:

@@ -77,10 +77,8 @@ def test_tree_pipelines_are_additive_on_raw_features(tree_pipeline, mode, german
     np.testing.assert_allclose(reconstructed, result.margins, rtol=0, atol=result.tolerance)
     assert result.mode == mode
     assert result.method == "tree_shap"
-    expected_engine = "numba"  # our kernels, wherever we can flatten the trees
-    if name == "lightgbm":
-        expected_engine = "lightgbm" if mode == "path_dependent" else "shap"
-    assert result.engine == expected_engine
+    assert result.engine == "numba"  # our kernels, wherever we can flatten the trees (LightGBM included)
+    assert result.players == "raw_features"
     # Scores are reported in the model's natural space.
     proba = model.predict_proba(X.iloc[:ROWS])[:, 1]
     np.testing.assert_allclose(result.scores, proba, atol=1e-5)
@@ -201,15 +199,16 @@ def test_additivity_violation_raises(numeric_toy, monkeypatch):
     X, y = numeric_toy
     model = GradientBoostingClassifier(n_estimators=10, random_state=0).fit(X, y)
     explainer = Explainer(model, background=X.iloc[:50])
-    real = explainer._attribute_model_space
+    assert explainer.engine == "numba"
+    real = explainer._attribute_prepared
 
     def broken(Xt):
-        phi, base = real(Xt)
+        phi, base, margin = real(Xt)
         phi = phi.copy()
         phi[3, 0] += 1e-3  # one row off by more than the tolerance
-        return phi, base
+        return phi, base, margin
 
-    monkeypatch.setattr(explainer, "_attribute_model_space", broken)
+    monkeypatch.setattr(explainer, "_attribute_prepared", broken)
     with pytest.raises(AdditivityError, match=r"1 row\(s\): '3'") as info:
         explainer.explain(X.iloc[:10])
     assert info.value.rows == (3,)
@@ -228,11 +227,13 @@ def test_tree_mode_needs_a_background(numeric_toy):
 @pytest.mark.parametrize("mode", ["interventional", "path_dependent"])
 def test_numba_engine_agrees_with_shap_through_a_pipeline(mode, german, good_background, catalog,
                                                           categorical_columns, numeric_columns):
-    """Where shap reads the model correctly (sklearn GB), our kernel must give shap's values."""
+    """Where shap reads the model correctly (sklearn GB) and every raw feature is one model column (ordinal
+    encoding), raw-feature players change nothing: our kernel must give shap's values."""
     import shap
 
     X, y = german
-    model = _estimators()["gradient_boosting"](categorical_columns, numeric_columns).fit(X, y)
+    model = _ordinal_pipeline(GradientBoostingClassifier(n_estimators=40, random_state=0), categorical_columns,
+                              numeric_columns).fit(X, y)
     ours = Explainer(model, catalog=catalog, background=good_background, tree_mode=mode).explain(X.iloc[:ROWS])
     assert ours.engine == "numba"
     encode, gb = model[:-1], model[-1]
@@ -243,10 +244,8 @@ def test_numba_engine_agrees_with_shap_through_a_pipeline(mode, german, good_bac
     )
     phi = reference.shap_values(encode.transform(X.iloc[:ROWS]), check_additivity=False)
     names = list(encode.get_feature_names_out())
-    for feature in X.columns:
-        members = [i for i, n in enumerate(names) if n == feature or n.startswith(f"{feature}_")]
-        # shap's C++ keeps thresholds and leaf values in float32, so agreement is to its precision.
-        np.testing.assert_allclose(ours.values[feature], phi[:, members].sum(axis=1), rtol=0, atol=1e-6)
+    # shap's C++ keeps thresholds and leaf values in float32, so agreement is to its precision.
+    np.testing.assert_allclose(ours.values[names].to_numpy(), phi, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("encoder", ["onehot", "ordinal", "onehot_drop_first"])

@@ -296,3 +296,64 @@ def test_multiclass_hgb_raises():
     model = HistGradientBoostingClassifier(max_iter=3, random_state=0).fit(X, y)
     with pytest.raises(NotImplementedError):
         TreeEnsemble.from_hist_gradient_boosting(model)
+
+
+# --------------------------------------------------------------------------- compiled variants
+
+
+def test_serial_and_parallel_kernels_are_distinct_functions():
+    """numba's cache key is the Python function, not the ``parallel`` flag: one function per variant."""
+    from explain import _treeshap
+
+    serial, parallel = _treeshap._explain_rows_serial, _treeshap._explain_rows_parallel
+    assert serial.py_func is not parallel.py_func
+    assert serial.py_func.__qualname__ != parallel.py_func.__qualname__
+    assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
+
+
+_CACHE_PROBE = """
+import sys, numpy as np, numba
+from explain import _treeshap
+from sklearn.ensemble import RandomForestClassifier
+rng = np.random.default_rng(0)
+X = rng.normal(size=(200, 4)); y = (X[:, 0] > 0).astype(int)
+ens = _treeshap.TreeEnsemble.from_sklearn_trees(RandomForestClassifier(n_estimators=2, max_depth=3, random_state=0).fit(X, y))
+rows = 1 if sys.argv[1] == "serial" else 4 * _treeshap._PARALLEL_MIN_ROWS
+_treeshap.path_dependent_shap(ens, X[:rows])
+if sys.argv[1] == "parallel":
+    print(numba.threading_layer())  # raises if no parallel region ever ran in this process
+"""
+
+
+def test_cached_serial_kernel_is_never_loaded_for_the_parallel_one(tmp_path):
+    """Compile the serial variant into a fresh cache, then, in a new process, run the parallel one:
+    it must really run in parallel (a thread team starts), not load the serial machine code."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    for variant in ("serial", "parallel"):
+        done = subprocess.run([sys.executable, "-c", _CACHE_PROBE, variant], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip()  # the threading layer's name
+
+
+@pytest.mark.parametrize("max_players", [0, 3])
+def test_leaves_without_tables_give_the_same_values(hgb_categorical, monkeypatch, max_players):
+    """Deep leaves (too many players for a table) are computed per call: same values either way."""
+    from explain import _treeshap
+
+    model, X = hgb_categorical
+    ens = TreeEnsemble.from_hist_gradient_boosting(model)
+    rows, background = _with_odd_categories(X[:40]), X[-30:]
+    tabled = [_treeshap.explain_prepared(_treeshap.prepare(ens, background=bg), rows) for bg in (None, background)]
+    monkeypatch.setattr(_treeshap, "_TABLE_MAX_PLAYERS", max_players)
+    for bg, (phi, base, margin) in zip((None, background), tabled, strict=True):
+        prep = _treeshap.prepare(ens, background=bg)
+        assert prep.tabulated_share < 1.0
+        phi2, base2, margin2 = _treeshap.explain_prepared(prep, rows)
+        np.testing.assert_allclose(phi2, phi, rtol=0, atol=1e-12)
+        assert base2 == base
+        np.testing.assert_allclose(margin2, margin, rtol=0, atol=1e-12)

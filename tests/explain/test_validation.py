@@ -102,3 +102,48 @@ def test_infinite_value(explainer, accounts):
 def test_true_false_is_not_a_number(explainer, accounts):
     with pytest.raises(FeatureMismatchError, match=r"wrong dtype: column\(s\) 'duration_in_month'"):
         explainer.explain(accounts.assign(duration_in_month=[True, False, True]))
+
+
+def test_pandas_category_columns_are_taken_where_the_pipeline_takes_text(explainer, german):
+    """A lender's frame often keeps text columns as pandas 'category': same values, same explanation."""
+    X, _ = german
+    rows = X.iloc[:5]
+    import pandas as pd
+
+    as_category = rows.astype({c: "category" for c in rows.columns if not pd.api.types.is_numeric_dtype(rows[c])})
+    assert sum(isinstance(t, pd.CategoricalDtype) for t in as_category.dtypes) >= 2
+    np.testing.assert_array_equal(explainer.explain(as_category).values.to_numpy(),
+                                  explainer.explain(rows).values.to_numpy())
+
+
+def test_one_row_and_batch_checks_agree(explainer, accounts):
+    """The quick check for small inputs and the full check accept and refuse the same things."""
+    one = accounts.iloc[:1]
+    assert explainer._adapter._validate_fast(one) is not None  # the quick path is really taken
+    np.testing.assert_array_equal(explainer.explain(one).values.to_numpy(),
+                                  explainer.explain(accounts).values.to_numpy()[:1])
+    bad = one.copy()
+    bad.loc[bad.index[0], "housing"] = "castle"
+    assert explainer._adapter._validate_fast(bad) is None
+    with pytest.raises(FeatureMismatchError, match="housing"):
+        explainer.explain(bad)
+    with pytest.raises(FeatureMismatchError, match="credit_amount"):
+        explainer.explain(one.assign(credit_amount=[np.inf]))
+
+
+def test_xgboost_categories_without_a_reference_are_a_clear_error():
+    """XGBoost keeps its categories where we cannot read them: the background's category columns supply
+    them, and without one the error says so instead of a library exception."""
+    import pandas as pd
+
+    from explain import Explainer, ModelNotSupportedError
+
+    xgboost = pytest.importorskip("xgboost")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"grade": pd.Categorical(rng.choice(["a", "b", "c"], 200)), "x": rng.normal(size=200)})
+    y = ((X.grade == "b") ^ (X.x > 0)).astype(int)
+    model = xgboost.XGBClassifier(n_estimators=5, enable_categorical=True, tree_method="hist", n_jobs=1).fit(X, y)
+    with pytest.raises(ModelNotSupportedError, match=r"'grade'.*pandas 'category' columns"):
+        Explainer(model, tree_mode="path_dependent")
+    result = Explainer(model, background=X.iloc[:30]).explain(X.iloc[:3])
+    assert result.engine == "numba"
