@@ -784,29 +784,16 @@ def _pd_leaf(v, d, a, r, gl_u, gl_w, fac, out):
     m = (d + 1) // 2
     for j in range(m):
         u = gl_u[m, j]
-        w = gl_w[m, j]
-        prod = 1.0
-        zeros = 0
+        w = v * gl_w[m, j]
+        # Product of all factors but s's, as prefix times suffix: no division, zero factors need no care.
+        prefix = 1.0
         for g in range(d):
-            f = r[g] * (1.0 - u) + a[g] * u
-            fac[g] = f
-            if f == 0.0:
-                zeros += 1  # a player that blocks the leaf whether known or not
-            else:
-                prod *= f
-        if zeros > 1:
-            continue
-        for s in range(d):
-            diff = a[s] - r[s]
-            if diff == 0.0:
-                continue
-            if zeros == 1:
-                if fac[s] != 0.0:
-                    continue
-                rest = prod
-            else:
-                rest = prod / fac[s]
-            out[s] += v * diff * w * rest
+            fac[g] = prefix
+            prefix *= r[g] * (1.0 - u) + a[g] * u
+        suffix = w
+        for s in range(d - 1, -1, -1):
+            out[s] += (a[s] - r[s]) * fac[s] * suffix
+            suffix *= r[s] * (1.0 - u) + a[s] * u
 
 
 def _gauss_legendre(max_d: int) -> tuple[np.ndarray, np.ndarray]:
