@@ -369,17 +369,6 @@ class FeatureCatalog:
         if unknown:
             raise CatalogError(f"feature {unknown[0]!r}", f"is not a model input (all unknown: {unknown})")
 
-    def group_matrix(self, feature_names: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
-        """A 0/1 matrix (features x groups) that sums feature contributions into group contributions."""
-        import numpy as np
-
-        codes = tuple(self.groups)
-        index = {c: j for j, c in enumerate(codes)}
-        matrix = np.zeros((len(feature_names), len(codes)))
-        for i, feature in enumerate(feature_names):
-            matrix[i, index[self.features[feature].group]] = 1.0
-        return codes, matrix
-
     # -- customer wording -----------------------------------------------------------------------------------
     def phrase(self, context: str, msgid: str, *, locale: str) -> str:
         """One of the catalog's phrases in ``locale``, from its translations (checked when it was loaded)."""
