@@ -121,6 +121,14 @@ def catalog_check(
     console.print(f"ok: {catalog!r}", markup=False)
 
 
+def _phrase_files(folder: Path) -> list[Path]:
+    """The files of a lender's folder that hold phrases: its catalog and its profile."""
+    files = [folder / name for name in ("catalog.toml", "profile.toml") if (folder / name).is_file()]
+    if not files:
+        raise fail(f"{str(folder)!r} has neither catalog.toml nor profile.toml")
+    return files
+
+
 @phrases_app.command("update")
 def phrases_update(
     folder: Annotated[Path, typer.Argument(help="The lender's folder (catalog.toml, profile.toml).")],
@@ -128,9 +136,7 @@ def phrases_update(
     """Extract the lender's phrases into translations/phrases.pot and update each <locale>.po (no fuzzy matching)."""
     from explain._i18n_extract import update_translations
 
-    files = [folder / name for name in ("catalog.toml", "profile.toml") if (folder / name).is_file()]
-    if not files:
-        raise fail(f"{str(folder)!r} has neither catalog.toml nor profile.toml")
+    files = _phrase_files(folder)
     counts = update_translations(folder, *files, project=folder.resolve().name)
     for locale, c in counts.items():
         typer.echo(f"{folder / 'translations' / (locale + '.po')}: {c['total']} phrases, {c['new']} new, "
@@ -146,9 +152,7 @@ def phrases_check(
     from explain._i18n_extract import lender_phrases
     from explain._phrasebook import TRANSLATIONS_DIR
 
-    files = [folder / name for name in ("catalog.toml", "profile.toml") if (folder / name).is_file()]
-    if not files:
-        raise fail(f"{str(folder)!r} has neither catalog.toml nor profile.toml")
+    files = _phrase_files(folder)
     try:
         Phrasebook.from_dir(folder / TRANSLATIONS_DIR).require(lender_phrases(*files))
     except TranslationError as exc:
