@@ -464,7 +464,10 @@ class Explainer:
         # feature's values and standing are computed column-wise, once, as plain Python objects.
         used = {code for chosen, _ in selections for code in chosen}
         risk_sign = 1.0 if self.higher_is == "risk" else -1.0
-        member = {c: shown_features(attribution.values, self.catalog.groups[c].features, toward_risk=decision.is_adverse,
+        contributions = attribution.values.to_numpy(dtype=float)
+        position = {name: j for j, name in enumerate(attribution.values.columns)}
+        member = {c: shown_features(contributions, [position[f] for f in self.catalog.groups[c].features],
+                                    self.catalog.groups[c].features, toward_risk=decision.is_adverse,
                                     risk_sign=risk_sign) for c in used}
         columns = {f: self._feature_column(X, f) for c in used for f in set(member[c])}
         index = [_plain_key(i) for i in groups.index]

@@ -31,6 +31,8 @@ def missing_rates(background: pd.DataFrame | None) -> dict[str, float]:
 
 def check_missingness(X: pd.DataFrame, background_rates: Mapping[str, float]) -> None:
     """Refuse columns that are missing beyond what the background shows, naming them."""
+    if len(X) < 2:  # one account's missing value is its own fact
+        return
     missing = X.isna()
     if len(X) >= 2:
         empty = [c for c in X.columns if missing[c].all()]

@@ -132,13 +132,17 @@ class DirectionRules:
         return (effect == "adverse" and side < 0) or (effect == "favourable" and side > 0)
 
 
-def shown_features(values: pd.DataFrame, members: Sequence[str], *, toward_risk: bool, risk_sign: float) -> list[str]:
+def shown_features(values: np.ndarray, columns: Sequence[int], members: Sequence[str], *, toward_risk: bool,
+                   risk_sign: float) -> list[str]:
     """Per row, the member feature with the largest contribution in the reason's direction (the value shown).
 
-    ``values`` holds raw-feature contributions in margin space; ``risk_sign`` is +1 when a higher margin is
-    riskier. Ties go to the earlier member, as listed in the catalog.
+    ``values`` holds raw-feature contributions in margin space (rows x features), ``columns`` the positions of
+    ``members`` in it; ``risk_sign`` is +1 when a higher margin is riskier. Ties go to the earlier member, as
+    listed in the catalog.
     """
-    toward = values[list(members)].to_numpy(dtype=float) * (risk_sign if toward_risk else -risk_sign)
+    if len(members) == 1:
+        return [members[0]] * len(values)
+    toward = values[:, list(columns)] * (risk_sign if toward_risk else -risk_sign)
     return [members[j] for j in np.argmax(toward, axis=1)]
 
 
