@@ -15,7 +15,7 @@ from api.metrics import Metrics
 from api.problems import Problem
 from api.service import BundleRegistry
 from api.settings import Settings, get_settings
-from explain._store import AuditStore, Caller
+from explain.audit._store import AuditStore, Caller
 
 __all__ = [
     "AgentOrAuditorDep",

@@ -21,7 +21,7 @@ from api.pages import agent as agent_page
 from api.routes import audit, bundles, decisions, explanations, health
 from api.service import BundleRegistry
 from api.settings import Settings, get_settings
-from explain._store import AuditStore
+from explain.audit._store import AuditStore
 
 __all__ = ["create_app"]
 

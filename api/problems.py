@@ -26,8 +26,8 @@ from explain import (
     UnknownReasonError,
     UnsupportedLocaleError,
 )
-from explain._locales import CatalogMissingError
-from explain._store import IdempotencyConflictError
+from explain.notices._locales import CatalogMissingError
+from explain.audit._store import IdempotencyConflictError
 
 __all__ = [
     "DATABASE_RETRY_AFTER",

@@ -27,7 +27,7 @@ from starlette.responses import Response
 
 from api.deps import authenticate, bearer_key, caller_for, check_role
 from api.problems import body_problem
-from explain._store import ROLES
+from explain.audit._store import ROLES
 
 __all__ = ["GuardedRoute", "parse_json_body"]
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from explain import ModelBundle, Reason, demo_bundle
-from explain._audit import AuditRecord, canonical_json
-from explain._locales import negotiate
-from explain._notices import reason_phrases
-from explain._replay import Computation, analyse, compute, reasons_payload, replay_record
-from explain._store import Caller
+from explain.audit._audit import AuditRecord, canonical_json
+from explain.notices._locales import negotiate
+from explain.notices._notices import reason_phrases
+from explain.audit._replay import Computation, analyse, compute, reasons_payload, replay_record
+from explain.audit._store import Caller
 
 __all__ = [
     "BundleRegistry",

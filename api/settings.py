@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from explain._store import DEFAULT_DATABASE_URL
+from explain.audit._store import DEFAULT_DATABASE_URL
 
 
 class Settings(BaseSettings):

@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=100, help="requests timed one at a time (idle server)")
     args = parser.parse_args()
 
-    from explain._store import AuditStore
+    from explain.audit._store import AuditStore
 
     tmp = Path(tempfile.mkdtemp(prefix="explain-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
@@ -152,7 +152,7 @@ def main() -> None:
     port = _free_port()
     env = {**os.environ, "EXPLAIN_DATABASE_URL": url, "EXPLAIN_BUNDLES": "demo", "PYTHONPATH": str(REPO)}
     log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed below, after the server
-    proc = subprocess.Popen([sys.executable, "-m", "explain._cli_service", "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "explain.commands._cli_service", "serve", "--port", str(port),
                              "--workers", str(args.workers), "--log-level", "warning"],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

@@ -52,7 +52,7 @@ def write_lender(folder: Path) -> None:
 
     import tomli_w
 
-    from explain._profile import DEMO_LENDER_DIR
+    from explain.notices._profile import DEMO_LENDER_DIR
 
     shutil.copytree(DEMO_LENDER_DIR / "translations", folder / "translations", dirs_exist_ok=True)
     shutil.copy(DEMO_LENDER_DIR / "profile.toml", folder / "profile.toml")

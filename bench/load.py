@@ -47,18 +47,18 @@ os.environ.setdefault("EXPLAIN_HOME", str(REPO / "var" / "bench-home"))
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from explain._store import AuditStore, normalize_url  # noqa: E402
+from explain.audit._store import AuditStore, normalize_url  # noqa: E402
 
 PROFILES = REPO / "var" / "load-profiles"  # py-spy's raw stacks (git-ignored), for a closer look
 ADMIN_URL = os.environ.get("EXPLAIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # Where a sample's time is counted (inclusive), by the first of these frames found in its stack.
 STAGES = [
-    ("audit append (store.append)", "append (explain/_store.py"),
+    ("audit append (store.append)", "append (explain/audit/_store.py"),
     ("notices (render_notice)", "render_notice ("),
-    ("explain + reasons", "reasons (explain/_attribution.py"),
+    ("explain + reasons", "reasons (explain/attribution/_attribution.py"),
     ("request validation (pydantic)", "validate_python"),
     ("auth (key cache / db)", "caller_for ("),
-    ("idempotency / reads", "explain/_store.py"),
+    ("idempotency / reads", "explain/audit/_store.py"),
     ("response JSON", "model_dump_json"),
     ("HTTP + ASGI (uvicorn, starlette)", "uvicorn"),
 ]
@@ -112,7 +112,7 @@ def _start(url: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "EXPLAIN_DATABASE_URL": url, "EXPLAIN_BUNDLES": "demo", "PYTHONPATH": str(REPO)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    cmd = [sys.executable, "-m", "explain._cli_service", "serve", "--port", str(port), "--workers", str(workers),
+    cmd = [sys.executable, "-m", "explain.commands._cli_service", "serve", "--port", str(port), "--workers", str(workers),
            "--log-level", "warning"]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -10,22 +10,22 @@ from typing import TYPE_CHECKING
 # Names load on first use (PEP 562): `explain --help`, or a command that needs only the notices, does not pay
 # for pandas, numba and the model libraries it never touches. Each name maps to the module that defines it.
 _LAZY = {
-    "TREE_MODES": "_attribution", "Attribution": "_attribution", "Explainer": "_attribution",
+    "TREE_MODES": "attribution._attribution", "Attribution": "attribution._attribution", "Explainer": "attribution._attribution",
     "ModelBundle": "_bundle", "save_bundle": "_bundle",
-    "FeatureCatalog": "_catalog", "FeatureSpec": "_catalog", "PolicyReason": "_catalog", "ReasonGroup": "_catalog",
-    "draft_catalog": "_catalog_draft",
+    "FeatureCatalog": "catalog._catalog", "FeatureSpec": "catalog._catalog", "PolicyReason": "catalog._catalog", "ReasonGroup": "catalog._catalog",
+    "draft_catalog": "catalog._catalog_draft",
     "build_demo_bundle": "_demo", "demo_bundle": "_demo", "demo_data": "_demo",
     "AdditivityError": "_exceptions", "BundleError": "_exceptions", "CatalogError": "_exceptions",
     "ExplainError": "_exceptions", "FeatureMismatchError": "_exceptions", "InvalidInputError": "_exceptions",
     "ModelNotSupportedError": "_exceptions", "NoticeInputError": "_exceptions", "UnknownDecisionError": "_exceptions",
     "UnknownReasonError": "_exceptions", "UnsupportedLocaleError": "_exceptions", "TranslationError": "_exceptions",
-    "update_translations": "_i18n_extract", "Phrasebook": "_phrasebook",
-    "format_date": "_formatting", "format_money": "_formatting", "format_value": "_formatting",
-    "SUPPORTED_LOCALES": "_locales", "CatalogMissingError": "_locales", "negotiate": "_locales",
-    "CHANNELS": "_notices", "Notice": "_notices", "reason_phrases": "_notices", "render_notice": "_notices",
-    "LenderProfile": "_profile", "demo_profile": "_profile",
-    "MAX_REASONS": "_reasons", "Decision": "_reasons", "DecisionReasons": "_reasons", "ExcludedGroup": "_reasons",
-    "Reason": "_reasons",
+    "update_translations": "catalog._i18n_extract", "Phrasebook": "catalog._phrasebook",
+    "format_date": "notices._formatting", "format_money": "notices._formatting", "format_value": "notices._formatting",
+    "SUPPORTED_LOCALES": "notices._locales", "CatalogMissingError": "notices._locales", "negotiate": "notices._locales",
+    "CHANNELS": "notices._notices", "Notice": "notices._notices", "reason_phrases": "notices._notices", "render_notice": "notices._notices",
+    "LenderProfile": "notices._profile", "demo_profile": "notices._profile",
+    "MAX_REASONS": "reasons._reasons", "Decision": "reasons._reasons", "DecisionReasons": "reasons._reasons", "ExcludedGroup": "reasons._reasons",
+    "Reason": "reasons._reasons",
 }
 
 
@@ -45,10 +45,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
-    from explain._attribution import TREE_MODES, Attribution, Explainer
+    from explain.attribution._attribution import TREE_MODES, Attribution, Explainer
     from explain._bundle import ModelBundle, save_bundle
-    from explain._catalog import FeatureCatalog, FeatureSpec, PolicyReason, ReasonGroup
-    from explain._catalog_draft import draft_catalog
+    from explain.catalog._catalog import FeatureCatalog, FeatureSpec, PolicyReason, ReasonGroup
+    from explain.catalog._catalog_draft import draft_catalog
     from explain._demo import build_demo_bundle, demo_bundle, demo_data
     from explain._exceptions import (
         AdditivityError,
@@ -64,13 +64,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         UnknownReasonError,
         UnsupportedLocaleError,
     )
-    from explain._formatting import format_date, format_money, format_value
-    from explain._i18n_extract import update_translations
-    from explain._locales import SUPPORTED_LOCALES, CatalogMissingError, negotiate
-    from explain._notices import CHANNELS, Notice, reason_phrases, render_notice
-    from explain._phrasebook import Phrasebook
-    from explain._profile import LenderProfile, demo_profile
-    from explain._reasons import MAX_REASONS, Decision, DecisionReasons, ExcludedGroup, Reason
+    from explain.notices._formatting import format_date, format_money, format_value
+    from explain.catalog._i18n_extract import update_translations
+    from explain.notices._locales import SUPPORTED_LOCALES, CatalogMissingError, negotiate
+    from explain.notices._notices import CHANNELS, Notice, reason_phrases, render_notice
+    from explain.catalog._phrasebook import Phrasebook
+    from explain.notices._profile import LenderProfile, demo_profile
+    from explain.reasons._reasons import MAX_REASONS, Decision, DecisionReasons, ExcludedGroup, Reason
 
 __version__ = "0.1.0"
 

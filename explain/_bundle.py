@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from explain._catalog import FeatureCatalog
+from explain.catalog._catalog import FeatureCatalog
 from explain._exceptions import BundleError
-from explain._locales import SUPPORTED_LOCALES
-from explain._phrasebook import TRANSLATIONS_DIR, Phrasebook
-from explain._profile import LenderProfile
+from explain.notices._locales import SUPPORTED_LOCALES
+from explain.catalog._phrasebook import TRANSLATIONS_DIR, Phrasebook
+from explain.notices._profile import LenderProfile
 
 __all__ = ["ModelBundle", "save_bundle"]
 
@@ -322,7 +322,7 @@ class ModelBundle:
 
     @cached_property
     def _explainer(self) -> Any:
-        from explain._attribution import Explainer
+        from explain.attribution._attribution import Explainer
 
         return Explainer(
             self.model,

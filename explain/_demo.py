@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from explain._bundle import ModelBundle, save_bundle
-from explain._catalog import FeatureCatalog
+from explain.catalog._catalog import FeatureCatalog
 from explain._exceptions import ExplainError
-from explain._phrasebook import TRANSLATIONS_DIR
-from explain._profile import DEMO_LENDER_DIR
+from explain.catalog._phrasebook import TRANSLATIONS_DIR
+from explain.notices._profile import DEMO_LENDER_DIR
 
 __all__ = ["DEMO_NAME", "DEMO_VERSION", "build_demo_bundle", "demo_bundle", "demo_data"]
 

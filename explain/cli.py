@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from explain._cli_common import fail, load_bundle, read_accounts
+from explain.commands._cli_common import fail, load_bundle, read_accounts
 from explain._exceptions import ExplainError
 
 app = typer.Typer(help="Explain credit-limit decisions: SHAP reasons, notices and an audited service.",
@@ -78,7 +78,7 @@ def demo(
 
 
 def _demo_notices(console: Console, bundle) -> None:  # noqa: ANN001
-    from explain._cli_notice import print_demo_notices
+    from explain.commands._cli_notice import print_demo_notices
 
     print_demo_notices(console, bundle)
 
@@ -115,7 +115,7 @@ def reasons(
 
 def _register_layers() -> None:
     """Commands of the notices and service layers live beside their code."""
-    from explain import _cli_batch, _cli_lender, _cli_notice, _cli_report, _cli_service
+    from explain.commands import _cli_batch, _cli_lender, _cli_notice, _cli_report, _cli_service
 
     _cli_lender.register(app)
     _cli_notice.register(app)

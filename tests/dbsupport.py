@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from explain._store import normalize_url
+from explain.audit._store import normalize_url
 
 ADMIN_URL = os.environ.get("EXPLAIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
-from explain._i18n_extract import update_translations
-from explain._profile import DEMO_PROFILE_PATH
+from explain.catalog._i18n_extract import update_translations
+from explain.notices._profile import DEMO_PROFILE_PATH
 
 
 def fill_translations(folder: Path, locale: str, translate: Callable[[str], str]) -> None:

@@ -56,7 +56,7 @@ def _env(bindir: Path, home: Path) -> dict[str, str]:
 def test_the_wheel_carries_templates_and_compiled_catalogs_and_renders(installed, tmp_path):
     where = subprocess.run(
         [str(installed / "python"), "-c",
-         "import explain, explain._notices as n, explain._locales as l; print(explain.__file__); print(n.TEMPLATES_DIR); "
+         "import explain, explain.notices._notices as n, explain.notices._locales as l; print(explain.__file__); print(n.TEMPLATES_DIR); "
          "print(l.LOCALES_DIR)"], cwd=tmp_path, env=_env(installed, tmp_path), capture_output=True, text=True, check=True,
     ).stdout.split()
     site = str(installed.parent)

@@ -35,12 +35,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from api.service import BundleRegistry, UnknownBundleError, reader_reasons
-from explain._audit import AuditRecord
-from explain._charts import WaterfallStep, waterfall
+from explain.audit._audit import AuditRecord
+from explain.audit._charts import WaterfallStep, waterfall
 from explain._exceptions import UnsupportedLocaleError
-from explain._html_env import html_environment, page_gettext
-from explain._locales import SUPPORTED_LOCALES, negotiate
-from explain._store import AuditStore, Session
+from explain.audit._html_env import html_environment, page_gettext
+from explain.notices._locales import SUPPORTED_LOCALES, negotiate
+from explain.audit._store import AuditStore, Session
 
 __all__ = ["router"]
 

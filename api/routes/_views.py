@@ -7,7 +7,7 @@ from typing import Any
 from api.schemas import BundleRef, IssuerOut, ExplanationResponse, NoticeOut, ReaderView, StoredDecision
 from api.service import reasons_payload
 from explain import DecisionReasons, ModelBundle
-from explain._audit import AuditRecord, notice_sha256
+from explain.audit._audit import AuditRecord, notice_sha256
 
 
 def bundle_ref(bundle: ModelBundle) -> BundleRef:

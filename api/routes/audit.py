@@ -19,10 +19,10 @@ from api.problems import Problem
 from api.routes.decisions import _ERRORS
 from api.schemas import ProblemDetails, ReplayResponse, VerifyResponse
 from api.service import replay
-from explain._audit import AuditRecord, canonical_json
-from explain._locales import negotiate
-from explain._report import render_report, report_from_store
-from explain._store import utc_timestamp
+from explain.audit._audit import AuditRecord, canonical_json
+from explain.notices._locales import negotiate
+from explain.audit._report import render_report, report_from_store
+from explain.audit._store import utc_timestamp
 
 router = APIRouter(prefix="/v1", tags=["audit"], route_class=GuardedRoute)
 

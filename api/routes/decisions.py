@@ -14,8 +14,8 @@ from api.problems import Problem
 from api.routes._views import bundle_ref, notices_out, stored
 from api.schemas import AccountDecisions, DecisionRequest, DecisionResponse, ProblemDetails, StoredDecision
 from api.service import BundleRegistry, UnknownBundleError, compute, decision_inputs, make_record, reader_reasons
-from explain._audit import AuditRecord, canonical_json
-from explain._store import IdempotencyClaim, IdempotencyConflictError
+from explain.audit._audit import AuditRecord, canonical_json
+from explain.audit._store import IdempotencyClaim, IdempotencyConflictError
 
 router = APIRouter(prefix="/v1", tags=["decisions"], route_class=GuardedRoute)
 

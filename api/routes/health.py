@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from api.problems import PROBLEM_JSON
 from api.schemas import Health, ProblemDetails, Readiness
 from explain._exceptions import ExplainError
-from explain._locales import SUPPORTED_LOCALES, get_translations
+from explain.notices._locales import SUPPORTED_LOCALES, get_translations
 
 router = APIRouter(tags=["health"])
 

@@ -1,6 +1,6 @@
 """Bulk append of a chunk's audit records: one transaction per chunk, the chain intact, each decision once.
 
-The same serialisation as :meth:`explain._store.AuditStore.append` (the chain head row locked, ``BEGIN
+The same serialisation as :meth:`explain.audit._store.AuditStore.append` (the chain head row locked, ``BEGIN
 IMMEDIATE`` on SQLite), but one lock and one multi-row insert for a whole chunk instead of a transaction per
 record. Records whose ``decision_id`` is already stored are skipped: batch decision ids are derived from the
 decision's inputs, so a chunk that was stored just before a crash, and is processed again on resume, adds
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from explain._audit import AuditRecord
-from explain._store import AuditRow, AuditStore, ChainHead, _record_to_row, utc_timestamp
+from explain.audit._audit import AuditRecord
+from explain.audit._store import AuditRow, AuditStore, ChainHead, _record_to_row, utc_timestamp
 
 __all__ = ["append_many"]
 

@@ -3,7 +3,7 @@
 A Dask worker or a local worker process receives only a small :class:`Job` (paths and options); the first
 chunk it processes loads the bundle (hash-verified), builds the explainer and reads the profile, and every
 later chunk in that process reuses them. The notice templates are compiled once per locale by
-:mod:`explain._notices` itself.
+:mod:`explain.notices._notices` itself.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def context(bundle: str, trusted: bool, profile: str | None, device: str) -> Con
     """The loaded pieces for one (bundle, profile, device), cached for the life of the process."""
     import pandas as pd
 
-    from explain._profile import LenderProfile
+    from explain.notices._profile import LenderProfile
 
     loaded = load_bundle(bundle, trusted=trusted)
     if device == "cuda":

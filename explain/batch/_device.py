@@ -49,7 +49,7 @@ def _check_cuda() -> None:
 
 def gpu_explainer(bundle: Any) -> Any:
     """An :class:`~explain.Explainer` of ``bundle`` whose contributions come from XGBoost on the GPU."""
-    from explain._attribution import Explainer
+    from explain.attribution._attribution import Explainer
 
     if not type(bundle.model).__module__.startswith("xgboost"):
         raise DeviceUnavailableError("cuda", f"the GPU kernel is XGBoost's; this bundle's model is a "

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from explain._catalog import FeatureCatalog
+from explain.catalog._catalog import FeatureCatalog
 from explain._exceptions import InvalidInputError
-from explain._formatting import MAX_MAGNITUDE
-from explain._reasons import Decision
+from explain.notices._formatting import MAX_MAGNITUDE
+from explain.reasons._reasons import Decision
 from explain.batch._inputs import ACCOUNT, InputTable
 
 __all__ = ["ERROR_COLUMNS", "Plan", "errors_frame", "make_plan", "parse_policy_reasons"]

@@ -23,9 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from explain._audit import AuditRecord, canonical_json, notice_sha256
+from explain.audit._audit import AuditRecord, canonical_json, notice_sha256
 from explain._exceptions import ExplainError
-from explain._reasons import Decision
+from explain.reasons._reasons import Decision
 from explain.batch._context import Context, Job, context
 from explain.batch._inputs import ACCOUNT
 
@@ -92,7 +92,7 @@ def _error_field(exc: ExplainError) -> str:
 
 
 def _render(ctx: Context, job: Job, reasons: Any, decision: dict[str, Any], account: str) -> dict[str, Any]:
-    from explain._notices import render_notice
+    from explain.notices._notices import render_notice
 
     notices = {}
     for locale in job.locales:

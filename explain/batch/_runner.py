@@ -90,8 +90,8 @@ def run_batch(
     InvalidInputError
         An option, a file or a column that cannot be used (named, with what was expected).
     """
-    from explain._locales import negotiate
-    from explain._notices import CHANNELS
+    from explain.notices._locales import negotiate
+    from explain.notices._notices import CHANNELS
 
     started = time.perf_counter()
     if engine not in ENGINES:
@@ -150,10 +150,10 @@ def run_batch(
         good.to_parquet(decisions_path, index=False)
     store = None
     if store_url is not None:
-        from explain._store import AuditStore
+        from explain.audit._store import AuditStore
 
         store = AuditStore(store_url)
-        from explain._audit import AuditRecord
+        from explain.audit._audit import AuditRecord
         from explain.batch._audit_bulk import append_many
     columns = [ACCOUNT, *features]
     if engine == "dask":

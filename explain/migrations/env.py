@@ -1,6 +1,6 @@
 """Alembic environment for the audit store.
 
-:meth:`explain._store.AuditStore.migrate` runs ``upgrade head`` programmatically and hands its own
+:meth:`explain.audit._store.AuditStore.migrate` runs ``upgrade head`` programmatically and hands its own
 connection (already inside a locked transaction) through ``config.attributes["connection"]``. Run by hand,
 ``alembic -x url=sqlite:///var/explain.db upgrade head`` works too.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from explain._store import Base
+from explain.audit._store import Base
 
 config = context.config
 target_metadata = Base.metadata

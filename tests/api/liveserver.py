@@ -38,7 +38,7 @@ def server_process(database_url: str, *, workers: int = 1, log_path: Path, timeo
     env = {**os.environ, "EXPLAIN_DATABASE_URL": database_url, "EXPLAIN_BUNDLES": "demo", "PYTHONPATH": str(REPO),
            **(env or {})}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    cmd = [sys.executable, "-m", "explain._cli_service", "serve", "--host", "127.0.0.1", "--port", str(port),
+    cmd = [sys.executable, "-m", "explain.commands._cli_service", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--workers", str(workers), "--log-level", "warning"]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

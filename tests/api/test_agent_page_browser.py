@@ -17,7 +17,7 @@ import pytest
 from liveserver import REPO, running_server
 
 from explain import demo_bundle
-from explain._store import AuditStore
+from explain.audit._store import AuditStore
 
 SCREENSHOTS = REPO / "build" / "screenshots"
 LAPTOP = {"width": 1366, "height": 900}

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from apihelpers import assert_problem
 
-from explain._audit import AuditRecord, verify_chain
+from explain.audit._audit import AuditRecord, verify_chain
 
 
 def _issue(svc, decision_body, n: int, **overrides) -> list[dict]:

@@ -6,8 +6,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from explain import _cli_service
-from explain._store import AuditStore
+from explain.commands import _cli_service
+from explain.audit._store import AuditStore
 
 
 @pytest.fixture(autouse=True)

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from api.service import BundleRegistry, compute, decision_inputs, make_record, reader_reasons
 from explain import demo_bundle
-from explain._report import build_report, render_report, report_from_store
-from explain._store import AuditStore, Caller
+from explain.audit._report import build_report, render_report, report_from_store
+from explain.audit._store import AuditStore, Caller
 from explain.cli import app as cli_app
 
 KINDS = {"limit_decrease": (20000, 8000), "limit_increase": (20000, 30000), "account_closure": (20000, 0),

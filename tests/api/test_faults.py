@@ -28,7 +28,7 @@ from liveserver import REPO, free_port, server_process
 from tcpproxy import TcpProxy
 
 from api.main import create_app
-from explain._store import AuditStore, normalize_url
+from explain.audit._store import AuditStore, normalize_url
 
 _spec = importlib.util.spec_from_file_location("explain_tests_dbsupport_faults", Path(__file__).parents[1] / "dbsupport.py")
 dbsupport = importlib.util.module_from_spec(_spec)
@@ -234,7 +234,7 @@ def test_a_revoked_key_is_refused_by_every_worker_within_the_bound(own_postgres_
         return httpx.get(f"{base}/v1/bundles", headers=headers, timeout=10).status_code
 
     assert all(fresh_get() == 200 for _ in range(12))  # cached by both workers now
-    revoked = subprocess.run([sys.executable, "-m", "explain._cli_service", "keys", "revoke", caller.key_id,
+    revoked = subprocess.run([sys.executable, "-m", "explain.commands._cli_service", "keys", "revoke", caller.key_id,
                               "--database-url", url], cwd=REPO, capture_output=True, text=True,
                              env={**os.environ, "PYTHONPATH": str(REPO)})
     assert revoked.returncode == 0, revoked.stderr

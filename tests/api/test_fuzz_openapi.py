@@ -20,7 +20,7 @@ from schemathesis.checks import CHECKS
 from schemathesis.python.asgi import shutdown_lifespans
 
 from api.main import create_app
-from explain._store import ROLES, AuditStore
+from explain.audit._store import ROLES, AuditStore
 
 _spec = importlib.util.spec_from_file_location("explain_tests_dbsupport_fuzz", Path(__file__).parents[1] / "dbsupport.py")
 dbsupport = importlib.util.module_from_spec(_spec)

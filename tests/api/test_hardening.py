@@ -7,7 +7,7 @@ import json
 import pytest
 from apihelpers import assert_problem
 
-import explain._locales as locales
+import explain.notices._locales as locales
 
 
 def _post(service, body: bytes | str, role: str | None = "issuer", path: str = "/v1/decisions"):

@@ -6,17 +6,17 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from explain._audit import AuditRecord
-from explain._store import AuditStore
+from explain.audit._audit import AuditRecord
+from explain.audit._store import AuditStore
 
 from pathlib import Path
 
-import explain._store
+import explain.audit._store
 
 
 def _upgrade(store: AuditStore, revision: str) -> None:
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(explain._store.__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(Path(explain.audit._store.__file__).resolve().parents[1] / "migrations"))
     with store._writing() as conn, conn.begin():
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
@@ -33,7 +33,7 @@ def test_records_from_0001_still_verify_after_0002(tmp_path) -> None:
     _upgrade(store, "0001")
     # a record as revision 0001 wrote it: no issuer columns at all
     old = _draft(1).chained(seq=1, prev_hash="0" * 64, created_at="2026-11-01T00:00:00.000000+00:00")
-    row = {k: v for k, v in explain._store._record_to_row(old).items() if not k.startswith("issuer_")}
+    row = {k: v for k, v in explain.audit._store._record_to_row(old).items() if not k.startswith("issuer_")}
     with store._writing() as conn, conn.begin():
         conn.execute(sa.text("INSERT INTO audit_records (%s) VALUES (%s)" % (
             ", ".join(row), ", ".join(f":{k}" for k in row))), row)
@@ -65,7 +65,7 @@ def test_0003_adds_the_access_log_and_sessions_and_downgrades_cleanly(tmp_path) 
     store.log_reads(caller, [store.get("d-1")], via="api")
     assert [(e.key_name, e.account_ref, e.decision_id) for e in store.access_log()] == [("reader", "acc", "d-1")]
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(explain._store.__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(Path(explain.audit._store.__file__).resolve().parents[1] / "migrations"))
     with store._writing() as conn, conn.begin():
         cfg.attributes["connection"] = conn
         alembic_command.downgrade(cfg, "0002_issuer_key")

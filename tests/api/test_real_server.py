@@ -9,7 +9,7 @@ import pytest
 from apihelpers import assert_problem
 from liveserver import running_server
 
-from explain._store import AuditStore
+from explain.audit._store import AuditStore
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from explain import BundleError, demo_bundle
-from explain._store import ROLES
+from explain.audit._store import ROLES
 
 
 def _operations(service) -> list[tuple[str, str, dict]]:

@@ -73,7 +73,7 @@ def test_an_unexpected_failure_leaks_nothing(tmp_path, monkeypatch, accounts) ->
         key, _ = app.state.store.create_api_key("agent")
 
         def boom(*args, **kwargs):
-            raise RuntimeError("secret internals at /srv/explain/_store.py line 42")
+            raise RuntimeError("secret internals at /srv/explain/audit/_store.py line 42")
 
         monkeypatch.setattr("api.routes.explanations.analyse", boom)
         r = client.post("/v1/explanations", headers={"Authorization": f"Bearer {key}"},

@@ -17,7 +17,7 @@ import re
 import pytest
 
 from explain import FeatureCatalog, Reason
-from explain._cli_notice import DEMO_CASES, render_demo_notice
+from explain.commands._cli_notice import DEMO_CASES, render_demo_notice
 
 LOCALES = ("zh_CN", "en")
 KINDS = tuple(case.decision for case in DEMO_CASES)

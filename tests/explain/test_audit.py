@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from explain._audit import GENESIS_HASH, AuditRecord, canonical_json, notice_sha256, record_hash, verify_chain
+from explain.audit._audit import GENESIS_HASH, AuditRecord, canonical_json, notice_sha256, record_hash, verify_chain
 
 
 def _draft(i: int = 1, **changes: object) -> AuditRecord:

@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from explain import demo_bundle, demo_data, render_notice
-from explain._store import AuditStore
+from explain.audit._store import AuditStore
 from explain.batch import read_output, run_batch
 
 pytest.importorskip("pyarrow")

@@ -11,7 +11,7 @@ import pytest
 
 from explain import BundleError, ModelBundle, build_demo_bundle, save_bundle
 
-from explain._profile import DEMO_LENDER_DIR
+from explain.notices._profile import DEMO_LENDER_DIR
 from lender_support import make_lender
 
 

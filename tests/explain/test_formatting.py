@@ -11,7 +11,7 @@ from babel.dates import format_date as babel_date
 from babel.numbers import format_currency
 
 from explain import CatalogError, NoticeInputError
-from explain._formatting import format_date, format_money, format_number, format_value
+from explain.notices._formatting import format_date, format_money, format_number, format_value
 
 LOCALES = ("zh_CN", "en")
 

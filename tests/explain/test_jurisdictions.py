@@ -15,9 +15,9 @@ import pytest
 from notice_support import LOCALES, en_sentences, word_count, zh_sentences
 
 from explain import demo_data, render_notice
-from explain._cli_notice import DEMO_CASES, DEMO_NOTICE_DATE
-from explain._jurisdiction import LegalDetails
-from explain._profile import demo_profile
+from explain.commands._cli_notice import DEMO_CASES, DEMO_NOTICE_DATE
+from explain.notices._jurisdiction import LegalDetails
+from explain.notices._profile import demo_profile
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "jurisdictions"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

@@ -22,10 +22,10 @@ from explain import (
     render_notice,
     save_bundle,
 )
-from explain._catalog_check import check_catalog
-from explain._catalog_draft import draft_catalog, protected_trait
-from explain._phrasebook import Phrasebook
-from explain._profile import DEMO_LENDER_DIR
+from explain.catalog._catalog_check import check_catalog
+from explain.catalog._catalog_draft import draft_catalog, protected_trait
+from explain.catalog._phrasebook import Phrasebook
+from explain.notices._profile import DEMO_LENDER_DIR
 from lender_support import fill_translations, make_lender
 
 CATALOG = """
@@ -191,7 +191,7 @@ def test_percent_and_count_render_as_declared_with_plurals(lender):
 
 def test_percent_sign_in_a_phrase_renders(lender):
     catalog = FeatureCatalog.from_toml(lender / "catalog.toml")
-    from explain._profile import LenderProfile
+    from explain.notices._profile import LenderProfile
 
     profile = LenderProfile.from_toml(lender / "profile.toml")
     reason = Reason("debt", "model", "adverse", 0.4, "dti", 65.1, "percent", 90.0, True)

@@ -13,7 +13,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from explain import UnsupportedLocaleError
-from explain._locales import (
+from explain.notices._locales import (
     LOCALES_DIR,
     SUPPORTED_LOCALES,
     CatalogMissingError,
@@ -21,7 +21,7 @@ from explain._locales import (
     negotiate,
 )
 
-from explain._profile import DEMO_LENDER_DIR
+from explain.notices._profile import DEMO_LENDER_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = {loc: LOCALES_DIR / loc / "LC_MESSAGES" / "messages.po" for loc in SUPPORTED_LOCALES}

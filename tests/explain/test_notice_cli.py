@@ -10,7 +10,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from explain import demo_data
-from explain._cli_notice import DEMO_CASES, print_demo_notices
+from explain.commands._cli_notice import DEMO_CASES, print_demo_notices
 from explain.cli import app
 
 BASE = ["notice", "--bundle", "demo", "--decision", "limit_decrease", "--old-limit", "20000", "--new-limit", "8000",

@@ -2,7 +2,7 @@
 
 Any change to what a customer reads shows up as a diff of ``tests/golden/notices/<kind>/<locale>/``:
 ``subject.txt``, ``letter.txt``, ``letter.html`` (the letter channel) and ``short.txt`` (the short channel).
-The inputs are :data:`explain._cli_notice.DEMO_CASES`, the same ones ``explain demo`` prints.
+The inputs are :data:`explain.commands._cli_notice.DEMO_CASES`, the same ones ``explain demo`` prints.
 
 To accept a deliberate change, regenerate and review the diff before committing::
 

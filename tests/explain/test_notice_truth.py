@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from explain import Decision, FeatureMismatchError, demo_data, render_notice
-from explain._catalog import advice_applies
-from explain._formatting import format_money
+from explain.catalog._catalog import advice_applies
+from explain.notices._formatting import format_money
 
 LIMITS = {"limit_decrease": (20000, 8000), "limit_increase": (20000, 30000), "account_closure": (20000, 0),
           "increase_declined": (20000, 30000)}
@@ -120,7 +120,7 @@ def test_every_reason_is_true_to_its_effect_value_and_advice(bundle, sweep):
 def test_advice_never_contradicts_the_value(bundle):
     """The conditions themselves: advice to keep a positive balance is not given to one who has it."""
     from explain import Reason
-    from explain._notices import reason_phrases
+    from explain.notices._notices import reason_phrases
 
     catalog = bundle.catalog
     healthy = Reason("current_account", "model", "adverse", 0.3, "status_of_existing_checking_account",
@@ -141,7 +141,7 @@ def test_advice_never_contradicts_the_value(bundle):
 
 def test_a_counter_intuitive_reason_is_neutral_and_has_no_advice(bundle):
     from explain import Reason
-    from explain._notices import reason_phrases
+    from explain.notices._notices import reason_phrases
 
     reason = Reason("repayment_history", "model", "adverse", 0.3, "credit_history",
                     "all credits at this bank paid back duly", "category", None, True, counter_intuitive=True)
@@ -167,7 +167,7 @@ def test_an_all_missing_column_is_refused_naming_it(bundle):
 
 
 def test_missing_far_beyond_the_background_rate_is_refused():
-    from explain._data_checks import check_missingness
+    from explain.attribution._data_checks import check_missingness
 
     X = pd.DataFrame({"a": [np.nan] * 15 + [1.0] * 5, "b": range(20)})
     check_missingness(X, {"a": 0.7, "b": 0.0})  # about what the background shows

@@ -25,9 +25,9 @@ from explain import (
     UnknownReasonError,
     UnsupportedLocaleError,
 )
-from explain._formatting import format_date, format_money
-from explain._notices import Notice, reason_phrases, render_notice
-from explain._profile import LenderProfile, demo_profile
+from explain.notices._formatting import format_date, format_money
+from explain.notices._notices import Notice, reason_phrases, render_notice
+from explain.notices._profile import LenderProfile, demo_profile
 
 from notice_support import model_reason, policy_reason
 
@@ -243,8 +243,8 @@ _SCRIPT = """
 import datetime as dt, hashlib, sys
 sys.path.insert(0, {root!r})
 from explain import Reason, FeatureCatalog
-from explain._notices import render_notice, DEMO_CATALOG_PATH
-from explain._profile import demo_profile
+from explain.notices._notices import render_notice, DEMO_CATALOG_PATH
+from explain.notices._profile import demo_profile
 catalog = FeatureCatalog.from_toml(DEMO_CATALOG_PATH)
 reasons = [Reason("overdue_repayment", "policy", "adverse", actionable=True),
            Reason("loan_term", "model", "adverse", 0.3, "duration_in_month", 48, "months", 85.0, True)]
@@ -399,7 +399,7 @@ def test_catalog_phrases_missing_from_the_translations(tmp_path):
     """A reworded phrase without a translation fails when the catalog is loaded, never at render time."""
     import shutil
 
-    from explain._profile import DEMO_LENDER_DIR
+    from explain.notices._profile import DEMO_LENDER_DIR
 
     lender = tmp_path / "lender"
     shutil.copytree(DEMO_LENDER_DIR, lender)
@@ -443,7 +443,7 @@ def test_demo_profile_loads():
 def test_bad_profiles(edit, match):
     import tomllib
 
-    from explain._profile import DEMO_PROFILE_PATH
+    from explain.notices._profile import DEMO_PROFILE_PATH
 
     data = tomllib.loads(DEMO_PROFILE_PATH.read_text("utf-8"))
     edit(data)

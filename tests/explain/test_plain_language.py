@@ -26,7 +26,7 @@ from notice_support import (
 )
 
 
-from explain._profile import demo_profile
+from explain.notices._profile import demo_profile
 
 __all__ = ["demo_notices"]  # the fixture, imported for pytest
 
@@ -117,7 +117,7 @@ def test_short_form_fits_whatever_the_top_reason(catalog, locale):
     """The demo's limits with each reason group and policy reason in turn as the top reason."""
     import datetime as dt
 
-    from explain._notices import render_notice
+    from explain.notices._notices import render_notice
 
     tops = [(c, "model") for c, g in catalog.groups.items() if not g.protected]
     tops += [(c, "policy") for c in catalog.policy_reasons]
@@ -143,8 +143,8 @@ def test_short_message_keeps_limit_date_and_link_over_seven_digit_limits(catalog
     import dataclasses
     import datetime as dt
 
-    from explain._formatting import format_date, format_money
-    from explain._notices import SHORT_MESSAGE_LIMITS, render_notice, short_message_length
+    from explain.notices._formatting import format_date, format_money
+    from explain.notices._notices import SHORT_MESSAGE_LIMITS, render_notice, short_message_length
 
     effect = "favourable" if kind == "limit_increase" else "adverse"
     reason = model_reason(catalog, "home_and_property", effect)

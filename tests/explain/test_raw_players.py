@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from explain import Explainer, ModelNotSupportedError
-from explain._treeshap import _prepare_inputs
+from explain.attribution._treeshap import _prepare_inputs
 
 xgboost = pytest.importorskip("xgboost")
 lightgbm = pytest.importorskip("lightgbm")

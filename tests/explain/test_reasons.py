@@ -8,7 +8,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from explain import Decision, Explainer, FeatureCatalog, UnknownDecisionError, UnknownReasonError
-from explain._reasons import select_reasons
+from explain.reasons._reasons import select_reasons
 
 
 def _catalog(protected: set[str]) -> FeatureCatalog:

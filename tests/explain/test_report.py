@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from explain._audit import GENESIS_HASH, AuditRecord, verify_chain
-from explain._report import build_report
+from explain.audit._audit import GENESIS_HASH, AuditRecord, verify_chain
+from explain.audit._report import build_report
 
 
 def _chain(stamps_and_kinds: list[tuple[str, str]]) -> list[AuditRecord]:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from explain._audit import AuditRecord, notice_sha256
-from explain._store import AuditStore, IdempotencyClaim, IdempotencyConflictError
+from explain.audit._audit import AuditRecord, notice_sha256
+from explain.audit._store import AuditStore, IdempotencyClaim, IdempotencyConflictError
 
 _spec = importlib.util.spec_from_file_location("explain_tests_dbsupport", Path(__file__).parents[1] / "dbsupport.py")
 dbsupport = importlib.util.module_from_spec(_spec)

@@ -17,9 +17,9 @@ import tomli_w
 from lender_support import make_lender
 
 from explain import FeatureCatalog, LenderProfile, render_notice
-from explain._locales import SUPPORTED_LOCALES
-from explain._notices import DEMO_CATALOG_PATH
-from explain._profile import DEMO_PROFILE_PATH
+from explain.notices._locales import SUPPORTED_LOCALES
+from explain.notices._notices import DEMO_CATALOG_PATH
+from explain.notices._profile import DEMO_PROFILE_PATH
 
 single_thread = pytest.fixture(scope="module", autouse=True)(onethread.one_thread)
 

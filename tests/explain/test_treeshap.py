@@ -1,4 +1,4 @@
-"""Exactness tests for explain._treeshap.
+"""Exactness tests for explain.attribution._treeshap.
 
 The reference values here never go through our routing code: margins come from
 the fitted scikit-learn models, interventional Shapley values are brute-forced
@@ -21,7 +21,7 @@ from sklearn.ensemble import (
     RandomForestClassifier,
 )
 
-from explain._treeshap import (
+from explain.attribution._treeshap import (
     TreeEnsemble,
     interventional_shap,
     path_dependent_shap,
@@ -303,7 +303,7 @@ def test_multiclass_hgb_raises():
 
 def test_serial_and_parallel_kernels_are_distinct_functions():
     """numba's cache key is the Python function, not the ``parallel`` flag: one function per variant."""
-    from explain import _treeshap
+    from explain.attribution import _treeshap
 
     serial, parallel = _treeshap._explain_rows_serial, _treeshap._explain_rows_parallel
     assert serial.py_func is not parallel.py_func
@@ -313,7 +313,7 @@ def test_serial_and_parallel_kernels_are_distinct_functions():
 
 _CACHE_PROBE = """
 import sys, numpy as np, numba
-from explain import _treeshap
+from explain.attribution import _treeshap
 from sklearn.ensemble import RandomForestClassifier
 rng = np.random.default_rng(0)
 X = rng.normal(size=(200, 4)); y = (X[:, 0] > 0).astype(int)
@@ -343,7 +343,7 @@ def test_cached_serial_kernel_is_never_loaded_for_the_parallel_one(tmp_path):
 @pytest.mark.parametrize("max_players", [0, 3])
 def test_leaves_without_tables_give_the_same_values(hgb_categorical, monkeypatch, max_players):
     """Deep leaves (too many players for a table) are computed per call: same values either way."""
-    from explain import _treeshap
+    from explain.attribution import _treeshap
 
     model, X = hgb_categorical
     ens = TreeEnsemble.from_hist_gradient_boosting(model)

@@ -5,7 +5,7 @@ Revises: 0001
 Create Date: 2026-11-29
 
 Both record columns are nullable: records written before this revision have no issuer, and their hashes
-leave the issuer out (see ``explain._audit``), so the existing chain still verifies.
+leave the issuer out (see ``explain.audit._audit``), so the existing chain still verifies.
 """
 
 from collections.abc import Sequence

@@ -13,7 +13,7 @@ stored notice against its hash). Canonical JSON is sorted keys, no insignificant
 infinity, ``-0.0`` written as ``0.0`` and every float in Python's shortest round-trip ``repr``, so the same
 values give the same bytes on every platform and after a round trip through SQLite or PostgreSQL.
 
-This module is pure: no database, no web framework. :mod:`explain._store` persists records.
+This module is pure: no database, no web framework. :mod:`explain.audit._store` persists records.
 """
 
 from __future__ import annotations

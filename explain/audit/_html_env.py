@@ -12,8 +12,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from explain._locales import negotiate
-from explain._notices import _strict_callables
+from explain.notices._locales import negotiate
+from explain.notices._notices import _strict_callables
 
 __all__ = ["html_environment", "page_gettext"]
 

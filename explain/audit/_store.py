@@ -37,7 +37,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from explain._audit import GENESIS_HASH, AuditRecord, ChainVerification, canonical_json, verify_chain
+from explain.audit._audit import GENESIS_HASH, AuditRecord, ChainVerification, canonical_json, verify_chain
 
 __all__ = [
     "ROLES",
@@ -58,7 +58,7 @@ __all__ = [
 #: The roles an API key may carry.
 ROLES = ("issuer", "agent", "auditor")
 #: The embedded default store: a SQLite file under the repository's (git-ignored) ``var/``.
-DEFAULT_DATABASE_URL = f"sqlite:///{Path(__file__).resolve().parent.parent / 'var' / 'explain.db'}"
+DEFAULT_DATABASE_URL = f"sqlite:///{Path(__file__).resolve().parents[2] / 'var' / 'explain.db'}"
 
 
 def configured_database_url() -> str:
@@ -360,7 +360,7 @@ class AuditStore:
         from alembic.config import Config
 
         cfg = Config()
-        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        cfg.set_main_option("script_location", str(Path(__file__).resolve().parents[1] / "migrations"))
         with self._writing() as conn, conn.begin():
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
@@ -481,7 +481,7 @@ class AuditStore:
     def verify(self) -> ChainVerification:
         """Walk the chain from its first record to the head as it stood when the walk began.
 
-        See :func:`explain._audit.verify_chain`; in addition the chain-head row, written in the same
+        See :func:`explain.audit._audit.verify_chain`; in addition the chain-head row, written in the same
         transaction as each record, must point at the last record walked (so deleting the newest records
         is noticed too). Records appended during the walk are left for the next verification.
         """

@@ -22,10 +22,10 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
 
 from explain._exceptions import NoticeInputError
-from explain._locales import negotiate
+from explain.notices._locales import negotiate
 
 if TYPE_CHECKING:
-    from explain._catalog import FeatureCatalog
+    from explain.catalog._catalog import FeatureCatalog
 
 __all__ = ["MAX_MAGNITUDE", "category_context", "format_date", "format_money", "format_number", "format_value"]
 

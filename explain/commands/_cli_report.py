@@ -16,7 +16,7 @@ def _instant(value: str | None, option: str) -> str | None:
     """An ISO date or date-time as the store's UTC timestamp string; a bare date is midnight UTC."""
     if value is None:
         return None
-    from explain._store import utc_timestamp
+    from explain.audit._store import utc_timestamp
 
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -45,9 +45,9 @@ def report(
     """Write the compliance report of the audit trail between --since and --until."""
     from explain._bundle import ModelBundle
     from explain._demo import demo_bundle
-    from explain._locales import negotiate
-    from explain._report import render_report, report_from_store
-    from explain._store import AuditStore, configured_database_url
+    from explain.notices._locales import negotiate
+    from explain.audit._report import render_report, report_from_store
+    from explain.audit._store import AuditStore, configured_database_url
 
     if output not in ("html", "json"):
         typer.echo(f"error: The '--format' must be 'html' or 'json'. Got {output!r} instead.", err=True)

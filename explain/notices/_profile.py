@@ -18,15 +18,15 @@ from types import MappingProxyType
 from typing import Any
 
 from explain._exceptions import NoticeInputError
-from explain._i18n_extract import toml_phrases
-from explain._jurisdiction import LegalDetails
-from explain._locales import SUPPORTED_LOCALES, negotiate
-from explain._phrasebook import TRANSLATIONS_DIR, Phrasebook
+from explain.catalog._i18n_extract import toml_phrases
+from explain.notices._jurisdiction import LegalDetails
+from explain.notices._locales import SUPPORTED_LOCALES, negotiate
+from explain.catalog._phrasebook import TRANSLATIONS_DIR, Phrasebook
 
 __all__ = ["DEMO_LENDER_DIR", "DEMO_PROFILE_PATH", "LenderProfile", "demo_profile"]
 
 #: The demo lender's folder: catalog.toml, profile.toml and translations/<locale>.po, as a lender keeps its own.
-DEMO_LENDER_DIR = Path(__file__).resolve().parent / "data" / "demo_lender"
+DEMO_LENDER_DIR = Path(__file__).resolve().parents[1] / "data" / "demo_lender"
 DEMO_PROFILE_PATH = DEMO_LENDER_DIR / "profile.toml"
 
 #: Keys of ``[wording]``: English msgids with gettext context ``profile:wording:<key>``.

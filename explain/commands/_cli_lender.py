@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from explain._cli_common import check_input_file, fail, load_bundle, read_accounts
+from explain.commands._cli_common import check_input_file, fail, load_bundle, read_accounts
 
 catalog_app = typer.Typer(help="Draft and check a lender's feature catalog.", no_args_is_help=True)
 phrases_app = typer.Typer(help="The lender's phrases and their translations (gettext .po files).", no_args_is_help=True)
@@ -48,7 +48,7 @@ def catalog_init(
     """Write a draft catalog: one group per column, kinds and directions inferred, protected traits marked."""
     import tomli_w
 
-    from explain._catalog_draft import catalog_to_dict, draft_catalog
+    from explain.catalog._catalog_draft import catalog_to_dict, draft_catalog
 
     if higher_is not in ("risk", "better"):
         raise fail(f"--higher-is must be 'risk' or 'better', got {higher_is!r}")
@@ -82,8 +82,8 @@ def catalog_check(
     import tomllib
 
     from explain import FeatureCatalog, Phrasebook, TranslationError
-    from explain._catalog_check import check_catalog
-    from explain._phrasebook import TRANSLATIONS_DIR
+    from explain.catalog._catalog_check import check_catalog
+    from explain.catalog._phrasebook import TRANSLATIONS_DIR
 
     if path is None and bundle is None:
         raise fail("give a catalog file, --bundle, or both")
@@ -134,7 +134,7 @@ def phrases_update(
     folder: Annotated[Path, typer.Argument(help="The lender's folder (catalog.toml, profile.toml).")],
 ) -> None:
     """Extract the lender's phrases into translations/phrases.pot and update each <locale>.po (no fuzzy matching)."""
-    from explain._i18n_extract import update_translations
+    from explain.catalog._i18n_extract import update_translations
 
     files = _phrase_files(folder)
     counts = update_translations(folder, *files, project=folder.resolve().name)
@@ -149,8 +149,8 @@ def phrases_check(
 ) -> None:
     """Fail, naming each phrase and locale, unless every phrase has a reviewed translation."""
     from explain import Phrasebook, TranslationError
-    from explain._i18n_extract import lender_phrases
-    from explain._phrasebook import TRANSLATIONS_DIR
+    from explain.catalog._i18n_extract import lender_phrases
+    from explain.catalog._phrasebook import TRANSLATIONS_DIR
 
     files = _phrase_files(folder)
     try:

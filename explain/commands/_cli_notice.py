@@ -31,7 +31,7 @@ from explain._exceptions import (
 )
 
 if TYPE_CHECKING:
-    from explain._notices import Notice
+    from explain.notices._notices import Notice
 
 __all__ = ["DEMO_CASES", "DEMO_NOTICE_DATE", "DemoCase", "print_demo_notices", "register", "render_demo_notice"]
 
@@ -87,7 +87,7 @@ def _option_for(exc: ExplainError) -> str:
 def render_demo_notice(bundle: Any, case: DemoCase, *, locale: str, channel: str = "letter") -> Notice:
     """The notice of one :data:`DEMO_CASES` entry, from the demo data and ``bundle``'s explainer."""
     from explain import demo_data
-    from explain._notices import render_notice
+    from explain.notices._notices import render_notice
 
     X = demo_data().iloc[[case.account]]
     reasons = bundle.explainer().reasons(X, decision=case.decision, policy_reasons=case.policy_reasons)[0]
@@ -197,10 +197,10 @@ def notice(
         "--profile", help="A lender profile TOML with translations/ beside it (default: the bundle's).")] = None,
 ) -> None:
     """Write the notice a customer reads about a limit decision, in Chinese or English."""
-    from explain._locales import negotiate
-    from explain._notices import CHANNELS, render_notice
-    from explain._profile import LenderProfile
-    from explain._reasons import Decision
+    from explain.notices._locales import negotiate
+    from explain.notices._notices import CHANNELS, render_notice
+    from explain.notices._profile import LenderProfile
+    from explain.reasons._reasons import Decision
 
     if format not in _FORMATS:
         raise _fail(f"--format must be one of {', '.join(_FORMATS)}, got {format!r}")

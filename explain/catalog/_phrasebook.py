@@ -23,7 +23,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from explain._exceptions import TranslationError
-from explain._locales import SUPPORTED_LOCALES, negotiate
+from explain.notices._locales import SUPPORTED_LOCALES, negotiate
 
 __all__ = ["Phrase", "Phrasebook", "TRANSLATIONS_DIR"]
 

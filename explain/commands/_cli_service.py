@@ -28,7 +28,7 @@ DatabaseOption = Annotated[
 
 def _database_url(database_url: str | None) -> str:
     """The store to use; exported so the server's worker processes (``api.settings``) read the same one."""
-    from explain._store import configured_database_url
+    from explain.audit._store import configured_database_url
 
     if database_url:
         os.environ["EXPLAIN_DATABASE_URL"] = database_url
@@ -45,7 +45,7 @@ def _prepare_environment(workers: int) -> None:
 
 
 def _migrate(url: str) -> None:
-    from explain._store import AuditStore
+    from explain.audit._store import AuditStore
 
     AuditStore(url).close()  # create or upgrade the schema once, before any worker starts
 
@@ -85,7 +85,7 @@ def serve_demo(
     database_url: DatabaseOption = None,
 ) -> None:
     """Serve the demo bundle on the embedded defaults, with a fresh key per role printed once."""
-    from explain._store import AuditStore
+    from explain.audit._store import AuditStore
 
     _check_workers(workers)
     url_db = _database_url(database_url)
@@ -134,7 +134,7 @@ def keys_create(
     database_url: DatabaseOption = None,
 ) -> None:
     """Create an API key for ROLE and print it once (only its sha256 is stored)."""
-    from explain._store import ROLES, AuditStore
+    from explain.audit._store import ROLES, AuditStore
 
     if role not in ROLES:
         typer.echo(f"error: The '--role' must be one of {', '.join(map(repr, ROLES))}. Got {role!r} instead.", err=True)
@@ -156,7 +156,7 @@ def keys_list(
     """List API keys: id, name, role, created, revoked. Never the keys themselves (only hashes are stored)."""
     import json
 
-    from explain._store import AuditStore
+    from explain.audit._store import AuditStore
 
     if output not in ("table", "json"):
         typer.echo(f"error: The '--format' must be 'table' or 'json'. Got {output!r} instead.", err=True)
@@ -182,7 +182,7 @@ def keys_revoke(
     database_url: DatabaseOption = None,
 ) -> None:
     """Revoke a key. Every worker refuses it at most EXPLAIN_AUTH_CACHE_SECONDS (default 2 s) later."""
-    from explain._store import AuditStore
+    from explain.audit._store import AuditStore
 
     store = AuditStore(_database_url(database_url))
     try:
@@ -209,7 +209,7 @@ def register(app: typer.Typer) -> None:
 
 
 def main() -> None:
-    """``python -m explain._cli_service ...``: the same commands without the rest of the CLI."""
+    """``python -m explain.commands._cli_service ...``: the same commands without the rest of the CLI."""
     app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
     register(app)
     app()

@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from explain._catalog import FeatureCatalog
-from explain._data_checks import check_missingness, missing_rates
+from explain.catalog._catalog import FeatureCatalog
+from explain.attribution._data_checks import check_missingness, missing_rates
 from explain._exceptions import AdditivityError, CatalogError, InvalidInputError, ModelNotSupportedError
-from explain._models import ModelAdapter, adapt_model
-from explain._reasons import (
+from explain.attribution._models import ModelAdapter, adapt_model
+from explain.reasons._reasons import (
     MAX_REASONS,
     Decision,
     DecisionReasons,
@@ -222,7 +222,7 @@ class Explainer:
         self._ensemble = None
         self._prepared = None
         if family in ("hist_gb", "tree", "xgboost", "lightgbm"):
-            from explain._treeshap import TreeEnsemble, prepare
+            from explain.attribution._treeshap import TreeEnsemble, prepare
 
             build = {"hist_gb": TreeEnsemble.from_hist_gradient_boosting, "tree": TreeEnsemble.from_sklearn_trees,
                      "xgboost": TreeEnsemble.from_xgboost, "lightgbm": TreeEnsemble.from_lightgbm}[family]
@@ -282,7 +282,7 @@ class Explainer:
         against the flattened trees' margin, which this proof ties to the model's real output at a
         fraction of the cost of asking the model again for every account.
         """
-        from explain._treeshap import predict_margin
+        from explain.attribution._treeshap import predict_margin
 
         probes = _probe_rows(ensemble, self._bg_model, self._adapter)
         try:
@@ -295,7 +295,7 @@ class Explainer:
 
     def _attribute_prepared(self, Xt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw-feature contributions, base value per row and margin per row, from our prepared kernels."""
-        from explain._treeshap import explain_prepared
+        from explain.attribution._treeshap import explain_prepared
 
         phi, base, margin = explain_prepared(self._prepared, Xt)
         return phi, np.full(len(margin), base), margin

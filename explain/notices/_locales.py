@@ -18,7 +18,7 @@ from pathlib import Path
 from babel.support import Translations
 
 from explain._exceptions import UnsupportedLocaleError
-from explain._resources import resource_dir
+from explain.notices._resources import resource_dir
 
 __all__ = [
     "DOMAIN",

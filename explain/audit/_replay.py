@@ -1,7 +1,7 @@
 """Computing a decision's reasons and notices from its stored inputs: one code path for issuing and replaying.
 
 The service (``api``) issues with :func:`compute` and replays with :func:`replay_record`; the compliance report
-(:mod:`explain._report`) replays its sample with the same function, so "byte-identical" means the same thing
+(:mod:`explain.audit._report`) replays its sample with the same function, so "byte-identical" means the same thing
 in the API, the CLI and the report.
 """
 
@@ -16,10 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-from explain._audit import AuditRecord, canonical_json, notice_sha256
+from explain.audit._audit import AuditRecord, canonical_json, notice_sha256
 from explain._bundle import ModelBundle
-from explain._notices import render_notice
-from explain._reasons import DecisionReasons
+from explain.notices._notices import render_notice
+from explain.reasons._reasons import DecisionReasons
 
 __all__ = ["Computation", "analyse", "compute", "reasons_payload", "replay_record"]
 

@@ -28,13 +28,13 @@ from markupsafe import Markup, escape
 from babel.numbers import is_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from explain._catalog import FeatureCatalog, advice_applies
+from explain.catalog._catalog import FeatureCatalog, advice_applies
 from explain._exceptions import CatalogError, NoticeInputError, UnknownReasonError
-from explain._formatting import MAX_MAGNITUDE, format_date, format_money, format_value
-from explain._locales import catalog_path, get_translations, negotiate
-from explain._profile import DEMO_LENDER_DIR, LenderProfile, demo_profile
-from explain._reasons import Decision, DecisionReasons, Reason
-from explain._resources import resource_dir
+from explain.notices._formatting import MAX_MAGNITUDE, format_date, format_money, format_value
+from explain.notices._locales import catalog_path, get_translations, negotiate
+from explain.notices._profile import DEMO_LENDER_DIR, LenderProfile, demo_profile
+from explain.reasons._reasons import Decision, DecisionReasons, Reason
+from explain.notices._resources import resource_dir
 
 __all__ = ["CHANNELS", "Notice", "TEMPLATES_DIR", "reason_phrases", "render_notice"]
 

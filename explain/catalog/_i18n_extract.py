@@ -31,8 +31,8 @@ from typing import Any
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from explain._locales import SUPPORTED_LOCALES
-from explain._phrasebook import TRANSLATIONS_DIR, Phrase
+from explain.notices._locales import SUPPORTED_LOCALES
+from explain.catalog._phrasebook import TRANSLATIONS_DIR, Phrase
 
 __all__ = ["PHRASE_FIELDS", "lender_phrases", "toml_phrases", "update_translations"]
 

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from explain._exceptions import NoticeInputError
-from explain._locales import SUPPORTED_LOCALES, negotiate
+from explain.notices._locales import SUPPORTED_LOCALES, negotiate
 
 __all__ = ["JURISDICTIONS", "LegalDetails"]
 

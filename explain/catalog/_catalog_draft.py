@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from explain._catalog import FeatureCatalog
+from explain.catalog._catalog import FeatureCatalog
 
 __all__ = ["catalog_to_dict", "draft_catalog", "protected_trait"]
 

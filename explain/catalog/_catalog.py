@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 
 from explain._exceptions import CatalogError
-from explain._i18n_extract import toml_phrases
-from explain._phrasebook import TRANSLATIONS_DIR, Phrasebook
+from explain.catalog._i18n_extract import toml_phrases
+from explain.catalog._phrasebook import TRANSLATIONS_DIR, Phrasebook
 
 __all__ = [
     "DIRECTIONS", "PERCENT_SCALES", "VALUE_KINDS", "FeatureCatalog", "FeatureSpec", "PolicyReason", "ReasonGroup",
@@ -329,7 +329,7 @@ class FeatureCatalog:
         )
 
     def _validate(self) -> None:
-        from explain._reasons import MAX_REASONS  # the hard cap lives with the selection rule
+        from explain.reasons._reasons import MAX_REASONS  # the hard cap lives with the selection rule
 
         if not isinstance(self.top, int) or isinstance(self.top, bool) or not 1 <= self.top <= MAX_REASONS:
             raise CatalogError("[catalog]", f"'top' must be an integer from 1 to {MAX_REASONS}, got {self.top!r}")

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from explain._catalog import FeatureCatalog
-from explain._catalog_draft import catalog_to_dict, protected_trait
-from explain._i18n_extract import toml_phrases
-from explain._phrasebook import Phrasebook
+from explain.catalog._catalog import FeatureCatalog
+from explain.catalog._catalog_draft import catalog_to_dict, protected_trait
+from explain.catalog._i18n_extract import toml_phrases
+from explain.catalog._phrasebook import Phrasebook
 
 __all__ = ["CatalogReport", "check_catalog"]
 
@@ -97,7 +97,7 @@ def counter_intuitive_shares(catalog: FeatureCatalog, explainer: Any, background
     A contribution is material when it is at least the catalog's ``materiality`` share of the row's total
     absolute contribution, as for reason selection.
     """
-    from explain._reasons import DirectionRules
+    from explain.reasons._reasons import DirectionRules
 
     rules = DirectionRules.from_catalog(catalog, background)
     values = explainer.explain(background).values

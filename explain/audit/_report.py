@@ -38,12 +38,12 @@ from babel.dates import format_datetime
 from babel.numbers import format_decimal, format_percent
 from markupsafe import Markup
 
-from explain._audit import AuditRecord, ChainVerification
+from explain.audit._audit import AuditRecord, ChainVerification
 from explain._bundle import ModelBundle
-from explain._catalog import FeatureCatalog
-from explain._charts import Bar, bar_chart
-from explain._locales import negotiate
-from explain._html_env import html_environment, page_gettext
+from explain.catalog._catalog import FeatureCatalog
+from explain.audit._charts import Bar, bar_chart
+from explain.notices._locales import negotiate
+from explain.audit._html_env import html_environment, page_gettext
 
 __all__ = [
     "ADDITIVITY_TOLERANCE", "ComplianceReport", "build_report", "contradicting_groups", "render_report", "report_from_store",
@@ -51,7 +51,7 @@ __all__ = [
 
 #: ``|base + Σ contributions − margin|`` allowed, relative to ``max(1, |margin|)``: float summation error only.
 ADDITIVITY_TOLERANCE = 1e-6
-TEMPLATES_DIR = Path(__file__).resolve().parent / "report_templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "report_templates"
 
 
 @dataclass(frozen=True)
@@ -142,9 +142,9 @@ def build_report(
     """Compute the report over ``records`` (chain order), judging each against the bundle whose catalog it
     names (records whose catalog is not among ``bundles`` are counted as not judged).
 
-    ``replay(record)`` recomputes one record (see :func:`explain._replay.replay_record`); ``sample_size``
+    ``replay(record)`` recomputes one record (see :func:`explain.audit._replay.replay_record`); ``sample_size``
     records are drawn by reservoir sampling with ``random.Random(seed)``, so the same trail and seed replay
-    the same sample. ``access`` is the access log of the period (:class:`explain._store.AccessEntry`).
+    the same sample. ``access`` is the access log of the period (:class:`explain.audit._store.AccessEntry`).
     """
     if sample_size < 0:
         raise ValueError(f"The 'sample_size' of build_report must be 0 or more. Got {sample_size!r} instead.")
@@ -308,9 +308,9 @@ def render_report(report: ComplianceReport, *, locale: str, catalog: FeatureCata
 
 def report_from_store(store: Any, *, bundles: Iterable[ModelBundle], since: str | None = None,
                       until: str | None = None, sample_size: int = 20, seed: int = 0) -> ComplianceReport:
-    """:func:`build_report` over an :class:`explain._store.AuditStore`: the period's records and reads, the whole
+    """:func:`build_report` over an :class:`explain.audit._store.AuditStore`: the period's records and reads, the whole
     chain verified, the sample replayed with the bundle each record names (when it is loaded)."""
-    from explain._replay import replay_record
+    from explain.audit._replay import replay_record
 
     bundles = list(bundles)
     by_name = {b.name: b for b in bundles}

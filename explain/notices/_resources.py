@@ -11,7 +11,7 @@ from pathlib import Path
 
 __all__ = ["resource_dir"]
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # the explain package
 
 
 def resource_dir(name: str) -> Path:

@@ -1,0 +1,1 @@
+"""The audit trail: records, the hash-chained store, replay, the compliance report and its charts."""

@@ -1,0 +1,1 @@
+"""The feature catalog: reason groups, value kinds, drafting and checking, and the lender's phrase translations."""

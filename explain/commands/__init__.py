@@ -1,0 +1,1 @@
+"""The ``explain`` command line's subcommands, each beside the layer it drives."""
