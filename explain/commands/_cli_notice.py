@@ -29,6 +29,7 @@ from explain._exceptions import (
     UnknownReasonError,
     UnsupportedLocaleError,
 )
+from explain.commands._cli_common import fail, load_bundle
 
 if TYPE_CHECKING:
     from explain.notices._notices import Notice
@@ -60,11 +61,6 @@ DEMO_CASES: tuple[DemoCase, ...] = (
     DemoCase("account_closure", 17, 20000, 0, ("overdue_repayment",)),
     DemoCase("increase_declined", 29, 20000, 30000),
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
 
 
 def _option_for(exc: ExplainError) -> str:
@@ -121,9 +117,9 @@ def _decimal(text: str, option: str) -> Decimal:
     try:
         value = Decimal(text.replace(",", "").replace("_", ""))
     except InvalidOperation:
-        raise _fail(f"{option} must be an amount such as 20000 or 8000.50, got {text!r}") from None
+        raise fail(f"{option} must be an amount such as 20000 or 8000.50, got {text!r}") from None
     if not value.is_finite():
-        raise _fail(f"{option} must be a finite amount, got {text!r}")
+        raise fail(f"{option} must be a finite amount, got {text!r}")
     return value
 
 
@@ -133,7 +129,7 @@ def _date(text: str | None, option: str) -> _dt.date | None:
     try:
         return _dt.date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"{option} must be a date as YYYY-MM-DD, got {text!r}") from None
+        raise fail(f"{option} must be a date as YYYY-MM-DD, got {text!r}") from None
 
 
 def _account_frame(bundle_spec: str, input: Path | None, account: int | None) -> tuple[Any, str]:
@@ -141,36 +137,26 @@ def _account_frame(bundle_spec: str, input: Path | None, account: int | None) ->
     import pandas as pd
 
     if (input is None) == (account is None):
-        raise _fail("give exactly one of --input (an account's features as JSON) and --account (a demo row)")
+        raise fail("give exactly one of --input (an account's features as JSON) and --account (a demo row)")
     if account is not None:
         if bundle_spec != "demo":
-            raise _fail("--account takes a row of the demo data, so it needs --bundle demo; use --input otherwise")
+            raise fail("--account takes a row of the demo data, so it needs --bundle demo; use --input otherwise")
         from explain import demo_data
 
         data = demo_data()
         if not 0 <= account < len(data):
-            raise _fail(f"--account must be from 0 to {len(data) - 1}, got {account}")
+            raise fail(f"--account must be from 0 to {len(data) - 1}, got {account}")
         return data.iloc[[account]].reset_index(drop=True), f"{account:06d}"
     assert input is not None
     if not input.is_file():
-        raise _fail(f"--input {str(input)!r} does not exist")
+        raise fail(f"--input {str(input)!r} does not exist")
     try:
         data = json.loads(input.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _fail(f"--input {str(input)!r} is not valid JSON ({exc})") from None
+        raise fail(f"--input {str(input)!r} is not valid JSON ({exc})") from None
     if not isinstance(data, dict) or not data:
-        raise _fail(f"--input {str(input)!r} must hold one JSON object: one account's raw features by name")
+        raise fail(f"--input {str(input)!r} must hold one JSON object: one account's raw features by name")
     return pd.DataFrame([data]), input.stem
-
-
-def _load_bundle(spec: str) -> Any:
-    from explain import ModelBundle, demo_bundle
-
-    if spec == "demo":
-        return demo_bundle()
-    if not Path(spec).is_dir():
-        raise _fail(f"--bundle {spec!r} is neither 'demo' nor a bundle folder")
-    return ModelBundle.load(spec)
 
 
 def notice(
@@ -203,11 +189,11 @@ def notice(
     from explain.reasons._reasons import Decision
 
     if format not in _FORMATS:
-        raise _fail(f"--format must be one of {', '.join(_FORMATS)}, got {format!r}")
+        raise fail(f"--format must be one of {', '.join(_FORMATS)}, got {format!r}")
     if channel not in CHANNELS:
-        raise _fail(f"--channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
+        raise fail(f"--channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
     if format == "html" and channel != "letter":
-        raise _fail("--format html needs --channel letter: a short message is plain text")
+        raise fail("--format html needs --channel letter: a short message is plain text")
     try:
         kind = Decision.parse(decision)
         negotiate(locale)
@@ -215,10 +201,10 @@ def notice(
         issued, effective = _date(notice_date, "--notice-date"), _date(effective_date, "--effective-date")
         lender = LenderProfile.from_toml(profile) if profile is not None else None
         X, default_ref = _account_frame(bundle, input, account)
-        loaded = _load_bundle(bundle)
+        loaded = load_bundle(bundle)
         reasons = loaded.explainer().reasons(X, decision=kind, policy_reasons=tuple(policy_reason))[0]
         if kind.is_adverse and not reasons.reasons:
-            raise _fail(f"the model found no material reason for a {kind.value} of this account; "
+            raise fail(f"the model found no material reason for a {kind.value} of this account; "
                         "a customer must be told why, so give one with --policy-reason")
         result = render_notice(
             kind, reasons, locale=locale, channel=channel, profile=lender or loaded.profile, catalog=loaded.catalog,
@@ -227,7 +213,7 @@ def notice(
         )
     except ExplainError as exc:
         option = _option_for(exc)
-        raise _fail(f"{option}: {exc}" if option else str(exc)) from None
+        raise fail(f"{option}: {exc}" if option else str(exc)) from None
     if format == "json":
         typer.echo(result.to_json())
     elif format == "html":
