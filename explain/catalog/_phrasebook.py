@@ -10,6 +10,7 @@ placeholders; that is checked when a bundle is built and when it is loaded, neve
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -82,9 +83,10 @@ class Phrasebook:
             sources[locale] = data
         return cls(catalogs, sources=sources)
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
-        """Hash of the translation files: part of every notice's template version."""
+        """Hash of the translation files (computed once: they never change): part of every notice's template
+        version."""
         digest = hashlib.sha256()
         for locale in sorted(self._sources):
             digest.update(locale.encode() + b"\0" + self._sources[locale] + b"\0")
