@@ -2,8 +2,8 @@
 
 A Dask worker or a local worker process receives only a small :class:`Job` (paths and options); the first
 chunk it processes loads the bundle (hash-verified), builds the explainer and reads the profile, and every
-later chunk in that process reuses them. The notice templates are compiled once per locale by
-:mod:`explain.notices._notices` itself.
+later chunk in that process reuses them, with one :class:`~explain.notices._skeletons.NoticeWriter` whose
+template skeletons serve every chunk.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class Context:
     explainer: Any
     profile: Any
     numeric: frozenset[str]  # model inputs that are numbers (the rest are categories, read as text)
+    writer: Any  # a NoticeWriter: the process's notice skeletons, shared by every chunk
 
 
 def load_bundle(spec: str, *, trusted: bool = False) -> Any:
@@ -57,6 +58,7 @@ def context(bundle: str, trusted: bool, profile: str | None, device: str) -> Con
     import pandas as pd
 
     from explain.notices._profile import LenderProfile
+    from explain.notices._skeletons import NoticeWriter
 
     loaded = load_bundle(bundle, trusted=trusted)
     if device == "cuda":
@@ -67,4 +69,4 @@ def context(bundle: str, trusted: bool, profile: str | None, device: str) -> Con
         explainer = loaded.explainer()
     lender = LenderProfile.from_toml(profile) if profile is not None else loaded.profile
     numeric = frozenset(c for c in loaded.background.columns if pd.api.types.is_numeric_dtype(loaded.background[c]))
-    return Context(bundle=loaded, explainer=explainer, profile=lender, numeric=numeric)
+    return Context(bundle=loaded, explainer=explainer, profile=lender, numeric=numeric, writer=NoticeWriter())

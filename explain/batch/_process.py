@@ -3,7 +3,10 @@
 The work is column-wise wherever it can be: the chunk's accounts are explained, grouped and given their
 reasons in one call per (decision kind, policy reasons) pair, through the public
 :meth:`~explain.Explainer.reasons`, so a faster kernel speeds up batches with no change here. Only the
-notices are written one account at a time (a letter is text), from templates compiled once per locale.
+notices are written one account at a time (a letter is text), by the process's
+:class:`~explain.notices._skeletons.NoticeWriter`: each template runs once per shape of notice, and every
+account of that shape is its skeleton joined with the account's values, byte for byte what
+:func:`~explain.render_notice` writes.
 
 A bad account never holds back the good ones: a call that fails on input is split in halves until the
 failing rows are alone, and each becomes an error row naming the field and what was expected.
@@ -92,11 +95,9 @@ def _error_field(exc: ExplainError) -> str:
 
 
 def _render(ctx: Context, job: Job, reasons: Any, decision: dict[str, Any], account: str) -> dict[str, Any]:
-    from explain.notices._notices import render_notice
-
     notices = {}
     for locale in job.locales:
-        notices[locale] = render_notice(
+        notices[locale] = ctx.writer.render(
             decision["decision"], reasons, locale=locale, channel=job.channels[0], profile=ctx.profile,
             catalog=ctx.bundle.catalog, old_limit=float(decision["old_limit"]), new_limit=float(decision["new_limit"]),
             account_ref=account, currency=decision["currency"], notice_date=job.notice_date,

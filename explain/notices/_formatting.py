@@ -12,11 +12,13 @@ and ``CN¥8,000.00`` in an English one, and a date ``2026年12月1日`` or ``Dec
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 from decimal import Decimal
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
+from babel import Locale
 from babel.dates import format_date as _babel_format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
@@ -33,6 +35,12 @@ __all__ = ["MAX_MAGNITUDE", "category_context", "format_date", "format_money", "
 #: The largest magnitude a notice will print: beyond it Babel's decimal arithmetic overflows, and no credit
 #: limit or customer value is that large.
 MAX_MAGNITUDE = 10**15
+
+
+@functools.lru_cache(maxsize=None)
+def _babel(locale: str) -> Locale:
+    """Babel's locale for one of ours, parsed once: handing Babel the name re-parses it on every call."""
+    return Locale.parse(negotiate(locale))
 
 
 def _number(value: Any, field: str, *, allow_negative: bool = True) -> Decimal | int:
@@ -53,12 +61,12 @@ def _number(value: Any, field: str, *, allow_negative: bool = True) -> Decimal |
 
 def format_money(amount: Any, currency: str, *, locale: str, field: str = "amount") -> str:
     """An amount in ``currency`` as the locale writes it, e.g. ``¥8,000.00`` (zh_CN), ``CN¥8,000.00`` (en)."""
-    return format_currency(_number(amount, field), currency, locale=negotiate(locale))
+    return format_currency(_number(amount, field), currency, locale=_babel(locale))
 
 
 def format_number(value: Any, *, locale: str, field: str = "value") -> str:
     """A plain number with at most one decimal, grouped as the locale groups digits."""
-    return format_decimal(_number(value, field), format="#,##0.#", locale=negotiate(locale))
+    return format_decimal(_number(value, field), format="#,##0.#", locale=_babel(locale))
 
 
 def format_date(value: _dt.date, *, locale: str, field: str = "date", length: str = "long") -> str:
@@ -67,7 +75,13 @@ def format_date(value: _dt.date, *, locale: str, field: str = "date", length: st
         raise NoticeInputError(field, "a date (datetime.date, without a time)", value)
     if length not in ("long", "medium"):
         raise NoticeInputError("date length", "'long' or 'medium'", length)
-    return _babel_format_date(value, format=length, locale=negotiate(locale))
+    return _date_text(value, length, negotiate(locale))
+
+
+@functools.lru_cache(maxsize=1024)
+def _date_text(value: _dt.date, length: str, locale: str) -> str:
+    # A portfolio's notices carry a handful of dates: each is formatted once per locale.
+    return _babel_format_date(value, format=length, locale=_babel(locale))
 
 
 def category_context(feature: str, raw: str) -> str:
@@ -128,18 +142,18 @@ def format_value(
     if kind == "percent":
         number = _number(value, field)
         if (spec.scale if spec is not None else scale) == "percent":
-            return format_percent(Decimal(number) / 100, format="#,##0.#%", locale=locale)
-        return format_percent(number, format="#,##0%", locale=locale)
+            return format_percent(Decimal(number) / 100, format="#,##0.#%", locale=_babel(locale))
+        return format_percent(number, format="#,##0%", locale=_babel(locale))
     if kind == "count":
         number = _number(value, field, allow_negative=False)
-        shown = format_decimal(number, format="#,##0", locale=locale)
+        shown = format_decimal(number, format="#,##0", locale=_babel(locale))
         if spec is not None and spec.unit is not None:
             return catalog.count_text(feature, int(number), shown, locale=locale)
         return shown
     if kind in ("months", "years"):
         number = _number(value, field, allow_negative=False)
         unit = "duration-month" if kind == "months" else "duration-year"
-        return format_unit(number, unit, length="long", format="#,##0.#", locale=locale)
+        return format_unit(number, unit, length="long", format="#,##0.#", locale=_babel(locale))
     if kind == "number":
         return format_number(value, locale=locale, field=field)
     raise NoticeInputError(f"kind of {field}", "money, percent, count, months, years, number or category", kind)

@@ -17,7 +17,7 @@ import functools
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from numbers import Real
@@ -126,8 +126,12 @@ def _environment(locale: str) -> Environment:
     )
     gettext, ngettext = _strict_callables(locale)
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(text_blocks=_text_blocks, html_blocks=_html_blocks, html_lines=_html_lines)
+    env.filters.update(text_blocks=_text_blocks, html_blocks=_html_blocks, html_lines=_html_lines, html_text=_html_text)
     return env
+
+
+#: Renders one template (``<decision>/<part>``) with a context; :func:`jinja_renderer` is the reference one.
+Renderer = Callable[[str, dict[str, Any]], str]
 
 
 # Shared letter parts are written once, as plain lines ("## " a heading, "- " a list item); these filters
@@ -153,6 +157,12 @@ def _html_blocks(text: str) -> Markup:
     if items:
         out.append("<ul>\n" + "\n".join(items) + "\n</ul>")
     return Markup("\n".join(out))
+
+
+def _html_text(text: str) -> Markup:
+    """A macro's plain text, escaped once. A macro called from the HTML letter returns Markup (Jinja marks it
+    safe for its caller), although the wording and values in it were never escaped; ``e`` would pass it."""
+    return escape(str(text))
 
 
 def _html_lines(text: str) -> Markup:
@@ -273,7 +283,7 @@ def short_message_length(text: str, locale: str) -> int:
     return len(text)
 
 
-def _short_message(env: Environment, decision: Decision, context: dict[str, Any], profile: LenderProfile,
+def _short_message(render: Renderer, decision: Decision, context: dict[str, Any], profile: LenderProfile,
                    locale: str) -> str:
     """The one-message form: the decision, the new limit (not for a closure), the date and the link always.
 
@@ -281,14 +291,14 @@ def _short_message(env: Environment, decision: Decision, context: dict[str, Any]
     is shortened to its label, then dropped (the letter behind the link carries it); never the limit, the
     date or the link.
     """
-    template = env.get_template(f"{decision.value}/short.txt")
+    name = f"{decision.value}/short.txt"
     names = dict.fromkeys((context["lender"], profile.short_display_name(locale)))
     reasons = (*dict.fromkeys((context["top_reason"], context["top_reason_label"])), None) if context["top_reason"] else (None,)
     limit = SHORT_MESSAGE_LIMITS[locale]
     tried = ""
     for reason in reasons:
-        for name in names:
-            tried = template.render({**context, "lender": name, "top_reason": reason}).strip()
+        for lender in names:
+            tried = render(name, {**context, "lender": lender, "top_reason": reason}).strip()
             if short_message_length(tried, locale) <= limit:
                 return tried
     raise NoticeInputError("profile", f"a short_name that fits a {limit}-character message with the limit, date and "
@@ -391,6 +401,45 @@ def render_notice(
     ------
     UnknownDecisionError, UnknownReasonError, UnsupportedLocaleError, NoticeInputError, CatalogError
     """
+    letter = check_letter(
+        decision, reasons, locale=locale, channel=channel, profile=profile, catalog=catalog, old_limit=old_limit,
+        new_limit=new_limit, account_ref=account_ref, currency=currency, notice_date=notice_date,
+        effective_date=effective_date, reference=reference,
+    )
+    return write_notice(letter, jinja_renderer(letter.locale))
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One notice's checked inputs and the context its templates are rendered with."""
+
+    decision: Decision
+    locale: str
+    channel: str
+    profile: LenderProfile
+    catalog: FeatureCatalog
+    codes: tuple[str, ...]
+    reference: str
+    context: dict[str, Any]
+
+
+def check_letter(
+    decision: Decision | str,
+    reasons: DecisionReasons | Sequence[Reason],
+    *,
+    locale: str,
+    channel: str = "letter",
+    profile: LenderProfile | None = None,
+    catalog: FeatureCatalog | None = None,
+    old_limit: Any,
+    new_limit: Any,
+    account_ref: str,
+    currency: str = "CNY",
+    notice_date: _dt.date | None = None,
+    effective_date: _dt.date | None = None,
+    reference: str | None = None,
+) -> Letter:
+    """Everything :func:`render_notice` checks and phrases before a template runs (same arguments)."""
     decision = Decision.parse(decision)
     locale = negotiate(locale)
     if channel not in CHANNELS:
@@ -481,24 +530,38 @@ def render_notice(
         "html_lang": _HTML_LANG[locale],
         **money,
     }
+    return Letter(decision=decision, locale=locale, channel=channel, profile=profile, catalog=catalog, codes=codes,
+                  reference=reference, context=context)
+
+
+def jinja_renderer(locale: str) -> Renderer:
+    """Render through the locale's Jinja environment (templates compiled once, on first use)."""
     env = _environment(locale)
-    rendered = {}
-    for part in _LETTER_PARTS:
+
+    def render(name: str, context: dict[str, Any]) -> str:
         try:
-            template = env.get_template(f"{decision.value}/{part}")
+            template = env.get_template(name)
         except jinja2.TemplateNotFound as exc:
             raise CatalogError(f"template {exc.name!r}", f"is missing from {TEMPLATES_DIR}") from exc
-        rendered[part] = template.render(context)
-    short = _short_message(env, decision, context, profile, locale)
+        return template.render(context)
+
+    return render
+
+
+def write_notice(letter: Letter, render: Renderer) -> Notice:
+    """The notice's parts from ``render``: subject, plain-text and HTML letter, short message."""
+    kind = letter.decision.value
+    rendered = {part: render(f"{kind}/{part}", letter.context) for part in _LETTER_PARTS}
+    short = _short_message(render, letter.decision, letter.context, letter.profile, letter.locale)
     return Notice(
         subject=rendered["subject.txt"].strip(),
         text=rendered["letter.txt"],
         html=rendered["letter.html"],
         short=short,
-        locale=locale,
-        channel=channel,
-        decision=decision.value,
-        reasons=codes,
-        reference=reference,
-        template_version=template_version(locale, profile, catalog),
+        locale=letter.locale,
+        channel=letter.channel,
+        decision=kind,
+        reasons=letter.codes,
+        reference=letter.reference,
+        template_version=template_version(letter.locale, letter.profile, letter.catalog),
     )
