@@ -1,17 +1,22 @@
 """Where the chunks run: in this process, in local worker processes, or on a Dask cluster.
 
-Every engine runs the same :func:`~explain.batch._process.process_chunk` on the same chunks (chunk ``i`` is
-rows ``[i * size, (i + 1) * size)`` of the accounts file) and hands the results back *in chunk order*, so the
-output file and the order of the audit chain do not depend on the engine or on which worker finished first.
-At most a few chunks per worker are in flight, so memory does not grow with the portfolio.
+Every engine runs the same :func:`complete_chunk` on the same chunks (chunk ``i`` is rows
+``[i * size, (i + 1) * size)`` of the accounts file): it looks up the chunk's decisions in the run's
+:class:`~explain.batch._plan.DecisionIndex`, explains the accounts and writes the notices, and *stages* the
+chunk's part files itself, so the texts never travel back. Only a :class:`ChunkOutput` does (the chunk's
+number and, with a store, its draft audit records), and the engines hand those back *in chunk order*: the
+audit chain and the output file do not depend on the engine or on which worker finished first. At most a
+few chunks per worker are in flight, so memory does not grow with the portfolio.
 
 - ``local``, 1 worker: a plain loop in this process.
-- ``local``, N workers: N spawned processes (a fork would inherit the parent's kernel threads), each
-  loading the bundle once and given ``cores / N`` threads.
+- ``local``, N workers: N spawned processes (a fork would inherit the parent's kernel threads), each given
+  ``cores / N`` threads. :class:`WorkerPool` starts them first thing, and each loads the bundle and warms its
+  kernel while this process checks the inputs; the run starts its clock once all are ready.
 - ``dask``: a ``dask.dataframe`` built with ``from_map`` (one partition per chunk) and
   ``map_partitions(process_partition)``, on a ``LocalCluster`` of N single-threaded workers or on the
-  ``distributed`` scheduler at ``--scheduler``. Workers read the input files themselves, so on a real
-  cluster those paths must be on storage every worker sees.
+  ``distributed`` scheduler at ``--scheduler``. Workers read the input files and write the parts
+  themselves, so on a real cluster the input, the parts folder and the decision index must be on storage
+  every worker sees.
 """
 
 from __future__ import annotations
@@ -20,100 +25,160 @@ import functools
 import os
 from collections import deque
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from dataclasses import dataclass, field
+
 import pandas as pd
 
-from explain.batch._context import Job
-from explain.batch._inputs import ACCOUNT, InputTable
-from explain.batch._process import empty_result, process_chunk
+from explain.batch._context import Job, context
+from explain.batch._inputs import InputTable
+from explain.batch._output import stage_chunk
+from explain.batch._plan import ERROR_COLUMNS, open_index
+from explain.batch._process import process_chunk
 
-__all__ = ["ENGINES", "dask_chunks", "local_chunks", "process_partition"]
+__all__ = ["ENGINES", "ChunkOutput", "Task", "WorkerPool", "complete_chunk", "dask_chunks", "local_chunks",
+           "process_partition"]
 
 ENGINES = ("local", "dask")
+_THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _join_and_process(chunk: pd.DataFrame, decisions: pd.DataFrame, lookup: pd.Index, job: Job) -> pd.DataFrame:
-    at = lookup.get_indexer(chunk[ACCOUNT].to_numpy(dtype=object))
-    keep = at >= 0
-    return process_chunk(chunk.loc[keep], decisions.iloc[at[keep]], job)
+@dataclass(frozen=True)
+class Task:
+    """Where a chunk's inputs are and where its parts go; small and picklable, sent with every chunk."""
+
+    job: Job
+    index: str  # the DecisionIndex file
+    parts: str  # the parts folder
+    columns: tuple[str, ...]  # the output file's columns
+
+
+@dataclass(frozen=True)
+class ChunkOutput:
+    """What comes back of a finished chunk: its number and, with a store, its draft audit records (JSON)."""
+
+    i: int
+    audit: list[str] = field(default_factory=list)
+
+
+def complete_chunk(i: int, chunk: pd.DataFrame, task: Task) -> ChunkOutput:
+    """Explain chunk ``i`` (its rows indexed by position in the accounts file) and stage its parts."""
+    if len(chunk):
+        decided = open_index(task.index).for_rows(int(chunk.index[0]), int(chunk.index[-1]) + 1)
+        result = process_chunk(chunk.loc[decided.index], decided, task.job)
+    else:
+        from explain.batch._process import empty_result
+
+        result = empty_result()
+    failed = result["error"].notna()
+    rows = result.loc[~failed]
+    errors = result.loc[failed].assign(file="accounts", field=result.loc[failed, "error_field"])
+    stage_chunk(task.parts, i, rows, errors.loc[:, list(ERROR_COLUMNS)], list(task.columns))
+    return ChunkOutput(i, rows["audit"].dropna().tolist() if task.job.audit else [])
 
 
 # ---------------------------------------------------------------------------------------------------- local
-def _worker_init(threads: int) -> None:
-    for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+def _worker_start(threads: int, loads: tuple, barrier) -> None:  # noqa: ANN001 - a multiprocessing Barrier
+    """In each worker, before any chunk: its thread share, then the bundle loaded and the kernel warmed."""
+    for name in _THREAD_VARIABLES:
         os.environ[name] = str(threads)
+    ctx = context(*loads)
+    ctx.explainer.explain(ctx.bundle.background.iloc[:8])
+    barrier.wait(timeout=900)
 
 
-def _pool_task(chunk: pd.DataFrame, job: Job, decisions_path: str) -> pd.DataFrame:
-    decisions, lookup = _good_decisions(decisions_path)
-    return _join_and_process(chunk, decisions, lookup, job)
+def _ready() -> int:
+    return os.getpid()
+
+
+def _pool_task(i: int, chunk: pd.DataFrame, task: Task) -> ChunkOutput:
+    return complete_chunk(i, chunk, task)
+
+
+class WorkerPool:
+    """``workers`` processes started at once and warmed in the background; :meth:`wait` blocks until every
+    one has loaded the bundle."""
+
+    def __init__(self, workers: int, *, bundle: str, trusted: bool, profile: str | None, device: str) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        spawn = multiprocessing.get_context("spawn")
+        self.workers = workers
+        self._barrier = spawn.Barrier(workers)
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        self.executor = ProcessPoolExecutor(workers, mp_context=spawn, initializer=_worker_start,
+                                            initargs=(threads, (bundle, trusted, profile, device), self._barrier))
+        self._warming = [self.executor.submit(_ready) for _ in range(workers)]  # starts every process now
+
+    def wait(self) -> None:
+        for future in self._warming:
+            future.result()
+
+    def close(self) -> None:
+        self._barrier.abort()  # a worker still warming stops waiting for the others
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def local_chunks(
-    accounts: InputTable, pending: Sequence[int], *, size: int, columns: list[str], decisions: pd.DataFrame,
-    lookup: pd.Index, decisions_path: Path, job: Job, workers: int,
-) -> Iterator[tuple[int, pd.DataFrame]]:
-    """Results of the ``pending`` chunks, in order, computed here (1 worker) or in ``workers`` processes."""
+    accounts: InputTable, pending: Sequence[int], *, size: int, task: Task, pool: WorkerPool | None,
+) -> Iterator[ChunkOutput]:
+    """The ``pending`` chunks' outputs, in order, computed here (no pool) or by the pool's workers."""
     wanted = set(pending)
+    columns = [c for c in _input_columns(task)]
     chunks = ((i, c) for i, c in enumerate(accounts.iter_chunks(size, columns=columns)) if i in wanted)
-    if workers <= 1:
+    if pool is None:
         for i, chunk in chunks:
-            yield i, _join_and_process(chunk, decisions, lookup, job)
+            yield complete_chunk(i, chunk, task)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    window: deque = deque()
+    for i, chunk in chunks:
+        window.append(pool.executor.submit(_pool_task, i, chunk, task))
+        if len(window) >= 2 * pool.workers:
+            yield window.popleft().result()
+    while window:
+        yield window.popleft().result()
 
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_worker_init, initargs=(threads,)) as pool:
-        window: deque = deque()
-        for i, chunk in chunks:
-            window.append((i, pool.submit(_pool_task, chunk, job, str(decisions_path))))
-            if len(window) >= 2 * workers:
-                j, future = window.popleft()
-                yield j, future.result()
-        while window:
-            j, future = window.popleft()
-            yield j, future.result()
+
+def _input_columns(task: Task) -> list[str]:
+    from explain.batch._inputs import ACCOUNT
+
+    ctx = context(task.job.bundle, task.job.trusted, task.job.profile, task.job.device)
+    return [ACCOUNT, *ctx.explainer.feature_names]
 
 
 # ----------------------------------------------------------------------------------------------------- dask
-@functools.lru_cache(maxsize=2)
-def _good_decisions(path: str) -> tuple[pd.DataFrame, pd.Index]:
-    """The run's good decisions, read once per worker process from the parts folder."""
-    decisions = pd.read_parquet(path)
-    decisions["policy_reasons"] = [tuple(v) for v in decisions["policy_reasons"].tolist()]
-    return decisions, pd.Index(decisions[ACCOUNT].to_numpy(dtype=object))
-
-
 def _read_chunk(i: int, *, path: str, size: int, columns: list[str]) -> pd.DataFrame:
     return InputTable(path, option="--input").read_chunk(i, size, columns=columns)
 
 
-def process_partition(chunk: pd.DataFrame, job: Job, decisions_path: str) -> pd.DataFrame:
-    """One Dask partition (one chunk of accounts) through the same code as the local engine."""
+def process_partition(chunk: pd.DataFrame, task: Task, size: int) -> pd.DataFrame:
+    """One Dask partition (one chunk of accounts) through the same code as the local engine; returns the
+    chunk's number and its audit drafts, one row each (a single row with none)."""
     if len(chunk) == 0:
-        return empty_result()
-    decisions, lookup = _good_decisions(decisions_path)
-    return _join_and_process(chunk, decisions, lookup, job)
+        return pd.DataFrame({"chunk": pd.Series(dtype="int64"), "audit": pd.Series(dtype=object)})
+    done = complete_chunk(int(chunk.index[0]) // size, chunk, task)
+    audit = done.audit or [None]
+    return pd.DataFrame({"chunk": [done.i] * len(audit), "audit": audit})
 
 
 def dask_chunks(
-    accounts: InputTable, pending: Sequence[int], *, size: int, columns: list[str], decisions_path: Path, job: Job,
-    workers: int, scheduler: str | None, processes: bool = True,
-) -> Iterator[tuple[int, pd.DataFrame]]:
-    """Results of the ``pending`` chunks, in order, from ``map_partitions`` on a Dask cluster."""
+    accounts: InputTable, pending: Sequence[int], *, size: int, task: Task, workers: int, scheduler: str | None,
+    processes: bool = True,
+) -> Iterator[ChunkOutput]:
+    """The ``pending`` chunks' outputs, in order, from ``map_partitions`` on a Dask cluster."""
     if not pending:
         return
     import dask
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
 
+    columns = _input_columns(task)
     read = functools.partial(_read_chunk, path=str(accounts.path.resolve()), size=size, columns=columns)
     meta = accounts.read_chunk(0, size, columns=columns).iloc[:0]
     frame = dd.from_map(read, list(pending), meta=meta, divisions=None, enforce_metadata=False)
-    results = frame.map_partitions(process_partition, job, str(decisions_path), meta=empty_result(),
-                                   enforce_metadata=False, align_dataframes=False)
+    summary_meta = pd.DataFrame({"chunk": pd.Series(dtype="int64"), "audit": pd.Series(dtype=object)})
+    results = frame.map_partitions(process_partition, task, size, meta=summary_meta, enforce_metadata=False,
+                                   align_dataframes=False)
     parts = results.to_delayed()
     cluster = None
     if scheduler is None:
@@ -123,18 +188,19 @@ def dask_chunks(
     try:
         with dask.config.set(scheduler=client):
             window: deque = deque()
-            todo = iter(zip(pending, parts, strict=True))
-            for i, part in todo:
+            for i, part in zip(pending, parts, strict=True):
                 window.append((i, client.compute(part)))
                 if len(window) >= 2 * max(1, workers):
-                    j, future = window.popleft()
-                    yield j, future.result()
-                    future.release()
+                    yield _summary(*window.popleft())
             while window:
-                j, future = window.popleft()
-                yield j, future.result()
-                future.release()
+                yield _summary(*window.popleft())
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _summary(i: int, future) -> ChunkOutput:  # noqa: ANN001 - a distributed Future
+    frame = future.result()
+    future.release()
+    return ChunkOutput(i, [a for a in frame["audit"].tolist() if a is not None])

@@ -1,10 +1,12 @@
 """Writing results so that a run killed at any point can be started again and finish exactly once.
 
-Each chunk's rows are written to ``<out>.parts/part-NNNNNN.parquet`` (its errors first, beside it), through a
-temporary name and an atomic rename: a part file exists completely or not at all, and its presence is what
-marks the chunk done. The audit records of a chunk are stored *before* its part is written; a run killed in
-between processes that chunk again, and the store skips the records it already holds (their ids derive from
-the inputs). When every chunk is done the parts are joined, in chunk order, into the output file (again
+Whoever processes a chunk (this process, a worker, a Dask worker) *stages* its rows and errors as
+``<out>.parts/staged-part-NNNNNN.parquet`` and ``staged-errors-NNNNNN.parquet``, each through a temporary name
+and an atomic rename. The run then, in chunk order, stores the chunk's audit records and *commits* it:
+renames the errors and then the part to ``errors-NNNNNN.parquet`` and ``part-NNNNNN.parquet``. A part file
+exists completely or not at all, and its presence is what marks the chunk done; a staged file is not done,
+and a restart writes it again. A run killed between storing and committing processes that chunk again, and
+the store skips the records it already holds (their ids derive from the inputs). When every chunk is done the parts are joined, in chunk order, into the output file (again
 through a temporary name), the errors file likewise, and the parts folder is removed.
 
 ``run.json`` in the parts folder pins what the parts were made from (input hashes, options, notice date):
@@ -26,7 +28,7 @@ import pandas as pd
 from explain._exceptions import InvalidInputError
 from explain.batch._plan import ERROR_COLUMNS
 
-__all__ = ["PartsFolder", "output_columns", "to_arrow", "write_frame"]
+__all__ = ["PartsFolder", "output_columns", "stage_chunk", "to_arrow", "write_frame"]
 
 _BASE = ("row", "account", "decision_id", "decision", "old_limit", "new_limit", "currency", "score", "locale",
          "reason_codes", "reason_contributions", "excluded_codes", "reference", "template_version")
@@ -90,6 +92,17 @@ def write_frame(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:
     os.replace(tmp, path)
 
 
+def _staged(folder: Path, name: str) -> Path:
+    return folder / f"staged-{name}"
+
+
+def stage_chunk(folder: str | Path, i: int, rows: pd.DataFrame, errors: pd.DataFrame, columns: list[str]) -> None:
+    """Write chunk ``i``'s rows and errors under their staged names (not done until committed)."""
+    folder = Path(folder)
+    write_frame(errors, _staged(folder, f"errors-{i:06d}.parquet"), list(ERROR_COLUMNS))
+    write_frame(rows, _staged(folder, f"part-{i:06d}.parquet"), columns)
+
+
 class PartsFolder:
     """The parts of one run, beside its output file."""
 
@@ -127,9 +140,10 @@ class PartsFolder:
     def done(self, n_chunks: int) -> set[int]:
         return {i for i in range(n_chunks) if self.part(i).is_file()}
 
-    def write_chunk(self, i: int, rows: pd.DataFrame, errors: pd.DataFrame, columns: list[str]) -> None:
-        write_frame(errors, self.errors_part(i), list(ERROR_COLUMNS))
-        write_frame(rows, self.part(i), columns)  # last: its presence marks the chunk done
+    def commit(self, i: int) -> None:
+        """Mark staged chunk ``i`` done: its errors, then its part (whose presence is the mark)."""
+        os.replace(_staged(self.path, self.errors_part(i).name), self.errors_part(i))
+        os.replace(_staged(self.path, self.part(i).name), self.part(i))
 
     def finish(self, n_chunks: int, columns: list[str], plan_errors: pd.DataFrame) -> tuple[int, int]:
         """Join the parts into the output and errors files; return (output rows, error rows)."""

@@ -1,17 +1,27 @@
 """Before any account is explained: check every decision and match it to exactly one account.
 
-The decisions file is the lender's word on what it did (one short row per account), so it is read whole and
-checked column-wise: the kind, the two limits and their relation, the policy reason codes, the currency.
-Then one pass over the accounts file's reference column (nothing else is read) counts how often each
-decision's account appears. A decision is *good* when its row is valid and its account appears exactly
-once; every other decision, and every account row without a reference, becomes an error row here, once,
-so chunks can be processed in any order and on any machine and still agree on what to explain.
+The decisions file is the lender's word on what it did (one short row per account). It is read in chunks,
+checked column-wise (the kind, the two limits and their relation, the policy reason codes, the currency) and
+kept in a SQLite file beside the run's parts, never in memory: a portfolio of millions costs a file, not
+RAM. One pass over the accounts file's reference column (nothing else is read) matches each decision to its
+account row. A decision is *good* when its row is valid and its account appears exactly once; every other
+decision, and every account row without a reference, becomes an error row here, once, so chunks can be
+processed in any order and on any machine and still agree on what to explain.
+
+A chunk of accounts then asks the :class:`DecisionIndex` for the good decisions of its rows.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
+import os
+import secrets
+import sqlite3
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,7 +32,7 @@ from explain.notices._formatting import MAX_MAGNITUDE
 from explain.reasons._reasons import Decision
 from explain.batch._inputs import ACCOUNT, InputTable
 
-__all__ = ["ERROR_COLUMNS", "Plan", "errors_frame", "make_plan", "parse_policy_reasons"]
+__all__ = ["ERROR_COLUMNS", "DecisionIndex", "Plan", "errors_frame", "make_plan", "parse_policy_reasons"]
 
 REQUIRED = (ACCOUNT, "decision", "old_limit", "new_limit")
 OPTIONAL = ("policy_reasons", "currency")
@@ -49,15 +59,46 @@ def parse_policy_reasons(value: object) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Plan:
-    """What the run will explain: the good decisions, looked up by account, and the errors found so far."""
+    """What the run will explain: where its good decisions are kept, and the errors found so far."""
 
-    decisions: pd.DataFrame  # columns: account, decision, old_limit, new_limit, policy_reasons, currency
-    lookup: pd.Index  # account reference -> position of its good decision in ``decisions``
+    index: Path  # the DecisionIndex file
     errors: pd.DataFrame
     n_accounts: int
 
 
+class DecisionIndex:
+    """The good decisions, keyed by the account row they apply to; opened read-only, once per thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        return connection
+
+    def for_rows(self, first: int, stop: int) -> pd.DataFrame:
+        """The good decisions of account rows ``[first, stop)``, indexed by account row, in row order."""
+        rows = self._connection().execute(
+            "SELECT m.row, d.account, d.decision, d.old_limit, d.new_limit, d.policy, d.currency "
+            "FROM matched m JOIN decisions d ON d.row = m.decision WHERE m.row >= ? AND m.row < ? ORDER BY m.row",
+            (first, stop)).fetchall()
+        frame = pd.DataFrame(rows, columns=["row", ACCOUNT, "decision", "old_limit", "new_limit", "policy_reasons",
+                                            "currency"])
+        frame["policy_reasons"] = [tuple(json.loads(p)) for p in frame["policy_reasons"].tolist()]
+        return frame.set_index("row").rename_axis(None).astype({"old_limit": "float64", "new_limit": "float64"})
+
+
+@functools.lru_cache(maxsize=4)
+def open_index(path: str) -> DecisionIndex:
+    """One index object per file and process (a worker serves many chunks from it)."""
+    return DecisionIndex(path)
+
+
 def _check_decisions(frame: pd.DataFrame, catalog: FeatureCatalog, default_currency: str) -> tuple[np.ndarray, list[tuple]]:
+    """Row-by-row checks of one chunk of decisions (indexed by file row): which are good, and the problems."""
     from babel.numbers import is_currency
 
     n = len(frame)
@@ -67,14 +108,13 @@ def _check_decisions(frame: pd.DataFrame, catalog: FeatureCatalog, default_curre
     def flag(mask: np.ndarray, field: str, message) -> None:  # noqa: ANN001 - str or row -> str
         for i in np.flatnonzero(mask & ~bad):
             account = frame[ACCOUNT].iat[i]
-            problems.append(("decisions", int(i), account, field, message(i) if callable(message) else message))
+            problems.append(("decisions", int(frame.index[i]), account, field,
+                             message(i) if callable(message) else message))
         bad[mask] = True
 
     accounts = frame[ACCOUNT]
     flag(accounts.isna().to_numpy() | (accounts.fillna("") == "").to_numpy(), ACCOUNT, "a non-empty account reference")
-    counts = accounts.map(accounts.value_counts())
-    flag((counts > 1).to_numpy(), ACCOUNT,
-         lambda i: f"exactly one decision per account; this account has {int(counts.iat[i])}")
+    # A reference given twice is found across the whole file, later, and then outranks every problem below.
     kinds = frame["decision"].astype(object)
     valid_kinds = [d.value for d in Decision]
     flag(~kinds.isin(valid_kinds).to_numpy(), "decision",
@@ -124,36 +164,70 @@ def _check_decisions(frame: pd.DataFrame, catalog: FeatureCatalog, default_curre
     return ~bad, problems
 
 
+_SCHEMA = """
+CREATE TABLE decisions (row INTEGER PRIMARY KEY, account TEXT, decision TEXT, old_limit REAL, new_limit REAL,
+                        policy TEXT, currency TEXT, field TEXT, problem TEXT);
+CREATE TABLE refs (row INTEGER PRIMARY KEY, account TEXT NOT NULL);
+CREATE TABLE matched (row INTEGER PRIMARY KEY, decision INTEGER NOT NULL);
+"""
+
+
 def make_plan(
-    accounts: InputTable, decisions: InputTable, *, catalog: FeatureCatalog, chunk_size: int, default_currency: str
+    accounts: InputTable, decisions: InputTable, *, catalog: FeatureCatalog, chunk_size: int, default_currency: str,
+    folder: Path,
 ) -> Plan:
-    """Check the decisions, match them to the accounts file, and list every problem found on the way."""
+    """Check the decisions, match them to the accounts file, keep the good ones in a
+    ``folder/decisions-*.sqlite`` index and list every problem found on the way."""
     missing = [c for c in REQUIRED if c not in decisions.columns]
     if missing:
         raise InvalidInputError(f"--decisions column {missing[0]!r}", f"the columns {', '.join(REQUIRED)}",
                                 decisions.columns)
     columns = [c for c in (*REQUIRED, *OPTIONAL) if c in decisions.columns]
-    frame = decisions.read_all(columns).reset_index(drop=True)
-    good, problems = _check_decisions(frame, catalog, default_currency)
-    # Duplicated references are errors already; the lookup needs unique keys, so it holds the good ones only.
-    candidates = pd.Index(frame[ACCOUNT].to_numpy(dtype=object)[good])
-    candidate_rows = np.flatnonzero(good)
-    seen = np.zeros(len(candidates), dtype=np.int64)
+    for old in folder.glob("decisions-*.sqlite*"):  # an earlier start's index: rebuilt, the inputs are pinned
+        old.unlink()
+    # A new name each build: a worker that cached an index by its path never reads an earlier run's file.
+    path = folder / f"decisions-{secrets.token_hex(8)}.sqlite"
+    tmp = path.with_name(path.name + ".tmp")
+    db = sqlite3.connect(tmp)
+    db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
+    account_problems: list[tuple] = []
     n_accounts = 0
-    for chunk in accounts.iter_chunks(chunk_size, columns=[ACCOUNT]):
-        n_accounts += len(chunk)
-        refs = chunk[ACCOUNT]
-        for position in chunk.index[refs.isna().to_numpy()]:
-            problems.append(("accounts", int(position), None, ACCOUNT, "a non-empty account reference"))
-        at = candidates.get_indexer(refs.to_numpy(dtype=object))
-        np.add.at(seen, at[at >= 0], 1)
-    for k in np.flatnonzero(seen != 1):
-        i = int(candidate_rows[k])
-        message = ("an account in --input; no row of --input has this reference" if seen[k] == 0
-                   else f"one row in --input for the account; it has {int(seen[k])}")
-        problems.append(("decisions", i, frame[ACCOUNT].iat[i], ACCOUNT, message))
-        good[i] = False
-    problems.sort(key=lambda p: (p[0] != "decisions", p[1]))
-    kept = frame.loc[good]
-    return Plan(decisions=kept, lookup=pd.Index(kept[ACCOUNT].to_numpy(dtype=object)),
-                errors=errors_frame(problems), n_accounts=n_accounts)
+    with db:
+        for frame in decisions.iter_chunks(max(chunk_size, 50_000), columns=columns):
+            good, problems = _check_decisions(frame, catalog, default_currency)
+            problem = {row: (field, message) for _, row, _, field, message in problems}
+            db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                (row, account, kind if ok else None, old if ok else None, new if ok else None,
+                 json.dumps(list(policy)) if ok else None, currency if ok else None, *problem.get(row, (None, None)))
+                for row, account, kind, old, new, policy, currency, ok in zip(
+                    frame.index.tolist(), frame[ACCOUNT].tolist(), frame["decision"].tolist(),
+                    frame["old_limit"].tolist(), frame["new_limit"].tolist(), frame["policy_reasons"].tolist(),
+                    frame["currency"].tolist(), good.tolist(), strict=True)))
+        db.execute("CREATE INDEX decisions_account ON decisions (account)")
+        db.execute(
+            "UPDATE decisions SET field = ?, problem = 'exactly one decision per account; this account has ' || "
+            "(SELECT COUNT(*) FROM decisions d WHERE d.account = decisions.account) "
+            "WHERE account IN (SELECT account FROM decisions WHERE account IS NOT NULL AND account != '' "
+            "GROUP BY account HAVING COUNT(*) > 1)", (ACCOUNT,))
+        for chunk in accounts.iter_chunks(max(chunk_size, 50_000), columns=[ACCOUNT]):
+            n_accounts += len(chunk)
+            refs = chunk[ACCOUNT]
+            missing_ref = refs.isna().to_numpy()
+            account_problems.extend(("accounts", int(position), None, ACCOUNT, "a non-empty account reference")
+                                    for position in chunk.index[missing_ref])
+            db.executemany("INSERT INTO refs VALUES (?, ?)",
+                           zip(chunk.index[~missing_ref].tolist(), refs[~missing_ref].tolist(), strict=True))
+        db.execute("CREATE INDEX refs_account ON refs (account)")
+        db.execute(
+            "UPDATE decisions SET field = ?, problem = CASE (SELECT COUNT(*) FROM refs r WHERE r.account = decisions.account) "
+            "WHEN 0 THEN 'an account in --input; no row of --input has this reference' "
+            "ELSE 'one row in --input for the account; it has ' || (SELECT COUNT(*) FROM refs r WHERE r.account = decisions.account) END "
+            "WHERE problem IS NULL AND (SELECT COUNT(*) FROM refs r WHERE r.account = decisions.account) != 1", (ACCOUNT,))
+        db.execute("INSERT INTO matched SELECT r.row, d.row FROM decisions d JOIN refs r ON r.account = d.account "
+                   "WHERE d.problem IS NULL")
+        db.execute("DROP TABLE refs")
+        decision_problems = db.execute("SELECT 'decisions', row, account, field, problem FROM decisions "
+                                       "WHERE problem IS NOT NULL ORDER BY row").fetchall()
+    db.close()
+    os.replace(tmp, path)
+    return Plan(index=path, errors=errors_frame([*decision_problems, *account_problems]), n_accounts=n_accounts)

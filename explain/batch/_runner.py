@@ -15,10 +15,10 @@ import pandas as pd
 from explain._exceptions import InvalidInputError
 from explain.batch._context import Job, context
 from explain.batch._device import DEVICES
-from explain.batch._engines import ENGINES, dask_chunks, local_chunks
+from explain.batch._engines import ENGINES, Task, WorkerPool, dask_chunks, local_chunks
 from explain.batch._inputs import ACCOUNT, open_table
 from explain.batch._output import PartsFolder, output_columns
-from explain.batch._plan import ERROR_COLUMNS, make_plan
+from explain.batch._plan import make_plan
 from explain.batch._progress import Progress
 
 __all__ = ["BatchSummary", "default_errors_path", "read_output", "run_batch"]
@@ -37,7 +37,7 @@ class BatchSummary:
     stored: int  # audit records newly appended by this run (0 without a store)
     resumed_chunks: int  # chunks found done from an earlier, interrupted run
     seconds: float
-    setup_seconds: float = 0.0  # of ``seconds``: loading the bundle, hashing the inputs, checking the decisions
+    setup_seconds: float = 0.0  # of ``seconds``: loading the bundle, hashing and checking the inputs, warming workers
 
     @property
     def rows_per_second(self) -> float:
@@ -117,9 +117,29 @@ def run_batch(
     errors_path = Path(errors) if errors is not None else default_errors_path(out)
     if errors_path.suffix.lower() not in (".parquet", ".csv"):
         raise InvalidInputError("--errors", "a file ending in .parquet or .csv", str(errors_path))
+    profile_path = None if profile is None else str(profile)
+    # Worker processes start first: they load the bundle while this process reads and checks the inputs.
+    pool = (WorkerPool(workers, bundle=bundle, trusted=trusted, profile=profile_path, device=device)
+            if engine == "local" and workers > 1 else None)
+    try:
+        return _run(pool, started, bundle=bundle, input=input, decisions=decisions, out=out, errors_path=errors_path,
+                    locales=locales, channels=channels, engine=engine, workers=workers, scheduler=scheduler,
+                    device=device, chunk_size=chunk_size, notice_date=notice_date, currency=currency,
+                    profile=profile_path, store_url=store_url, trusted=trusted, progress=progress,
+                    progress_stream=progress_stream, dask_processes=dask_processes)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run(pool: WorkerPool | None, started: float, *, bundle: str, input: str | Path, decisions: str | Path,
+         out: Path, errors_path: Path, locales: tuple[str, ...], channels: tuple[str, ...], engine: str, workers: int,
+         scheduler: str | None, device: str, chunk_size: int, notice_date: dt.date | None, currency: str,
+         profile: str | None, store_url: str | None, trusted: bool, progress: bool, progress_stream: IO[str] | None,
+         dask_processes: bool) -> BatchSummary:
     accounts = open_table(input, option="--input")
     decided = open_table(decisions, option="--decisions")
-    ctx = context(bundle, trusted, None if profile is None else str(profile), device)
+    ctx = context(bundle, trusted, profile, device)
     features = list(ctx.explainer.feature_names)
     missing = [c for c in features if c not in accounts.columns]
     if missing:
@@ -136,52 +156,44 @@ def run_batch(
     parts = PartsFolder(out, errors_path, key)
     state = parts.open(today=dt.date.today().isoformat())
     issued = dt.date.fromisoformat(state["notice_date"])
-    job = Job(bundle=bundle, locales=locales, channels=channels, notice_date=issued,
-              profile=None if profile is None else str(profile), trusted=trusted, device=device,
-              audit=store_url is not None)
+    job = Job(bundle=bundle, locales=locales, channels=channels, notice_date=issued, profile=profile,
+              trusted=trusted, device=device, audit=store_url is not None)
 
-    plan = make_plan(accounts, decided, catalog=ctx.bundle.catalog, chunk_size=chunk_size, default_currency=currency)
+    plan = make_plan(accounts, decided, catalog=ctx.bundle.catalog, chunk_size=chunk_size, default_currency=currency,
+                     folder=parts.path)
     n_chunks = accounts.n_chunks(chunk_size)
     done = parts.done(n_chunks)
     pending = [i for i in range(n_chunks) if i not in done]
-    decisions_path = parts.path / "decisions.parquet"
-    if engine == "dask" or workers > 1:
-        good = plan.decisions.assign(policy_reasons=[list(p) for p in plan.decisions["policy_reasons"]])
-        good.to_parquet(decisions_path, index=False)
+    task = Task(job=job, index=str(plan.index), parts=str(parts.path), columns=tuple(output_columns(channels)))
     store = None
     if store_url is not None:
+        from explain.audit._audit import AuditRecord
         from explain.audit._store import AuditStore
+        from explain.batch._audit_bulk import append_many
 
         store = AuditStore(store_url)
-        from explain.audit._audit import AuditRecord
-        from explain.batch._audit_bulk import append_many
-    columns = [ACCOUNT, *features]
     if engine == "dask":
-        results = dask_chunks(accounts, pending, size=chunk_size, columns=columns, decisions_path=decisions_path,
-                              job=job, workers=workers, scheduler=scheduler, processes=dask_processes)
+        results = dask_chunks(accounts, pending, size=chunk_size, task=task, workers=workers, scheduler=scheduler,
+                              processes=dask_processes)
     else:
-        results = local_chunks(accounts, pending, size=chunk_size, columns=columns, decisions=plan.decisions,
-                               lookup=plan.lookup, decisions_path=decisions_path, job=job, workers=workers)
-    keep = output_columns(channels)
+        results = local_chunks(accounts, pending, size=chunk_size, task=task, pool=pool)
+    if pool is not None:
+        pool.wait()  # the clock of the processing itself starts with every worker ready
     setup = time.perf_counter() - started
     stored = 0
     total = plan.n_accounts
     already = sum(min(chunk_size, total - i * chunk_size) for i in done)
     try:
         with Progress(total, done=already, stream=progress_stream, enabled=progress) as bar:
-            for i, result in results:
-                failed = result["error"].notna()
-                rows = result.loc[~failed]
+            for chunk in results:
                 if store is not None:
-                    drafts = [AuditRecord(**json.loads(s)) for s in rows["audit"].dropna().tolist()]
-                    stored += append_many(store, drafts)
-                chunk_errors = result.loc[failed].assign(file="accounts", field=result.loc[failed, "error_field"])
-                parts.write_chunk(i, rows, chunk_errors.loc[:, list(ERROR_COLUMNS)], keep)
-                bar.advance(min(chunk_size, total - i * chunk_size))
+                    stored += append_many(store, [AuditRecord(**json.loads(s)) for s in chunk.audit])
+                parts.commit(chunk.i)
+                bar.advance(min(chunk_size, total - chunk.i * chunk_size))
     finally:
         if store is not None:
             store.close()
-    output_rows, error_rows = parts.finish(n_chunks, keep, plan.errors)
+    output_rows, error_rows = parts.finish(n_chunks, list(task.columns), plan.errors)
     explained = output_rows // len(locales)
     return BatchSummary(out=str(out), errors=str(errors_path), accounts=total, explained=explained,
                         output_rows=output_rows, error_rows=error_rows, stored=stored, resumed_chunks=len(done),

@@ -163,6 +163,17 @@ def test_dask_engine_gives_byte_identical_output(inputs, reference, tmp_path, wh
     assert Path(summary.errors).read_bytes() == Path(ref_summary.errors).read_bytes()
 
 
+def test_local_worker_processes_give_byte_identical_output(inputs, reference, tmp_path):
+    """Two spawned workers stage the parts themselves; the run commits them in chunk order."""
+    ref_out, ref_summary, _ = reference
+    out = tmp_path / "notices.parquet"
+    summary = run_batch(**_args(inputs, out), workers=2, progress=False)
+    assert summary.explained == ref_summary.explained
+    assert out.read_bytes() == ref_out.read_bytes()
+    assert Path(summary.errors).read_bytes() == Path(ref_summary.errors).read_bytes()
+    assert not out.with_name(out.name + ".parts").exists()
+
+
 def test_run_killed_half_way_resumes_exactly_once(inputs, reference, tmp_path):
     ref_out, ref_summary, _ = reference
     out = tmp_path / "notices.parquet"
