@@ -150,6 +150,18 @@ class InvalidInputError(ExplainError, ValueError):
         super().__init__(f"The {field!r} must be {expected}. Got {got!r} instead.")
 
 
+class WorkerLostError(ExplainError, RuntimeError):
+    """A batch worker process died (killed, or out of memory) before it finished a chunk."""
+
+    def __init__(self, chunk: int | None) -> None:
+        self.chunk = chunk
+        when = "while loading the bundle" if chunk is None else f"before finishing chunk {chunk}"
+        super().__init__(
+            f"A worker process stopped {when} (killed, or out of memory). The chunks already done are kept: "
+            "run the same command again to resume."
+        )
+
+
 class NoticeInputError(InvalidInputError):
     """A notice cannot be built from the given limits, dates or profile."""
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from explain._exceptions import WorkerLostError
 from explain.batch._context import Job, context
 from explain.batch._inputs import InputTable
 from explain.batch._output import stage_chunk
@@ -112,7 +113,7 @@ class WorkerPool:
 
     def wait(self) -> None:
         for future in self._warming:
-            future.result()
+            _collected(None, future)
 
     def close(self) -> None:
         self._barrier.abort()  # a worker still warming stops waiting for the others
@@ -130,13 +131,28 @@ def local_chunks(
         for i, chunk in chunks:
             yield complete_chunk(i, chunk, task)
         return
+    from concurrent.futures.process import BrokenProcessPool
+
     window: deque = deque()
     for i, chunk in chunks:
-        window.append(pool.executor.submit(_pool_task, i, chunk, task))
+        try:
+            future = pool.executor.submit(_pool_task, i, chunk, task)
+        except BrokenProcessPool:
+            raise WorkerLostError(window[0][0] if window else i) from None
+        window.append((i, future))
         if len(window) >= 2 * pool.workers:
-            yield window.popleft().result()
+            yield _collected(*window.popleft())
     while window:
-        yield window.popleft().result()
+        yield _collected(*window.popleft())
+
+
+def _collected(i: int | None, future) -> ChunkOutput:  # noqa: ANN001 - a concurrent.futures Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise WorkerLostError(i) from None
 
 
 def _input_columns(task: Task) -> list[str]:

@@ -250,3 +250,65 @@ def test_a_restart_with_other_inputs_is_refused_not_mixed(tmp_path):
     assert resumed["notice_date"] == "2026-12-01"  # a resumed run keeps the first start's notice date
     with pytest.raises(InvalidInputError, match="same inputs and options as the unfinished run"):
         PartsFolder(out, tmp_path / "e.csv", {**key, "locales": ["en"]}).open(today="2026-12-01")
+
+
+@pytest.fixture(scope="module")
+def portfolio(tmp_path_factory) -> dict[str, Path]:
+    """All 1,000 demo accounts, every one with a decision: enough chunks that a run is still going when a
+    worker is killed."""
+    folder = tmp_path_factory.mktemp("batch-portfolio")
+    X = demo_data()
+    refs = [f"{i:06d}" for i in range(len(X))]
+    kinds = np.array(["limit_decrease", "limit_increase", "account_closure", "increase_declined"])[np.arange(len(X)) % 4]
+    decisions = pd.DataFrame({"account": refs, "decision": kinds, "old_limit": 20000.0,
+                              "new_limit": np.select([kinds == "limit_decrease", kinds == "account_closure"],
+                                                     [8000.0, 0.0], 30000.0),
+                              "policy_reasons": np.where(kinds == "account_closure", "overdue_repayment", "")})
+    paths = {"accounts": folder / "accounts.parquet", "decisions": folder / "decisions.csv"}
+    X.assign(account=refs).to_parquet(paths["accounts"], index=False)
+    decisions.to_csv(paths["decisions"], index=False)
+    return paths
+
+
+def test_a_killed_worker_process_stops_the_run_and_a_restart_finishes_it(portfolio, tmp_path):
+    """SIGKILL one of two worker processes half-way: the run exits naming what happened, keeps what was done,
+    and the same command run again gives the output and audit chain of an uninterrupted run."""
+    psutil = pytest.importorskip("psutil")
+    args = ["--bundle", "demo", "--input", str(portfolio["accounts"]), "--decisions", str(portfolio["decisions"]),
+            "--locale", "zh_CN,en", "--chunk-size", "10", "--notice-date", NOTICE_DATE.isoformat(), "--no-progress"]
+    reference = tmp_path / "reference.parquet"
+    subprocess.run([sys.executable, "-m", "explain.cli", "batch", *args, "--out", str(reference)], check=True,
+                   stdout=subprocess.DEVNULL)
+
+    out = tmp_path / "notices.parquet"
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    command = [sys.executable, "-m", "explain.cli", "batch", *args, "--out", str(out), "--workers", "2",
+               "--store", url]
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    parts = out.with_name(out.name + ".parts")
+    deadline = time.monotonic() + 180
+    while not (parts / "part-000005.parquet").exists():
+        assert run.poll() is None, run.stderr.read()
+        assert time.monotonic() < deadline, "the batch never got going"
+        time.sleep(0.01)
+    workers = [p for p in psutil.Process(run.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+    assert len(workers) == 2
+    workers[0].send_signal(signal.SIGKILL)
+    assert run.wait(timeout=120) == 2  # the CLI's exit code for an error it names
+    message = run.stderr.read()
+    run.stderr.close()
+    assert "A worker process stopped before finishing chunk" in message and "run the same command again" in message
+    assert not out.exists()
+    done = len(list(parts.glob("part-*.parquet")))
+    assert 6 <= done < 100
+
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    assert out.read_bytes() == reference.read_bytes()
+    store = AuditStore(url)
+    try:
+        records = list(store.iter_records())
+        assert store.verify().ok
+    finally:
+        store.close()
+    assert len(records) == len(read_output(reference)) // 2 > 990
+    assert {r.decision_id for r in records} == set(read_output(out)["decision_id"])
