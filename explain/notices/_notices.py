@@ -534,9 +534,10 @@ def check_letter(
                   reference=reference, context=context)
 
 
-def jinja_renderer(locale: str) -> Renderer:
-    """Render through the locale's Jinja environment (templates compiled once, on first use)."""
-    env = _environment(locale)
+def jinja_renderer(locale: str, environment: Environment | None = None) -> Renderer:
+    """Render through the locale's Jinja environment (templates compiled once, on first use), or through
+    ``environment``, an overlay of it."""
+    env = environment or _environment(locale)
 
     def render(name: str, context: dict[str, Any]) -> str:
         try:

@@ -17,22 +17,26 @@ It stays honest by checking rather than assuming:
   re-cases or leaves a value unescaped fails the check, and that shape is rendered by Jinja every time. One
   that compared a value with a fixed string would not be caught; the templates only print values and test
   them for being there (the tests compare the writer with ``render_notice`` on real accounts).
-- Everything not slotted (the lender, dates, the legal pack, counts of reasons, flags) is part of the shape's
-  key, so a different value there is a different skeleton.
+- Everything not slotted that the template looks up (the lender, dates, the legal pack, the reasons' count
+  and flags) is part of the shape's key, so a different value there is a different skeleton.
 
 The templates are still the only wording: a skeleton is their own output.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from jinja2 import Environment
+from jinja2.runtime import Context
 from markupsafe import escape
 
-from explain.notices._notices import Notice, Renderer, check_letter, jinja_renderer, write_notice
+from explain.notices._notices import Notice, Renderer, _environment, check_letter, jinja_renderer, write_notice
 
 __all__ = ["NoticeWriter"]
 
@@ -123,16 +127,47 @@ def _skeleton(name: str, render: Renderer, marked: dict[str, Any], n_values: int
     return skeleton
 
 
+class _RecordingContext(Context):
+    """A Jinja context that notes every variable name a render looks up, while a build asks it to."""
+
+    def resolve_or_missing(self, key: str) -> Any:
+        names = _RECORDED.get()
+        if names is not None:
+            names.add(key)
+        return super().resolve_or_missing(key)
+
+
+_RECORDED: ContextVar[set[str] | None] = ContextVar("explain_skeleton_names", default=None)
+
+
+@functools.lru_cache(maxsize=None)
+def _recording_environment(locale: str) -> Environment:
+    env = _environment(locale).overlay()
+    env.context_class = _RecordingContext
+    return env
+
+
+def _key(marked: dict[str, Any], names: tuple[str, ...]) -> str:
+    return json.dumps([marked[n] for n in names], ensure_ascii=False, default=repr)
+
+
 class NoticeWriter:
     """Writes notices like :func:`~explain.render_notice` (same arguments, same bytes), faster for many.
 
     One writer serves any number of notices, locales and decision kinds of one process; it remembers one
-    skeleton per template and shape (a few dozen for a portfolio), never the accounts.
+    skeleton per template and shape (a few hundred for a portfolio), never the accounts.
+
+    A shape is keyed by the variables the template actually looked up when its skeleton was made (Jinja is
+    asked to note them), not by the whole context: the subject, which prints no value, has one skeleton per
+    decision and locale, not one per combination of reasons. A render reads only what it looks up, so two
+    contexts that agree on those variables render alike.
     """
 
     def __init__(self) -> None:
-        self._skeletons: dict[tuple[str, str, str], _Skeleton | None] = {}
+        # (locale, template) -> [(names looked up, {their marked values as JSON: skeleton or None})]
+        self._shapes: dict[tuple[str, str], list[tuple[tuple[str, ...], dict[str, _Skeleton | None]]]] = {}
         self._jinja: dict[str, Renderer] = {}
+        self.skeletons = 0  # shapes remembered (bounded by MAX_SKELETONS)
         self.filled = 0  # template renders answered from a skeleton (for tests and benchmarks)
         self.rendered = 0  # template renders that ran Jinja
 
@@ -140,32 +175,50 @@ class NoticeWriter:
         """See :func:`~explain.render_notice`."""
         letter = check_letter(decision, reasons, **arguments)
         locale = letter.locale
-        jinja = self._jinja.get(locale) or self._jinja.setdefault(locale, jinja_renderer(locale))
-        shaped = self._shape(letter.context)  # once for the letter's parts; the short message's tries vary it
+        jinja = self._jinja.get(locale) or self._jinja.setdefault(
+            locale, jinja_renderer(locale, _recording_environment(locale)))
+        shaped = _shape(letter.context)  # once for the letter's parts; the short message's tries vary it
 
         def render(name: str, context: dict[str, Any]) -> str:
-            shape = shaped if context is letter.context else self._shape(context)
-            if shape is None:
-                self.rendered += 1
-                return jinja(name, context)
-            marked, values, key = shape
-            skeleton = self._skeletons.get((locale, name, key), _MISSING)
-            if skeleton is _MISSING and len(self._skeletons) < MAX_SKELETONS:
-                probed, _ = _slotted(context, _probe)
-                skeleton = self._skeletons[locale, name, key] = _skeleton(name, jinja, marked, len(values), probed)
-            if skeleton is None or skeleton is _MISSING:
+            shape = shaped if context is letter.context else _shape(context)
+            skeleton = None if shape is None else self._skeleton(locale, jinja, name, context, *shape)
+            if skeleton is None:
                 self.rendered += 1
                 return jinja(name, context)
             self.filled += 1
-            return skeleton.fill(values)
+            return skeleton.fill(shape[1])
 
         return write_notice(letter, render)
 
-    @staticmethod
-    def _shape(context: dict[str, Any]) -> tuple[dict[str, Any], list[str], str] | None:
-        """The marked context, its values and its key; None when a value cannot be slotted."""
-        try:
-            marked, values = _slotted(context, _marker)
-        except _NotPlain:
+    def _skeleton(self, locale: str, jinja: Renderer, name: str, context: dict[str, Any], marked: dict[str, Any],
+                  values: list[str]) -> _Skeleton | None:
+        known = self._shapes.setdefault((locale, name), [])
+        for names, table in known:
+            found = table.get(_key(marked, names), _MISSING)
+            if found is not _MISSING:
+                return found
+        if self.skeletons >= MAX_SKELETONS:
             return None
-        return marked, values, json.dumps(marked, sort_keys=True, ensure_ascii=False, default=repr)
+        looked_up: set[str] = set()
+        token = _RECORDED.set(looked_up)
+        try:
+            probed, _ = _slotted(context, _probe)
+            skeleton = _skeleton(name, jinja, marked, len(values), probed)
+        finally:
+            _RECORDED.reset(token)
+        names = tuple(sorted(looked_up & marked.keys()))
+        table = next((t for n, t in known if n == names), None)
+        if table is None:
+            table = {}
+            known.append((names, table))
+        table[_key(marked, names)] = skeleton
+        self.skeletons += 1
+        return skeleton
+
+
+def _shape(context: dict[str, Any]) -> tuple[dict[str, Any], list[str]] | None:
+    """The marked context and its values; None when a value cannot be slotted."""
+    try:
+        return _slotted(context, _marker)
+    except _NotPlain:
+        return None

@@ -40,8 +40,8 @@ def test_writer_matches_render_notice_on_real_accounts(bundle, german) -> None:
     # Every notice came from a skeleton (none needed Jinja), and shapes are far fewer than notices.
     assert writer.rendered == 0
     assert writer.filled >= 4 * len(cases)
-    assert len(writer._skeletons) < writer.filled // 4
-    assert all(s is not None for s in writer._skeletons.values())
+    assert writer.skeletons < writer.filled // 4
+    assert all(s is not None for shapes in writer._shapes.values() for _, table in shapes for s in table.values())
 
 
 def test_values_that_need_escaping_are_escaped_once_in_html(bundle, german) -> None:
@@ -127,7 +127,7 @@ def test_shapes_are_bounded(bundle, german, monkeypatch) -> None:
     writer = NoticeWriter()
     for kind, chosen, arguments in list(_cases(bundle, german, 10)):
         assert writer.render(kind, chosen, **arguments) == render_notice(kind, chosen, **arguments)
-    assert len(writer._skeletons) == 3
+    assert writer.skeletons == 3
     assert writer.rendered > 0
 
 
