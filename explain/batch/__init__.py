@@ -8,12 +8,14 @@ the output (and the store) exactly once. Bad rows go to an errors file with the 
 
 Modules, each with one job::
 
-    _inputs     read the accounts (in fixed chunks) and the decisions (whole), Parquet or CSV
-    _plan       check every decision and match it to exactly one account, before any work
+    _inputs     read the accounts and the decisions in fixed chunks, Parquet or CSV
+    _plan       check every decision and match it to exactly one account, before any work; the good ones
+                go to an on-disk index each chunk queries
     _context    the bundle, explainer and profile, loaded once per process
     _process    one chunk in, one result frame out (reasons, notices, errors, audit drafts)
-    _engines    where chunks run: in-process, worker processes, or Dask map_partitions
-    _output     part files, resume state, the final output and errors files
+    _engines    where chunks run: in-process, warm worker processes, or Dask map_partitions; each
+                stages its chunk's part files
+    _output     staged and committed part files, resume state, the final output and errors files
     _audit_bulk one transaction per chunk of audit records, the chain intact
     _device     --device cuda: XGBoost's GPU contributions
     _progress   a rich bar on a terminal, log lines elsewhere

@@ -174,6 +174,16 @@ def test_local_worker_processes_give_byte_identical_output(inputs, reference, tm
     assert not out.with_name(out.name + ".parts").exists()
 
 
+def _chain_records(url: str) -> list:
+    """Every record of the audit store at ``url``, after checking its hash chain is intact."""
+    store = AuditStore(url)
+    try:
+        assert store.verify().ok
+        return list(store.iter_records())
+    finally:
+        store.close()
+
+
 def test_run_killed_half_way_resumes_exactly_once(inputs, reference, tmp_path):
     ref_out, ref_summary, _ = reference
     out = tmp_path / "notices.parquet"
@@ -199,12 +209,7 @@ def test_run_killed_half_way_resumes_exactly_once(inputs, reference, tmp_path):
     assert summary.resumed_chunks >= 3
     assert out.read_bytes() == ref_out.read_bytes()
     assert Path(summary.errors).read_bytes() == Path(ref_summary.errors).read_bytes()
-    store = AuditStore(url)
-    try:
-        records = list(store.iter_records())
-        assert store.verify().ok
-    finally:
-        store.close()
+    records = _chain_records(url)
     assert len(records) == ref_summary.explained  # every account exactly once: no gap, no duplicate
     assert sorted(r.account_ref for r in records) == sorted(read_output(out)["account"].unique())
     assert {r.decision_id for r in records} == set(read_output(out)["decision_id"])
@@ -304,11 +309,6 @@ def test_a_killed_worker_process_stops_the_run_and_a_restart_finishes_it(portfol
 
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     assert out.read_bytes() == reference.read_bytes()
-    store = AuditStore(url)
-    try:
-        records = list(store.iter_records())
-        assert store.verify().ok
-    finally:
-        store.close()
+    records = _chain_records(url)
     assert len(records) == len(read_output(reference)) // 2 > 990
     assert {r.decision_id for r in records} == set(read_output(out)["decision_id"])
