@@ -125,7 +125,7 @@ def local_chunks(
 ) -> Iterator[ChunkOutput]:
     """The ``pending`` chunks' outputs, in order, computed here (no pool) or by the pool's workers."""
     wanted = set(pending)
-    columns = [c for c in _input_columns(task)]
+    columns = _input_columns(task)
     chunks = ((i, c) for i, c in enumerate(accounts.iter_chunks(size, columns=columns)) if i in wanted)
     if pool is None:
         for i, chunk in chunks:
