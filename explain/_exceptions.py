@@ -150,16 +150,19 @@ class InvalidInputError(ExplainError, ValueError):
         super().__init__(f"The {field!r} must be {expected}. Got {got!r} instead.")
 
 
-class WorkerLostError(ExplainError, RuntimeError):
-    """A batch worker process died (killed, or out of memory) before it finished a chunk."""
+class WorkerError(ExplainError, RuntimeError):
+    """A batch worker process could not start, or died (killed, or out of memory) before finishing a chunk."""
 
-    def __init__(self, chunk: int | None) -> None:
+    def __init__(self, chunk: int | None, cause: str | None = None) -> None:
         self.chunk = chunk
-        when = "while loading the bundle" if chunk is None else f"before finishing chunk {chunk}"
-        super().__init__(
-            f"A worker process stopped {when} (killed, or out of memory). The chunks already done are kept: "
-            "run the same command again to resume."
-        )
+        self.cause = cause
+        if cause is not None:
+            message = f"A worker process could not start: {cause}."
+        else:
+            when = "while loading the bundle" if chunk is None else f"before finishing chunk {chunk}"
+            message = (f"A worker process stopped {when} (killed, or out of memory). The chunks already done are "
+                       "kept: run the same command again to resume.")
+        super().__init__(message)
 
 
 class NoticeInputError(InvalidInputError):

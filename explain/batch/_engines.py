@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from explain._exceptions import WorkerLostError
+from explain._exceptions import WorkerError
 from explain.batch._context import Job, context
 from explain.batch._inputs import InputTable
 from explain.batch._output import stage_chunk
 from explain.batch._plan import ERROR_COLUMNS, open_index
-from explain.batch._process import process_chunk
+from explain.batch._process import empty_result, process_chunk
 
 __all__ = ["ENGINES", "ChunkOutput", "Task", "WorkerPool", "complete_chunk", "dask_chunks", "local_chunks",
            "process_partition"]
@@ -67,8 +67,6 @@ def complete_chunk(i: int, chunk: pd.DataFrame, task: Task) -> ChunkOutput:
         decided = open_index(task.index).for_rows(int(chunk.index[0]), int(chunk.index[-1]) + 1)
         result = process_chunk(chunk.loc[decided.index], decided, task.job)
     else:
-        from explain.batch._process import empty_result
-
         result = empty_result()
     failed = result["error"].notna()
     rows = result.loc[~failed]
@@ -78,20 +76,45 @@ def complete_chunk(i: int, chunk: pd.DataFrame, task: Task) -> ChunkOutput:
 
 
 # ---------------------------------------------------------------------------------------------------- local
+#: In a worker: why it could not start (then every task it is given fails with that, not with a traceback of
+#: the executor's own); None once started.
+_START_FAILURE: str | None = None
+
+
 def _worker_start(threads: int, loads: tuple, barrier) -> None:  # noqa: ANN001 - a multiprocessing Barrier
     """In each worker, before any chunk: its thread share, then the bundle loaded and the kernel warmed."""
+    global _START_FAILURE
+    import threading
+
     for name in _THREAD_VARIABLES:
         os.environ[name] = str(threads)
-    ctx = context(*loads)
-    ctx.explainer.explain(ctx.bundle.background.iloc[:8])
-    barrier.wait(timeout=900)
+    try:
+        ctx = context(*loads)
+        ctx.explainer.explain(ctx.bundle.background.iloc[:8])
+        barrier.wait(timeout=900)
+    except threading.BrokenBarrierError:  # the run stopped (or another worker failed): nothing to report here
+        _START_FAILURE = "the run stopped while the workers were starting"
+    except Exception as exc:  # noqa: BLE001 - reported through the first task, whatever it was
+        _START_FAILURE = f"{type(exc).__name__}: {exc}"
+        barrier.abort()
+
+
+class WorkerStartError(RuntimeError):
+    """Raised in a worker that could not start; plain, so it crosses the process boundary intact."""
+
+
+def _started() -> None:
+    if _START_FAILURE is not None:
+        raise WorkerStartError(_START_FAILURE)
 
 
 def _ready() -> int:
+    _started()
     return os.getpid()
 
 
 def _pool_task(i: int, chunk: pd.DataFrame, task: Task) -> ChunkOutput:
+    _started()
     return complete_chunk(i, chunk, task)
 
 
@@ -138,7 +161,7 @@ def local_chunks(
         try:
             future = pool.executor.submit(_pool_task, i, chunk, task)
         except BrokenProcessPool:
-            raise WorkerLostError(window[0][0] if window else i) from None
+            raise WorkerError(window[0][0] if window else i) from None
         window.append((i, future))
         if len(window) >= 2 * pool.workers:
             yield _collected(*window.popleft())
@@ -152,7 +175,9 @@ def _collected(i: int | None, future) -> ChunkOutput:  # noqa: ANN001 - a concur
     try:
         return future.result()
     except BrokenProcessPool:
-        raise WorkerLostError(i) from None
+        raise WorkerError(i) from None
+    except WorkerStartError as exc:
+        raise WorkerError(i, cause=str(exc)) from None
 
 
 def _input_columns(task: Task) -> list[str]:
@@ -167,12 +192,11 @@ def _read_chunk(i: int, *, path: str, size: int, columns: list[str]) -> pd.DataF
     return InputTable(path, option="--input").read_chunk(i, size, columns=columns)
 
 
-def process_partition(chunk: pd.DataFrame, task: Task, size: int) -> pd.DataFrame:
-    """One Dask partition (one chunk of accounts) through the same code as the local engine; returns the
-    chunk's number and its audit drafts, one row each (a single row with none)."""
-    if len(chunk) == 0:
-        return pd.DataFrame({"chunk": pd.Series(dtype="int64"), "audit": pd.Series(dtype=object)})
-    done = complete_chunk(int(chunk.index[0]) // size, chunk, task)
+def process_partition(chunk: pd.DataFrame, task: Task, pending: list[int], partition_info: dict | None = None,
+                      ) -> pd.DataFrame:
+    """One Dask partition (chunk ``pending[number]`` of the accounts) through the same code as the local
+    engine; returns the chunk's number and its audit drafts, one row each (a single row with none)."""
+    done = complete_chunk(pending[partition_info["number"]], chunk, task)
     audit = done.audit or [None]
     return pd.DataFrame({"chunk": [done.i] * len(audit), "audit": audit})
 
@@ -193,8 +217,8 @@ def dask_chunks(
     meta = accounts.read_chunk(0, size, columns=columns).iloc[:0]
     frame = dd.from_map(read, list(pending), meta=meta, divisions=None, enforce_metadata=False)
     summary_meta = pd.DataFrame({"chunk": pd.Series(dtype="int64"), "audit": pd.Series(dtype=object)})
-    results = frame.map_partitions(process_partition, task, size, meta=summary_meta, enforce_metadata=False,
-                                   align_dataframes=False)
+    results = frame.map_partitions(process_partition, task, list(pending), meta=summary_meta,
+                                   enforce_metadata=False, align_dataframes=False)
     parts = results.to_delayed()
     cluster = None
     if scheduler is None:

@@ -82,13 +82,18 @@ class InputTable:
             frame = pd.read_csv(self.path, usecols=columns, dtype={ACCOUNT: str}, keep_default_na=True)
         return self._fix(frame)
 
-    def iter_chunks(self, size: int, *, columns: list[str] | None = None, start: int = 0) -> Iterator[pd.DataFrame]:
-        """Chunks ``start, start + 1, ...`` in order, each indexed by its rows' positions in the file."""
+    def iter_chunks(self, size: int, *, columns: list[str] | None = None, start: int = 0,
+                    as_text: bool = False) -> Iterator[pd.DataFrame]:
+        """Chunks ``start, start + 1, ...`` in order, each indexed by its rows' positions in the file.
+
+        ``as_text`` reads every CSV column as text (Parquet columns keep their types): each chunk of a CSV
+        would otherwise guess its own types, and a value would read differently depending on its neighbours.
+        """
         if self.format == ".parquet":
             for i in range(start, self.n_chunks(size)):
                 yield self.read_chunk(i, size, columns=columns)
             return
-        reader = pd.read_csv(self.path, usecols=columns, dtype={ACCOUNT: str}, chunksize=size)
+        reader = pd.read_csv(self.path, usecols=columns, dtype=str if as_text else {ACCOUNT: str}, chunksize=size)
         for i, frame in enumerate(reader):
             if i >= start:
                 frame.index = pd.RangeIndex(i * size, i * size + len(frame))

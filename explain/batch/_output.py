@@ -19,6 +19,7 @@ import json
 import math
 import os
 import shutil
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,8 @@ def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_frame(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:
     """``frame`` as Parquet or CSV (by ``path``'s suffix), through a temporary file and an atomic rename."""
-    tmp = path.with_name(path.name + ".tmp")
+    # A name of this writer's own: a chunk run twice at once (a Dask retry) never renames another's half file.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     if path.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
 

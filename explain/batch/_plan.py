@@ -13,7 +13,6 @@ A chunk of accounts then asks the :class:`DecisionIndex` for the good decisions 
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
@@ -32,7 +31,8 @@ from explain.notices._formatting import MAX_MAGNITUDE
 from explain.reasons._reasons import Decision
 from explain.batch._inputs import ACCOUNT, InputTable
 
-__all__ = ["ERROR_COLUMNS", "DecisionIndex", "Plan", "errors_frame", "make_plan", "parse_policy_reasons"]
+__all__ = ["ERROR_COLUMNS", "DecisionIndex", "Plan", "close_index", "errors_frame", "make_plan", "open_index",
+           "parse_policy_reasons"]
 
 REQUIRED = (ACCOUNT, "decision", "old_limit", "new_limit")
 OPTIONAL = ("policy_reasons", "currency")
@@ -44,6 +44,11 @@ def errors_frame(rows: list[tuple]) -> pd.DataFrame:
     """Error rows as a frame with fixed column types (the same file whatever the rows)."""
     frame = pd.DataFrame(rows, columns=list(ERROR_COLUMNS))
     return frame.astype({"file": object, "row": "int64", "account": object, "field": object, "error": object})
+
+
+def _shown(value: object) -> str:
+    """A value from the lender's file as the errors file quotes it: numpy scalars as the plain number."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def parse_policy_reasons(value: object) -> tuple[str, ...]:
@@ -72,11 +77,17 @@ class DecisionIndex:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[sqlite3.Connection] = []
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = self._local.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            # Each thread reads through its own connection; ``close`` may come from any thread.
+            connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            self._local.connection = connection
+            with self._lock:
+                self._opened.append(connection)
         return connection
 
     def for_rows(self, first: int, stop: int) -> pd.DataFrame:
@@ -90,11 +101,36 @@ class DecisionIndex:
         frame["policy_reasons"] = [tuple(json.loads(p)) for p in frame["policy_reasons"].tolist()]
         return frame.set_index("row").rename_axis(None).astype({"old_limit": "float64", "new_limit": "float64"})
 
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+        self._local = threading.local()
 
-@functools.lru_cache(maxsize=4)
+
+_OPEN: dict[str, DecisionIndex] = {}
+_OPEN_LOCK = threading.Lock()
+
+
 def open_index(path: str) -> DecisionIndex:
-    """One index object per file and process (a worker serves many chunks from it)."""
-    return DecisionIndex(path)
+    """One index object per file and process (a worker serves many chunks from it); a process keeps the
+    last few open and closes older ones."""
+    with _OPEN_LOCK:
+        index = _OPEN.get(path)
+        if index is None:
+            while len(_OPEN) >= 4:
+                _OPEN.pop(next(iter(_OPEN))).close()
+            index = _OPEN[path] = DecisionIndex(path)
+        return index
+
+
+def close_index(path: str) -> None:
+    """Close this process's connections to the index at ``path`` (before its folder is removed)."""
+    with _OPEN_LOCK:
+        index = _OPEN.pop(path, None)
+    if index is not None:
+        index.close()
 
 
 def _check_decisions(frame: pd.DataFrame, catalog: FeatureCatalog, default_currency: str) -> tuple[np.ndarray, list[tuple]]:
@@ -118,13 +154,13 @@ def _check_decisions(frame: pd.DataFrame, catalog: FeatureCatalog, default_curre
     kinds = frame["decision"].astype(object)
     valid_kinds = [d.value for d in Decision]
     flag(~kinds.isin(valid_kinds).to_numpy(), "decision",
-         lambda i: f"one of {', '.join(valid_kinds)}; got {kinds.iat[i]!r}")
+         lambda i: f"one of {', '.join(valid_kinds)}; got {_shown(kinds.iat[i])}")
     limits = {}
     for column in ("old_limit", "new_limit"):
         raw = frame[column]
         values = pd.to_numeric(raw, errors="coerce").astype(float).to_numpy()
         wrong = ~np.isfinite(values) | (values < 0) | (values >= MAX_MAGNITUDE)
-        flag(wrong, column, lambda i, raw=raw: f"an amount from 0 to below {MAX_MAGNITUDE:.0e}; got {raw.iat[i]!r}")
+        flag(wrong, column, lambda i, raw=raw: f"an amount from 0 to below {MAX_MAGNITUDE:.0e}; got {_shown(raw.iat[i])}")
         limits[column] = values
     old, new = limits["old_limit"], limits["new_limit"]
     for kind, wrong, expected in (
@@ -157,7 +193,7 @@ def _check_decisions(frame: pd.DataFrame, catalog: FeatureCatalog, default_curre
     currency = currency.map(lambda c: str(c).strip().upper())
     known = {c: is_currency(c) for c in set(currency.tolist())}
     flag(~currency.map(known).to_numpy(dtype=bool), "currency",
-         lambda i: f"an ISO 4217 currency code such as 'CNY'; got {currency.iat[i]!r}")
+         lambda i: f"an ISO 4217 currency code such as 'CNY'; got {_shown(currency.iat[i])}")
     frame["old_limit"], frame["new_limit"] = old, new
     frame["policy_reasons"] = pd.Series(parsed, index=frame.index, dtype=object)
     frame["currency"] = currency
@@ -189,11 +225,22 @@ def make_plan(
     path = folder / f"decisions-{secrets.token_hex(8)}.sqlite"
     tmp = path.with_name(path.name + ".tmp")
     db = sqlite3.connect(tmp)
+    try:
+        errors, n_accounts = _fill_index(db, accounts, decisions, columns, catalog, chunk_size, default_currency)
+    finally:
+        db.close()
+    os.replace(tmp, path)
+    return Plan(index=path, errors=errors, n_accounts=n_accounts)
+
+
+def _fill_index(db: sqlite3.Connection, accounts: InputTable, decisions: InputTable, columns: list[str],
+                catalog: FeatureCatalog, chunk_size: int, default_currency: str) -> tuple[pd.DataFrame, int]:
+    """Check and store the decisions, match them to the account rows; the errors found and the accounts."""
     db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
     account_problems: list[tuple] = []
     n_accounts = 0
     with db:
-        for frame in decisions.iter_chunks(max(chunk_size, 50_000), columns=columns):
+        for frame in decisions.iter_chunks(max(chunk_size, 50_000), columns=columns, as_text=True):
             good, problems = _check_decisions(frame, catalog, default_currency)
             problem = {row: (field, message) for _, row, _, field, message in problems}
             db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
@@ -228,6 +275,4 @@ def make_plan(
         db.execute("DROP TABLE refs")
         decision_problems = db.execute("SELECT 'decisions', row, account, field, problem FROM decisions "
                                        "WHERE problem IS NOT NULL ORDER BY row").fetchall()
-    db.close()
-    os.replace(tmp, path)
-    return Plan(index=path, errors=errors_frame([*decision_problems, *account_problems]), n_accounts=n_accounts)
+    return errors_frame([*decision_problems, *account_problems]), n_accounts

@@ -18,7 +18,7 @@ from explain.batch._device import DEVICES
 from explain.batch._engines import ENGINES, Task, WorkerPool, dask_chunks, local_chunks
 from explain.batch._inputs import ACCOUNT, open_table
 from explain.batch._output import PartsFolder, output_columns
-from explain.batch._plan import make_plan
+from explain.batch._plan import close_index, make_plan
 from explain.batch._progress import Progress
 
 __all__ = ["BatchSummary", "default_errors_path", "read_output", "run_batch"]
@@ -165,6 +165,8 @@ def _run(pool: WorkerPool | None, started: float, *, bundle: str, input: str | P
     done = parts.done(n_chunks)
     pending = [i for i in range(n_chunks) if i not in done]
     task = Task(job=job, index=str(plan.index), parts=str(parts.path), columns=tuple(output_columns(channels)))
+    if pool is not None:
+        pool.wait()  # the clock of the processing itself starts with every worker ready
     store = None
     if store_url is not None:
         from explain.audit._audit import AuditRecord
@@ -177,8 +179,6 @@ def _run(pool: WorkerPool | None, started: float, *, bundle: str, input: str | P
                               processes=dask_processes)
     else:
         results = local_chunks(accounts, pending, size=chunk_size, task=task, pool=pool)
-    if pool is not None:
-        pool.wait()  # the clock of the processing itself starts with every worker ready
     setup = time.perf_counter() - started
     stored = 0
     total = plan.n_accounts
@@ -193,6 +193,7 @@ def _run(pool: WorkerPool | None, started: float, *, bundle: str, input: str | P
     finally:
         if store is not None:
             store.close()
+    close_index(task.index)
     output_rows, error_rows = parts.finish(n_chunks, list(task.columns), plan.errors)
     explained = output_rows // len(locales)
     return BatchSummary(out=str(out), errors=str(errors_path), accounts=total, explained=explained,

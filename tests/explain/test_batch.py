@@ -312,3 +312,31 @@ def test_a_killed_worker_process_stops_the_run_and_a_restart_finishes_it(portfol
     records = _chain_records(url)
     assert len(records) == len(read_output(reference)) // 2 > 990
     assert {r.decision_id for r in records} == set(read_output(out)["decision_id"])
+
+
+def test_decision_values_are_quoted_as_the_lender_wrote_them(tmp_path):
+    """A CSV value is quoted from the file's text (never a numpy repr), whatever the rest of its column holds."""
+    from explain.batch._inputs import open_table
+    from explain.batch._plan import make_plan
+
+    pd.DataFrame({"account": ["a1", "a2"]}).to_csv(tmp_path / "accounts.csv", index=False)
+    pd.DataFrame({"account": ["a1", "a2"], "decision": ["limit_decrease", "limit_decrease"],
+                  "old_limit": [-5, 20000], "new_limit": [1, 8000]}).to_csv(tmp_path / "decisions.csv", index=False)
+    plan = make_plan(open_table(tmp_path / "accounts.csv", option="--input"),
+                     open_table(tmp_path / "decisions.csv", option="--decisions"), catalog=demo_bundle().catalog,
+                     chunk_size=10, default_currency="CNY", folder=tmp_path)
+    assert plan.errors[["row", "field"]].values.tolist() == [[0, "old_limit"]]
+    assert plan.errors["error"].iat[0].endswith("got '-5'")
+
+
+def test_a_worker_that_cannot_start_says_why(tmp_path):
+    """The worker's own error reaches the caller (not a bare 'process pool broken'), and nothing hangs."""
+    from explain._exceptions import WorkerError
+    from explain.batch._engines import WorkerPool
+
+    pool = WorkerPool(2, bundle=str(tmp_path / "no-such-bundle"), trusted=False, profile=None, device="cpu")
+    try:
+        with pytest.raises(WorkerError, match=r"could not start: InvalidInputError: The '--bundle' must be"):
+            pool.wait()
+    finally:
+        pool.close()
