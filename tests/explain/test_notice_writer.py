@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 import jinja2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from explain import Reason, render_notice
 from explain.notices._skeletons import NoticeWriter, _marker, _probe, _skeleton, _slotted
@@ -135,3 +138,43 @@ def test_notice_fields_are_all_compared() -> None:
     """Guard for the tests above: Notice equality covers every part a customer receives."""
     names = {f.name for f in dataclasses.fields(render_notice.__globals__["Notice"])}
     assert {"subject", "text", "html", "short", "template_version", "reference"} <= names
+
+
+_TRICKY = st.lists(st.sampled_from(list("6222-AZaz09 &<>'\"%{}#\n\u00a0\u2028账户") + ["- ", "## "]),
+                   min_size=1, max_size=12).map("".join)
+
+
+@pytest.fixture(scope="module")
+def chosen_reasons(bundle, german) -> dict:
+    """Real reasons for 12 accounts under every decision kind (adverse ones with at least one reason)."""
+    X, _ = german
+    explainer = bundle.explainer()
+    out = {}
+    for kind in LIMITS:
+        policy = ("overdue_repayment",) if kind == "account_closure" else ()
+        found = [r for r in explainer.reasons(X.iloc[:12], decision=kind, policy_reasons=policy)
+                 if kind == "limit_increase" or r.reasons]
+        out[kind] = found
+    return out
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(sorted(LIMITS)), pick=st.integers(0, 100), locale=st.sampled_from(["zh_CN", "en"]),
+       ref=_TRICKY, old=st.integers(1, 10**7), day=st.integers(0, 3000))
+def test_writer_equals_render_notice_for_any_values(bundle, chosen_reasons, kind, pick, locale, ref, old, day):
+    """Whatever the account reference, amounts and dates, the writer's bytes (or its error) are render_notice's."""
+    found = chosen_reasons[kind]
+    chosen = found[pick % len(found)]
+    new = {"limit_decrease": old // 2, "account_closure": 0}.get(kind, old * 2)
+    arguments = dict(locale=locale, profile=bundle.profile, catalog=bundle.catalog, old_limit=old, new_limit=new,
+                     account_ref=ref, notice_date=dt.date(2020, 1, 1) + dt.timedelta(days=day))
+    try:
+        expected = render_notice(kind, chosen, **arguments)
+    except Exception as exc:  # noqa: BLE001 - the writer must fail the same way
+        with pytest.raises(type(exc), match=re.escape(str(exc))):
+            _WRITER.render(kind, chosen, **arguments)
+        return
+    assert _WRITER.render(kind, chosen, **arguments) == expected
+
+
+_WRITER = NoticeWriter()  # shared across examples, as in a batch worker: shapes carry over
