@@ -23,7 +23,7 @@ from explain._exceptions import ExplainError
 from explain.catalog._phrasebook import TRANSLATIONS_DIR
 from explain.notices._profile import DEMO_LENDER_DIR
 
-__all__ = ["DEMO_NAME", "DEMO_VERSION", "build_demo_bundle", "demo_bundle", "demo_data"]
+__all__ = ["DEMO_NAME", "DEMO_VERSION", "build_demo_bundle", "demo_bundle", "demo_data", "open_bundle"]
 
 DEMO_NAME = "german-credit-demo"
 DEMO_VERSION = "1.0.0"
@@ -122,6 +122,17 @@ def _home() -> Path:
 
 
 @cache
+def open_bundle(spec: str, *, trusted: bool = False) -> ModelBundle:
+    """What ``--bundle`` names: ``demo`` for the built-in bundle, else a bundle folder."""
+    from explain._exceptions import InvalidInputError
+
+    if spec == "demo":
+        return demo_bundle()
+    if not Path(spec).is_dir():
+        raise InvalidInputError("--bundle", "'demo' or a bundle folder", spec)
+    return ModelBundle.load(spec, trusted=trusted)
+
+
 def demo_bundle() -> ModelBundle:
     """The built-in demo bundle, built on first use into ``$EXPLAIN_HOME`` (default ``~/.cache/limit-explain``)."""
     path = _home() / "bundles" / f"{DEMO_NAME}-{DEMO_VERSION}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 __all__ = ["Context", "Job", "context"]
@@ -40,18 +39,6 @@ class Context:
     writer: Any  # a NoticeWriter: the process's notice skeletons, shared by every chunk
 
 
-def load_bundle(spec: str, *, trusted: bool = False) -> Any:
-    """``demo`` for the built-in bundle, else a bundle folder."""
-    from explain import ModelBundle, demo_bundle
-    from explain._exceptions import InvalidInputError
-
-    if spec == "demo":
-        return demo_bundle()
-    if not Path(spec).is_dir():
-        raise InvalidInputError("--bundle", "'demo' or a bundle folder", spec)
-    return ModelBundle.load(spec, trusted=trusted)
-
-
 @functools.lru_cache(maxsize=4)
 def context(bundle: str, trusted: bool, profile: str | None, device: str) -> Context:
     """The loaded pieces for one (bundle, profile, device), cached for the life of the process."""
@@ -60,7 +47,9 @@ def context(bundle: str, trusted: bool, profile: str | None, device: str) -> Con
     from explain.notices._profile import LenderProfile
     from explain.notices._skeletons import NoticeWriter
 
-    loaded = load_bundle(bundle, trusted=trusted)
+    from explain._demo import open_bundle
+
+    loaded = open_bundle(bundle, trusted=trusted)
     if device == "cuda":
         from explain.batch._device import gpu_explainer
 

@@ -27,7 +27,7 @@ _FORMATS = (".parquet", ".csv")
 
 
 class InputTable:
-    """One input file, read whole or in fixed chunks.
+    """One input file, read in fixed chunks.
 
     Parameters
     ----------
@@ -73,14 +73,6 @@ class InputTable:
         refs = frame[ACCOUNT]
         frame[ACCOUNT] = refs.astype(object).where(refs.notna(), None).map(lambda v: None if v is None else str(v).strip())
         return frame
-
-    def read_all(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """The whole file (the decisions: one short row per account)."""
-        if self.format == ".parquet":
-            frame = self._parquet().read(columns=columns).to_pandas()
-        else:
-            frame = pd.read_csv(self.path, usecols=columns, dtype={ACCOUNT: str}, keep_default_na=True)
-        return self._fix(frame)
 
     def iter_chunks(self, size: int, *, columns: list[str] | None = None, start: int = 0,
                     as_text: bool = False) -> Iterator[pd.DataFrame]:

@@ -19,13 +19,15 @@ def fail(message: str) -> typer.Exit:
 
 def load_bundle(spec: str):  # noqa: ANN201 - ModelBundle, imported lazily to keep --help fast
     """``demo`` names the built-in demo bundle; anything else is a bundle folder."""
-    from explain import ModelBundle, demo_bundle
+    from explain._demo import open_bundle
+    from explain._exceptions import InvalidInputError
 
-    if spec == "demo":
-        return demo_bundle()
-    if not Path(spec).is_dir():
-        raise fail(f"--bundle {spec!r} is neither 'demo' nor a bundle folder")
-    return ModelBundle.load(spec)
+    try:
+        return open_bundle(spec)
+    except InvalidInputError as exc:
+        if exc.field != "--bundle":
+            raise
+        raise fail(f"--bundle {spec!r} is neither 'demo' nor a bundle folder") from None
 
 
 def check_input_file(path: Path, option: str = "--input") -> None:
