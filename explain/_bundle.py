@@ -173,6 +173,7 @@ def save_bundle(
     higher_is: str = "risk",
     tree_mode: str | None = None,
     model_format: str | None = None,
+    link: str | None = None,
     description: str = "",
     extra: dict[str, Any] | None = None,
 ) -> ModelBundle:
@@ -180,7 +181,8 @@ def save_bundle(
 
     ``lender`` is the lender's own folder: ``catalog.toml``, ``profile.toml`` and ``translations/<locale>.po``
     (or give ``catalog_path``, ``profile_path`` and ``translations`` one by one). Every phrase must be
-    translated in every supported locale; that is checked before anything is written.
+    translated in every supported locale; that is checked before anything is written. ``link="logit"`` says a
+    plain callable returns probabilities (attribution then runs in log-odds), as :class:`~explain.Explainer`'s.
     """
     catalog_file, profile_file, translations_dir = _lender_files(lender, catalog_path, profile_path, translations)
     path = Path(path)
@@ -195,6 +197,7 @@ def save_bundle(
         # A fixed float format and line ending: the background's hash is part of every reason's meaning.
         "background.csv": background.to_csv(index=False, lineterminator="\n", float_format="%.17g").encode("utf-8"),
     }
+    dtypes = background_dtypes(background)
     (path / TRANSLATIONS_DIR).mkdir(exist_ok=True)
     for filename, data in files.items():
         (path / filename).write_bytes(data)
@@ -205,12 +208,16 @@ def save_bundle(
         "description": description,
         "higher_is": higher_is,
         "tree_mode": tree_mode,
+        **({"link": link} if link is not None else {}),
         "model": {"file": _MODEL_FILES[fmt], "format": fmt},
         "catalog": "catalog.toml",
         "profile": "profile.toml",
         "translations": TRANSLATIONS_DIR,
         "background": "background.csv",
         "features": list(background.columns),
+        # CSV keeps values, not types: the columns' dtypes (a category's categories and their order, which
+        # XGBoost and LightGBM split on) are recorded so the background reads back as it was given.
+        "background_dtypes": dtypes,
         "files": {filename: _sha256(data) for filename, data in sorted(files.items())},
         **(extra or {}),
     }
@@ -273,7 +280,7 @@ class ModelBundle:
         phrases = Phrasebook.from_dir(path / translations)
         catalog = FeatureCatalog.from_toml(path / manifest["catalog"], translations=phrases)
         profile = LenderProfile.from_toml(path / manifest["profile"], translations=phrases)
-        background = pd.read_csv(io.BytesIO(contents[manifest["background"]]))
+        background = read_background(contents[manifest["background"]], manifest.get("background_dtypes"), path)
         return cls(path=path, manifest=manifest, model=model, catalog=catalog, background=background, profile=profile)
 
     # -- identity -----------------------------------------------------------------------------------------
@@ -331,6 +338,7 @@ class ModelBundle:
             higher_is=self.higher_is,
             tree_mode=self.tree_mode,
             random_state=self.manifest.get("random_state", 0),
+            link=self.manifest.get("link", "identity"),
         )
 
     def explainer(self) -> Any:
@@ -358,6 +366,39 @@ class ModelBundle:
             ],
             "policy_reasons": sorted(self.catalog.policy_reasons),
         }
+
+
+def _plain(values: Any) -> list[Any]:
+    """Categories as JSON values (numpy scalars become Python numbers)."""
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+def background_dtypes(background: pd.DataFrame) -> dict[str, Any]:
+    """Each column's dtype as JSON: a dtype name, or ``{"categories": [...], "ordered": bool}``."""
+    out: dict[str, Any] = {}
+    for column, dtype in background.dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):
+            out[str(column)] = {"categories": _plain(dtype.categories.tolist()), "ordered": bool(dtype.ordered)}
+        else:
+            out[str(column)] = str(dtype)
+    return out
+
+
+def read_background(data: bytes, dtypes: dict[str, Any] | None, path: Path | str = "(bundle)") -> pd.DataFrame:
+    """The background CSV with the dtypes recorded when it was written (older bundles: as pandas guesses)."""
+    if not dtypes:
+        return pd.read_csv(io.BytesIO(data))
+    # Text stays text (a category "01" must not become the number 1); numbers parse as numbers.
+    text = {c: object for c, d in dtypes.items() if d in ("object", "string", "str")
+            or (isinstance(d, dict) and all(isinstance(v, str) for v in d["categories"]))}
+    frame = pd.read_csv(io.BytesIO(data), dtype=text, keep_default_na=True)
+    if set(frame.columns) != set(dtypes):
+        raise BundleError(path, "the background's columns differ from the dtypes recorded in the manifest")
+    try:
+        return frame.astype({c: pd.CategoricalDtype(d["categories"], ordered=d["ordered"]) if isinstance(d, dict) else d
+                             for c, d in dtypes.items() if d != "object"})
+    except (TypeError, ValueError) as exc:
+        raise BundleError(path, f"the background does not read back with its recorded dtypes ({exc})") from exc
 
 
 def _load_model(path: Path, fmt: str, data: bytes, *, trusted: bool) -> Any:
