@@ -34,7 +34,7 @@ VALUE_KINDS: tuple[str, ...] = ("money", "percent", "count", "months", "years", 
 _GROUP_KEYS = {"label", "features", "direction", "actionable", "protected", "display", "adverse", "favourable", "advice",
                "advice_when", "rationale"}
 _FEATURE_KEYS = {"kind", "categories", "unit", "scale", "direction", "order", "adverse", "favourable", "advice",
-                 "advice_when"}
+                 "advice_when", "min", "max", "missing"}
 _WHEN_KEYS = {"above", "below", "categories"}
 #: How a ``percent`` feature's values are written: ``fraction`` (0.651 reads 65%) or ``percent`` (65.1 reads 65.1%).
 PERCENT_SCALES: tuple[str, ...] = ("fraction", "percent")
@@ -60,6 +60,11 @@ class FeatureSpec:
     favourable: str | None = None
     advice: str | None = None
     advice_when: Mapping[str, Any] | None = None
+    # The declared range of a number (replacing its kind's: a fraction 0-1, a count 0 or more), and whether a
+    # missing value is accepted (None: when no phrase prints {value}); checked for every input of a decision.
+    min: float | None = None
+    max: float | None = None
+    missing: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -291,10 +296,28 @@ class FeatureCatalog:
             order = table.get("order", [])
             if order and (kind != "category" or not isinstance(order, list) or set(order) != set(categories)):
                 raise CatalogError(where, "'order' lists every category once, from safest to riskiest")
+            bounds = {}
+            for key in ("min", "max"):
+                value = table.get(key)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                          or kind == "category"):
+                    raise CatalogError(where, f"{key!r} is the lowest/highest value a number may take, got {value!r}")
+                bounds[key] = value
+            if bounds["min"] is not None and bounds["max"] is not None and bounds["min"] > bounds["max"]:
+                raise CatalogError(where, f"'min' ({bounds['min']}) is above 'max' ({bounds['max']})")
+            missing = table.get("missing")
+            if missing is not None and not isinstance(missing, bool):
+                raise CatalogError(where, f"'missing' must be true or false, got {missing!r}")
+            if missing:
+                group = raw_groups[code]
+                shown = [table.get(e) or group.get(e) for e in ("adverse", "favourable")]
+                if any(isinstance(p, str) and "{value}" in p for p in shown):
+                    raise CatalogError(where, "accepts a missing value (missing = true), but a phrase it is shown "
+                                              "with prints {value}: give it phrases without {value}")
             features[feature] = FeatureSpec(
                 feature, code, kind, MappingProxyType(dict(categories)), tuple(unit) if unit else None, scale,
                 direction, tuple(order), table.get("adverse"), table.get("favourable"), table.get("advice"),
-                _advice_when(table, where))
+                _advice_when(table, where), bounds["min"], bounds["max"], missing)
 
         policy: dict[str, PolicyReason] = {}
         for code, table in data.get("policy", {}).items():

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from explain.catalog._catalog import FeatureCatalog
-from explain.catalog._catalog_draft import catalog_to_dict, protected_trait
+from explain.catalog._catalog_draft import catalog_to_dict, kind_contradiction, kind_from_name, protected_trait
 from explain.catalog._i18n_extract import toml_phrases
 from explain.catalog._phrasebook import Phrasebook
 
@@ -35,6 +35,7 @@ class CatalogReport:
 
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # a declared kind or range the data contradicts
     counter_intuitive: dict[str, float] = field(default_factory=dict)
     counter_intuitive_rate: float | None = None  # share of principal reasons on the background flagged as such
 
@@ -119,6 +120,35 @@ def counter_intuitive_shares(catalog: FeatureCatalog, explainer: Any, background
     return shares
 
 
+def _kind_warnings(catalog: FeatureCatalog, background: pd.DataFrame) -> list[str]:
+    """A declared kind or range the data contradicts, or a kind other than the one the name suggests."""
+    found = []
+    for name, spec in catalog.features.items():
+        if name not in background or spec.kind == "category":
+            continue
+        column = background[name]
+        if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            continue
+        values = column.dropna().to_numpy(dtype=float)
+        if not values.size:
+            continue
+        why = None
+        if spec.min is not None and values.min() < spec.min or spec.max is not None and values.max() > spec.max:
+            why = f"the catalog's range {spec.min} to {spec.max} cannot hold {values.min():g} to {values.max():g}"
+        elif not (spec.kind == "percent" and spec.scale == "fraction"):  # that one is a problem, listed above
+            why = kind_contradiction(spec.kind, values, scale=spec.scale)
+        if why is not None:
+            found.append(f"feature {name!r}: declared kind {spec.kind!r}, but the data says otherwise: {why}")
+            continue
+        hint = kind_from_name(name)
+        if hint is not None and hint != spec.kind and spec.kind in ("number", "count", "months", "years", "money",
+                                                                     "percent") \
+                and kind_contradiction(hint, values, scale="fraction" if values.max() <= 1 else "percent") is None:
+            found.append(f"feature {name!r}: declared kind {spec.kind!r}, but its name suggests {hint!r} and the data "
+                         f"fits it; check which one the customer should read")
+    return found
+
+
 def check_catalog(catalog: FeatureCatalog, *, phrases: Phrasebook | None = None, background: pd.DataFrame | None = None,
                   explainer: Any = None) -> CatalogReport:
     """Check ``catalog`` (and its translations, background and explainer, when given)."""
@@ -152,6 +182,7 @@ def check_catalog(catalog: FeatureCatalog, *, phrases: Phrasebook | None = None,
                     report.problems.append(
                         f"feature {name!r}: kind percent reads fractions (0.65 = 65%) but the background has values up "
                         f"to {values.max():g}; declare scale = \"percent\" if they are percentages")
+        report.warnings.extend(_kind_warnings(catalog, background))
         for feature in (f for g in catalog.groups.values() if not g.protected for f in g.features):
             for other in protected_features:
                 if feature in background and other in background:
@@ -159,7 +190,10 @@ def check_catalog(catalog: FeatureCatalog, *, phrases: Phrasebook | None = None,
                     if measure >= PROXY_THRESHOLD:
                         report.notes.append(f"possible proxy: {feature!r} is associated with protected {other!r} "
                                             f"on the background ({how} {measure:.2f})")
-        if explainer is not None:
+        if explainer is not None and report.warnings:
+            report.notes.append("counter-intuitive shares not computed: the background breaks a declared range "
+                                "(see the warnings), so its accounts would be refused as inputs")
+        elif explainer is not None:
             flagged = total = 0
             for decision in ("limit_decrease", "limit_increase"):
                 for result in explainer.reasons(background, decision=decision):

@@ -18,7 +18,7 @@ import pandas as pd
 
 from explain.catalog._catalog import FeatureCatalog
 
-__all__ = ["catalog_to_dict", "draft_catalog", "protected_trait"]
+__all__ = ["catalog_to_dict", "draft_catalog", "kind_contradiction", "kind_from_name", "protected_trait"]
 
 #: Protected traits and the name tokens (English, whole words) or fragments (Chinese) that suggest them.
 PROTECTED_NAMES: dict[str, tuple[str, ...]] = {
@@ -67,45 +67,107 @@ def protected_trait(name: str, values: Iterable[Any] = ()) -> str | None:
     return None
 
 
+#: Name hints per value kind, tried in this order (a rate of something counted is a rate, a count of months
+#: a count, a monthly income money): English whole words, Chinese fragments.
+KIND_HINTS: tuple[tuple[str, frozenset[str], tuple[str, ...]], ...] = (
+    ("percent", frozenset({"pct", "percent", "percentage", "ratio", "rate", "utilisation", "utilization", "share",
+                           "dti", "usage"}), ("率", "占比", "比例", "比率", "百分比")),
+    ("count", frozenset({"count", "counts", "number", "num", "n", "times", "inquiries", "enquiries", "accounts",
+                         "cnt", "nbr"}), ("次数", "笔数", "个数", "张数", "户数", "人数")),
+    ("money", frozenset({"amount", "income", "balance", "limit", "salary", "debt", "spend", "spending", "savings",
+                         "deposit", "money", "cny", "rmb", "usd", "eur"}),
+     ("收入", "金额", "余额", "工资", "薪", "负债", "存款", "消费额", "还款额", "额度", "欠款")),
+    ("months", frozenset({"month", "months", "duration", "term", "tenure", "mob"}), ("月数", "账龄", "期数", "期限")),
+    ("years", frozenset({"year", "years", "age"}), ("年数", "年限", "年龄", "工龄")),
+)
+#: The values each kind can take, to check a name's hint against the data: (low, high, whole numbers only).
+_PLAUSIBLE = {"count": (0, None, True), "months": (0, 1200, False), "years": (0, 150, False)}
+
+
+def kind_from_name(name: str) -> str | None:
+    """The value kind a column's name suggests (English words or Chinese fragments), or None."""
+    tokens = _tokens(name)
+    for kind, words, fragments in KIND_HINTS:
+        if tokens & words or any(f in name for f in fragments):
+            return kind
+    return None
+
+
+def kind_contradiction(kind: str, values: np.ndarray, *, scale: str = "fraction") -> str | None:
+    """Why ``values`` cannot be of ``kind`` (e.g. "months" up to 28,670), or None when they can."""
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return None
+    low, high = float(values.min()), float(values.max())
+    if kind == "percent":
+        top = 1.0 if scale == "fraction" else 100.0
+        if low < 0 or high > top:
+            return (f"a percent written as {'a fraction (0-1)' if scale == 'fraction' else '0-100'} cannot be "
+                    f"{low:g} to {high:g}")
+        return None
+    if kind in _PLAUSIBLE:
+        floor, ceiling, whole = _PLAUSIBLE[kind]
+        if low < floor or (ceiling is not None and high > ceiling):
+            return f"{kind} from {floor} to {ceiling if ceiling is not None else 'any'} cannot be {low:g} to {high:g}"
+        if whole and not np.all(np.equal(np.mod(values, 1), 0)):
+            return f"a {kind} is a whole number, but some values have fractions"
+    return None
+
+
 def _value_kind(name: str, series: pd.Series) -> dict[str, Any]:
-    """The value kind a column's name and values suggest (``kind`` and, for percents, ``scale``)."""
+    """The value kind a column's name suggests, checked against its values (``kind``; ``scale`` for percents).
+
+    A hint the data contradicts is dropped: a "percent" over 100 or a "months" of 28,670 is a plain number.
+    """
     if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         return {"kind": "category"}
-    tokens = _tokens(name)
     values = series.dropna().to_numpy(dtype=float)
+    hint = kind_from_name(name)
+    if hint == "percent":
+        for scale in ("fraction", "percent"):
+            if kind_contradiction("percent", values, scale=scale) is None:
+                return {"kind": "percent", "scale": scale}
+        return {"kind": "number"}
+    if hint is not None and kind_contradiction(hint, values) is None:
+        return {"kind": hint}
     whole = values.size > 0 and bool(np.all(np.equal(np.mod(values, 1), 0)))
-    non_negative = values.size == 0 or bool(values.min() >= 0)
-    if tokens & {"month", "months", "duration", "term", "tenure"} or "月" in name:
-        return {"kind": "months"}
-    if tokens & {"year", "years"} or "年" in name:
-        return {"kind": "years"}
-    if tokens & {"pct", "percent", "percentage", "ratio", "rate", "utilisation", "utilization", "share", "dti"}:
-        if values.size and non_negative and values.max() <= 1.0:
-            return {"kind": "percent", "scale": "fraction"}
-        return {"kind": "percent", "scale": "percent"}
-    if tokens & {"amount", "income", "balance", "limit", "salary", "debt", "spend", "spending", "savings", "deposit",
-                 "money", "cny", "rmb", "usd", "eur"} or any(h in name for h in ("金额", "收入", "余额")):
-        return {"kind": "money"}
-    counted = tokens & {"count", "number", "num", "n", "times", "inquiries", "accounts"} or "次数" in name or "数" in name
-    small = values.size > 0 and values.max() <= 100 and np.unique(values).size <= 20
-    if whole and non_negative and (counted or small):
+    small = values.size > 0 and values.min() >= 0 and values.max() <= 100 and np.unique(values).size <= 20
+    if hint is None and whole and small:
         return {"kind": "count"}
     return {"kind": "number"}
 
 
+def _scores(data: pd.DataFrame, model: Any) -> np.ndarray:
+    """The model's margin for each row of ``data``, whatever the model: an estimator, a pipeline, a loaded
+    XGBoost (JSON/UBJ) or LightGBM (text) model, or a callable. Read from a CSV, an XGBoost model's
+    categorical inputs are text: they become pandas categories (sorted, as ``astype("category")`` makes them)."""
+    from explain.attribution._models import adapt_model
+
+    frame = data
+    types = []
+    if hasattr(model, "get_booster"):
+        types = model.get_booster().feature_types or []
+        names = model.get_booster().feature_names or list(frame.columns)
+        frame = frame.astype({c: "category" for c, t in zip(names, types, strict=False)
+                              if t == "c" and c in frame.columns and not isinstance(frame[c].dtype, pd.CategoricalDtype)})
+    adapter = adapt_model(model, background=frame)
+    rows = adapter.validate(frame.loc[:, [c for c in adapter.raw_features if c in frame.columns]])
+    if adapter.family == "agnostic":
+        return np.asarray(adapter.raw_margin(rows), dtype=float)  # type: ignore[attr-defined]
+    return np.asarray(adapter.margin_fn(adapter.transform(rows)), dtype=float)
+
+
 def _directions(data: pd.DataFrame, model: Any, higher_is: str, columns: list[str]) -> dict[str, str]:
-    """Each numeric column's direction, from the rank correlation of its values with the model's score."""
+    """Each numeric column's direction, from the rank correlation of its values with the model's score.
+
+    The model must score the data: a model that cannot (other columns, unknown categories) is an error
+    naming why, never a draft whose directions are all silently "none".
+    """
     if model is None:
         return {}
     sample = data.iloc[: min(len(data), 2000)]
-    try:  # a rank correlation: the probability orders accounts as the margin does
-        if hasattr(model, "predict_proba"):
-            scores = np.asarray(model.predict_proba(sample), dtype=float)[:, -1]
-        else:
-            scores = np.asarray(model(sample), dtype=float).reshape(-1)
-    except Exception:  # noqa: BLE001 - a draft without directions is still a draft; a person sets them
-        return {}
-    risk = scores if higher_is == "risk" else -scores
+    risk = _scores(sample, model)
+    risk = risk if higher_is == "risk" else -risk
     found = {}
     for column in columns:
         series = sample[column]
@@ -186,6 +248,9 @@ def catalog_to_dict(catalog: FeatureCatalog) -> dict[str, Any]:
                 table[key] = getattr(spec, key)
         if spec.advice_when:
             table["advice_when"] = dict(spec.advice_when)
+        for key in ("min", "max", "missing"):
+            if getattr(spec, key) is not None:
+                table[key] = getattr(spec, key)
         if spec.categories:
             table["categories"] = dict(spec.categories)
         features[name] = table

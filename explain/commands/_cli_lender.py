@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from explain._exceptions import ExplainError
 from explain.commands._cli_common import check_input_file, fail, load_bundle, read_accounts
 
 catalog_app = typer.Typer(help="Draft and check a lender's feature catalog.", no_args_is_help=True)
@@ -57,7 +58,11 @@ def catalog_init(
         check_input_file(model, "--model")
     frame = read_accounts(data, ignore=[c for c in [*ignore, *([target] if target else [])]])
     fitted = _load_model_file(model, trusted) if model is not None else None
-    catalog = draft_catalog(frame, model=fitted, name=name, higher_is=higher_is)
+    try:
+        catalog = draft_catalog(frame, model=fitted, name=name, higher_is=higher_is)
+    except ExplainError as exc:
+        raise fail(f"--model {str(model)!r} cannot score --data {str(data)!r}, so no direction can be inferred: {exc}") from None
+    directed = sum(g.direction != "none" for g in catalog.groups.values())
     text = tomli_w.dumps(catalog_to_dict(catalog))
     protected = [g.code for g in catalog.groups.values() if g.protected]
     if output is None:
@@ -66,7 +71,8 @@ def catalog_init(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
     Console(stderr=True).print(
-        f"drafted {len(catalog.features)} features; protected (proposed): {', '.join(protected) or 'none'}; "
+        f"drafted {len(catalog.features)} features; directions from the model: "
+        f"{directed if model is not None else 'none (no --model)'}; protected (proposed): {', '.join(protected) or 'none'}; "
         "write every TODO phrase, then `explain phrases update` and `explain catalog check`", highlight=False)
 
 
@@ -114,6 +120,8 @@ def catalog_check(
     console = Console(highlight=False, soft_wrap=True)
     for note in report.notes:
         console.print(f"note: {note}", markup=False)
+    for warning in report.warnings:
+        console.print(f"warning: {warning}", markup=False)
     for problem in problems:
         console.print(f"problem: {problem}", markup=False)
     if problems:
