@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from explain._exceptions import FeatureMismatchError
 from explain.catalog._catalog import FeatureCatalog
-from explain.catalog._catalog_draft import catalog_to_dict, kind_contradiction, kind_from_name, protected_trait
+from explain.catalog._catalog_draft import catalog_to_dict, kind_contradiction, protected_trait
 from explain.catalog._i18n_extract import toml_phrases
 from explain.catalog._phrasebook import Phrasebook
 
@@ -121,7 +122,7 @@ def counter_intuitive_shares(catalog: FeatureCatalog, explainer: Any, background
 
 
 def _kind_warnings(catalog: FeatureCatalog, background: pd.DataFrame) -> list[str]:
-    """A declared kind or range the data contradicts, or a kind other than the one the name suggests."""
+    """A declared kind or range the data contradicts ("months" of 28,670, a negative count)."""
     found = []
     for name, spec in catalog.features.items():
         if name not in background or spec.kind == "category":
@@ -139,14 +140,24 @@ def _kind_warnings(catalog: FeatureCatalog, background: pd.DataFrame) -> list[st
             why = kind_contradiction(spec.kind, values, scale=spec.scale)
         if why is not None:
             found.append(f"feature {name!r}: declared kind {spec.kind!r}, but the data says otherwise: {why}")
-            continue
-        hint = kind_from_name(name)
-        if hint is not None and hint != spec.kind and spec.kind in ("number", "count", "months", "years", "money",
-                                                                     "percent") \
-                and kind_contradiction(hint, values, scale="fraction" if values.max() <= 1 else "percent") is None:
-            found.append(f"feature {name!r}: declared kind {spec.kind!r}, but its name suggests {hint!r} and the data "
-                         f"fits it; check which one the customer should read")
     return found
+
+
+def _counter_intuitive(report: CatalogReport, catalog: FeatureCatalog, explainer: Any, background: pd.DataFrame) -> None:
+    """The share of principal reasons on the background flagged counter-intuitive, and each group's share."""
+    flagged = total = 0
+    for decision in ("limit_decrease", "limit_increase"):
+        for result in explainer.reasons(background, decision=decision):
+            total += len(result.reasons)
+            flagged += sum(r.counter_intuitive for r in result.reasons)
+    report.counter_intuitive_rate = flagged / total if total else 0.0
+    report.notes.append(f"counter-intuitive principal reasons on the background (decrease and increase): "
+                        f"{report.counter_intuitive_rate:.2%} ({flagged} of {total}); worded neutrally, no advice")
+    report.counter_intuitive = counter_intuitive_shares(catalog, explainer, background)
+    if report.counter_intuitive:
+        shown = ", ".join(f"{c} {s:.1%}" for c, s in report.counter_intuitive.items())
+        report.notes.append(f"counter-intuitive contributions on the background (against the declared "
+                            f"direction): {shown}")
 
 
 def check_catalog(catalog: FeatureCatalog, *, phrases: Phrasebook | None = None, background: pd.DataFrame | None = None,
@@ -194,17 +205,8 @@ def check_catalog(catalog: FeatureCatalog, *, phrases: Phrasebook | None = None,
             report.notes.append("counter-intuitive shares not computed: the background breaks a declared range "
                                 "(see the warnings), so its accounts would be refused as inputs")
         elif explainer is not None:
-            flagged = total = 0
-            for decision in ("limit_decrease", "limit_increase"):
-                for result in explainer.reasons(background, decision=decision):
-                    total += len(result.reasons)
-                    flagged += sum(r.counter_intuitive for r in result.reasons)
-            report.counter_intuitive_rate = flagged / total if total else 0.0
-            report.notes.append(f"counter-intuitive principal reasons on the background (decrease and increase): "
-                                f"{report.counter_intuitive_rate:.2%} ({flagged} of {total}); worded neutrally, no advice")
-            report.counter_intuitive = counter_intuitive_shares(catalog, explainer, background)
-            if report.counter_intuitive:
-                shown = ", ".join(f"{c} {s:.1%}" for c, s in report.counter_intuitive.items())
-                report.notes.append(f"counter-intuitive contributions on the background (against the declared "
-                                    f"direction): {shown}")
+            try:
+                _counter_intuitive(report, catalog, explainer, background)
+            except FeatureMismatchError as exc:
+                report.notes.append(f"counter-intuitive shares not computed: the background is refused as inputs ({exc})")
     return report
