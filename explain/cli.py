@@ -115,13 +115,14 @@ def reasons(
 
 def _register_layers() -> None:
     """Commands of the notices and service layers live beside their code."""
-    from explain.commands import _cli_batch, _cli_lender, _cli_notice, _cli_report, _cli_service
+    from explain.commands import _cli_batch, _cli_bundle, _cli_lender, _cli_notice, _cli_report, _cli_service
 
     _cli_lender.register(app)
     _cli_notice.register(app)
     _cli_service.register(app)
     _cli_report.register(app)
     _cli_batch.register(app)
+    _cli_bundle.register(app)
 
 
 _register_layers()

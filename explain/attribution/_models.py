@@ -17,7 +17,7 @@ import pandas as pd
 
 from explain._exceptions import FeatureMismatchError, ModelNotSupportedError
 
-__all__ = ["ColumnSpec", "ModelAdapter", "adapt_model"]
+__all__ = ["ColumnSpec", "ModelAdapter", "adapt_model", "frame_for_model"]
 
 # Final estimators and what explains them exactly. Names, not imports: optional libraries stay optional.
 _TREE_SHAP = {  # shap's C++ TreeSHAP, both meanings
@@ -206,6 +206,32 @@ class ModelAdapter:
 
     def _spec(self, name: str) -> ColumnSpec:
         return next(s for s in self.columns if s.name == name)
+
+
+def frame_for_model(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` read from a file (text, not types), typed as ``model`` takes it.
+
+    An XGBoost model with categorical inputs needs them as pandas categories with its training categories in
+    their order (XGBoost 3 keeps them in the model; older files: sorted, as ``astype("category")`` makes them).
+    Other models take the frame as it is.
+    """
+    if not hasattr(model, "get_booster"):
+        return frame
+    booster = model.get_booster()
+    types = booster.feature_types or []
+    names = booster.feature_names or [str(c) for c in frame.columns]
+    wanted = [c for c, t in zip(names, types, strict=False) if t == "c" and c in frame.columns
+              and not isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not wanted:
+        return frame
+    known: dict[str, list] = {}
+    try:
+        for name, array in booster.get_categories(export_to_arrow=True).to_arrow():
+            if array is not None:
+                known[name] = array.to_pylist()
+    except Exception:  # noqa: BLE001 - an older XGBoost or no pyarrow: the sorted categories of the data
+        known = {}
+    return frame.astype({c: pd.CategoricalDtype(known[c]) if c in known else "category" for c in wanted})
 
 
 # ------------------------------------------------------------------------------------------- recognition

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 
 from explain._exceptions import CatalogError
+from explain._strict import nearest, unknown_keys_message
 from explain.catalog._i18n_extract import toml_phrases
 from explain.catalog._phrasebook import TRANSLATIONS_DIR, Phrasebook
 
@@ -40,6 +41,8 @@ _WHEN_KEYS = {"above", "below", "categories"}
 PERCENT_SCALES: tuple[str, ...] = ("fraction", "percent")
 _POLICY_KEYS = {"label", "adverse", "favourable", "advice", "actionable"}
 _CATALOG_KEYS = {"name", "version", "top", "materiality"}
+#: The catalog's top-level tables (one list per table above: a new key is one word in one list).
+_TOP_KEYS = {"catalog", "groups", "features", "policy"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,9 @@ def _advice_when(table: Mapping[str, Any], where: str) -> Mapping[str, Any] | No
     when = table.get("advice_when")
     if when is None:
         return None
-    if not isinstance(when, dict) or not when or set(when) - _WHEN_KEYS:
+    if isinstance(when, dict):
+        _unknown_keys(when, _WHEN_KEYS, f"{where} advice_when")
+    if not isinstance(when, dict) or not when:
         raise CatalogError(where, "'advice_when' must be a table with 'above', 'below' or 'categories'")
     for key in ("above", "below"):
         if key in when and (isinstance(when[key], bool) or not isinstance(when[key], int | float)):
@@ -145,9 +150,11 @@ def advice_applies(when: Mapping[str, Any] | None, value: Any) -> bool:
 
 
 def _unknown_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    extra = sorted(set(table) - allowed)
-    if extra:
-        raise CatalogError(where, f"unknown key(s) {', '.join(map(repr, extra))}; allowed: {', '.join(sorted(allowed))}")
+    if not isinstance(table, Mapping):
+        raise CatalogError(where, f"must be a table, got {table!r}")
+    problem = unknown_keys_message(table, allowed)
+    if problem:
+        raise CatalogError(where, problem)
 
 
 class FeatureCatalog:
@@ -219,7 +226,7 @@ class FeatureCatalog:
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None,
                   phrases: Phrasebook | None = None) -> FeatureCatalog:
         """Build from the parsed TOML structure, naming the offending table in every error."""
-        _unknown_keys(data, {"catalog", "groups", "features", "policy"}, "top level")
+        _unknown_keys(data, _TOP_KEYS, "top level")
         meta = data.get("catalog", {})
         _unknown_keys(meta, _CATALOG_KEYS, "[catalog]")
         raw_groups = data.get("groups", {})
@@ -269,7 +276,9 @@ class FeatureCatalog:
 
         unknown = sorted(set(raw_features) - set(owner))
         if unknown:
-            raise CatalogError(f"feature {unknown[0]!r}", "has a [features] table but belongs to no group")
+            guess = nearest(unknown[0], owner)
+            raise CatalogError(f"feature {unknown[0]!r}", "has a [features] table but belongs to no group"
+                               + (f" (did you mean {guess!r}?)" if guess else ""))
         for feature, code in owner.items():
             table = raw_features.get(feature, {})
             where = f"feature {feature!r}"

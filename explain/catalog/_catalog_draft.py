@@ -139,17 +139,10 @@ def _value_kind(name: str, series: pd.Series) -> dict[str, Any]:
 
 def _scores(data: pd.DataFrame, model: Any) -> np.ndarray:
     """The model's margin for each row of ``data``, whatever the model: an estimator, a pipeline, a loaded
-    XGBoost (JSON/UBJ) or LightGBM (text) model, or a callable. Read from a CSV, an XGBoost model's
-    categorical inputs are text: they become pandas categories (sorted, as ``astype("category")`` makes them)."""
-    from explain.attribution._models import adapt_model
+    XGBoost (JSON/UBJ) or LightGBM (text) model, or a callable (typed by :func:`frame_for_model`)."""
+    from explain.attribution._models import adapt_model, frame_for_model
 
-    frame = data
-    types = []
-    if hasattr(model, "get_booster"):
-        types = model.get_booster().feature_types or []
-        names = model.get_booster().feature_names or list(frame.columns)
-        frame = frame.astype({c: "category" for c, t in zip(names, types, strict=False)
-                              if t == "c" and c in frame.columns and not isinstance(frame[c].dtype, pd.CategoricalDtype)})
+    frame = frame_for_model(model, data)
     adapter = adapt_model(model, background=frame)
     rows = adapter.validate(frame.loc[:, [c for c in adapter.raw_features if c in frame.columns]])
     if adapter.family == "agnostic":

@@ -31,6 +31,34 @@ DEMO_PROFILE_PATH = DEMO_LENDER_DIR / "profile.toml"
 
 #: Keys of ``[wording]``: English msgids with gettext context ``profile:wording:<key>``.
 WORDING_KEYS: tuple[str, ...] = ("jurisdiction", "escalation")
+#: The keys each profile table may hold; anything else is refused, naming the nearest valid key. One list per
+#: table: a new profile setting is one word here and its reading in ``from_dict``. ``[legal]`` is checked per
+#: jurisdiction (:mod:`explain.notices._jurisdiction`), ``[wording]`` against :data:`WORDING_KEYS`, and the
+#: per-locale tables (``[lender.names]`` ...) by locale.
+PROFILE_TABLES: dict[str, tuple[str, ...]] = {
+    "": ("lender", "contact", "review", "legal", "wording"),
+    "lender": ("name", "names", "jurisdiction", "short_name", "short_names", "address"),
+    "contact": ("phone", "email", "url", "short_url"),
+    "review": ("window_days", "notice_period_days"),
+}
+
+
+def check_profile_keys(data: Mapping[str, Any]) -> None:
+    """Refuse a table or key the profile does not define, naming it and the nearest valid name."""
+    from explain._strict import nearest
+
+    for table, allowed in PROFILE_TABLES.items():
+        values = data.get(table, {}) if table else data
+        if not isinstance(values, Mapping):
+            raise NoticeInputError(f"profile [{table}]", "a table", values)
+        unknown = sorted(str(k) for k in set(values) - set(allowed))
+        if unknown:
+            guess = nearest(unknown[0], allowed)
+            where = f"[{table}]" if table else "the top level"
+            raise NoticeInputError(
+                f"profile {table + '.' if table else ''}{unknown[0]}",
+                f"a key {where} defines{f' (did you mean {guess!r}?)' if guess else ''}: one of "
+                f"{', '.join(sorted(allowed))}", unknown[0])
 
 
 def wording_context(key: str) -> str:
@@ -146,6 +174,7 @@ class LenderProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "", phrases: Phrasebook | None = None) -> LenderProfile:
+        check_profile_keys(data)
         lender = dict(data.get("lender", {}))
         contact = dict(data.get("contact", {}))
         review = dict(data.get("review", {}))
