@@ -59,6 +59,8 @@ class ChunkOutput:
 
     i: int
     audit: list[str] = field(default_factory=list)
+    explained: int = 0  # accounts of the chunk with notices
+    rejected: int = 0  # accounts of the chunk without (a bad row, no usable decision)
 
 
 def complete_chunk(i: int, chunk: pd.DataFrame, task: Task) -> ChunkOutput:
@@ -72,7 +74,9 @@ def complete_chunk(i: int, chunk: pd.DataFrame, task: Task) -> ChunkOutput:
     rows = result.loc[~failed]
     errors = result.loc[failed].assign(file="accounts", field=result.loc[failed, "error_field"])
     stage_chunk(task.parts, i, rows, errors.loc[:, list(ERROR_COLUMNS)], list(task.columns))
-    return ChunkOutput(i, rows["audit"].dropna().tolist() if task.job.audit else [])
+    explained = int(rows["row"].nunique())
+    return ChunkOutput(i, rows["audit"].dropna().tolist() if task.job.audit else [], explained=explained,
+                       rejected=len(chunk) - explained)
 
 
 # ---------------------------------------------------------------------------------------------------- local
@@ -188,8 +192,8 @@ def _input_columns(task: Task) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------------------------- dask
-def _read_chunk(i: int, *, path: str, size: int, columns: list[str]) -> pd.DataFrame:
-    return InputTable(path, option="--input").read_chunk(i, size, columns=columns)
+def _read_chunk(i: int, *, path: str, size: int, columns: list[str], key: str) -> pd.DataFrame:
+    return InputTable(path, option="--input", key=key).read_chunk(i, size, columns=columns)
 
 
 def process_partition(chunk: pd.DataFrame, task: Task, pending: list[int], partition_info: dict | None = None,
@@ -213,7 +217,8 @@ def dask_chunks(
     from distributed import Client, LocalCluster
 
     columns = _input_columns(task)
-    read = functools.partial(_read_chunk, path=str(accounts.path.resolve()), size=size, columns=columns)
+    read = functools.partial(_read_chunk, path=str(accounts.path.resolve()), size=size, columns=columns,
+                             key=accounts.key)
     meta = accounts.read_chunk(0, size, columns=columns).iloc[:0]
     frame = dd.from_map(read, list(pending), meta=meta, divisions=None, enforce_metadata=False)
     summary_meta = pd.DataFrame({"chunk": pd.Series(dtype="int64"), "audit": pd.Series(dtype=object)})

@@ -35,19 +35,27 @@ class InputTable:
         A ``.parquet`` or ``.csv`` file.
     option
         The command-line option it came from, named in every error.
+    key
+        The column that names each account in the file (``--id-column``); it reads as :data:`ACCOUNT`.
     """
 
-    def __init__(self, path: str | Path, *, option: str) -> None:
+    def __init__(self, path: str | Path, *, option: str, key: str = ACCOUNT) -> None:
         self.path = Path(path)
         self.option = option
+        self.key = key
         if not self.path.is_file():
             raise InvalidInputError(option, "an existing .parquet or .csv file", str(self.path))
         self.format = self.path.suffix.lower()
         if self.format not in _FORMATS:
             raise InvalidInputError(option, "a file ending in .parquet or .csv", str(self.path))
-        self.columns = self._columns()
-        if ACCOUNT not in self.columns:
-            raise InvalidInputError(f"{option} column {ACCOUNT!r}", "the account reference column", self.columns)
+        raw = self._columns()
+        if key not in raw:
+            raise InvalidInputError(f"{option} column {key!r}", "the account reference column (name it with "
+                                    "--id-column)", raw)
+        if key != ACCOUNT and ACCOUNT in raw:
+            raise InvalidInputError(f"{option} column {ACCOUNT!r}", f"absent when --id-column names {key!r} (two "
+                                    "account columns)", raw)
+        self.columns = [ACCOUNT if c == key else c for c in raw]
 
     # -- shape ---------------------------------------------------------------------------------------------
     def _columns(self) -> list[str]:
@@ -60,7 +68,7 @@ class InputTable:
         if self.format == ".parquet":
             return self._parquet().metadata.num_rows
         # Counted by the CSV parser itself (one column), so quoted line breaks cannot shift the chunks.
-        reader = pd.read_csv(self.path, usecols=[ACCOUNT], dtype={ACCOUNT: str}, chunksize=1 << 16)
+        reader = pd.read_csv(self.path, usecols=[self.key], dtype={self.key: str}, chunksize=1 << 16)
         return sum(len(frame) for frame in reader)
 
     def _parquet(self):  # noqa: ANN202 - pyarrow.parquet.ParquetFile, imported lazily
@@ -69,7 +77,12 @@ class InputTable:
         return pq.ParquetFile(self.path)
 
     # -- reading -------------------------------------------------------------------------------------------
+    def _usecols(self, columns: list[str] | None) -> list[str] | None:
+        return None if columns is None else [self.key if c == ACCOUNT else c for c in columns]
+
     def _fix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.key != ACCOUNT:
+            frame = frame.rename(columns={self.key: ACCOUNT})
         refs = frame[ACCOUNT]
         frame[ACCOUNT] = refs.astype(object).where(refs.notna(), None).map(lambda v: None if v is None else str(v).strip())
         return frame
@@ -85,7 +98,8 @@ class InputTable:
             for i in range(start, self.n_chunks(size)):
                 yield self.read_chunk(i, size, columns=columns)
             return
-        reader = pd.read_csv(self.path, usecols=columns, dtype=str if as_text else {ACCOUNT: str}, chunksize=size)
+        reader = pd.read_csv(self.path, usecols=self._usecols(columns), dtype=str if as_text else {self.key: str},
+                             chunksize=size)
         for i, frame in enumerate(reader):
             if i >= start:
                 frame.index = pd.RangeIndex(i * size, i * size + len(frame))
@@ -103,17 +117,19 @@ class InputTable:
             starts = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
             groups = [g for g in range(meta.num_row_groups) if starts[g] < first + size and starts[g + 1] > first]
             if groups:
-                table = pf.read_row_groups(groups, columns=columns)
+                table = pf.read_row_groups(groups, columns=self._usecols(columns))
                 table = table.slice(first - int(starts[groups[0]]), size)
             else:
-                table = pf.schema_arrow.empty_table() if columns is None else pf.schema_arrow.empty_table().select(columns)
+                empty = pf.schema_arrow.empty_table()
+                table = empty if columns is None else empty.select(self._usecols(columns))
             frame = table.to_pandas()
         else:
-            frame = pd.read_csv(self.path, usecols=columns, dtype={ACCOUNT: str}, skiprows=range(1, first + 1), nrows=size)
+            frame = pd.read_csv(self.path, usecols=self._usecols(columns), dtype={self.key: str},
+                                skiprows=range(1, first + 1), nrows=size)
         frame.index = pd.RangeIndex(first, first + len(frame))
         return self._fix(frame)
 
 
-def open_table(path: str | Path, *, option: str) -> InputTable:
-    """Open ``path`` for reading, or raise an error naming ``option``."""
-    return InputTable(path, option=option)
+def open_table(path: str | Path, *, option: str, key: str = ACCOUNT) -> InputTable:
+    """Open ``path`` for reading (``key``: its account column), or raise an error naming ``option``."""
+    return InputTable(path, option=option, key=key)

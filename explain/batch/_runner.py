@@ -21,7 +21,7 @@ from explain.batch._output import PartsFolder, output_columns
 from explain.batch._plan import close_index, make_plan
 from explain.batch._progress import Progress
 
-__all__ = ["BatchSummary", "default_errors_path", "read_output", "run_batch"]
+__all__ = ["BatchSummary", "auto_chunk_size", "default_errors_path", "read_output", "run_batch"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def run_batch(
     workers: int = 1,
     scheduler: str | None = None,
     device: str = "cpu",
-    chunk_size: int = 2000,
+    chunk_size: int | None = None,
     notice_date: dt.date | None = None,
     currency: str = "CNY",
     profile: str | Path | None = None,
@@ -82,6 +82,8 @@ def run_batch(
     progress: bool = True,
     progress_stream: IO[str] | None = None,
     dask_processes: bool = True,
+    id_column: str = ACCOUNT,
+    ignore: tuple[str, ...] | list[str] = (),
 ) -> BatchSummary:
     """Explain every account of a portfolio and write its notices; see ``explain batch --help``.
 
@@ -102,7 +104,7 @@ def run_batch(
         raise InvalidInputError("--scheduler", "used with --engine dask only", scheduler)
     if not isinstance(workers, int) or workers < 1:
         raise InvalidInputError("--workers", "a whole number of at least 1", workers)
-    if not isinstance(chunk_size, int) or chunk_size < 1:
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise InvalidInputError("--chunk-size", "a whole number of at least 1", chunk_size)
     locales = tuple(dict.fromkeys(negotiate(loc, field="--locale") for loc in locales))
     if not locales:
@@ -126,7 +128,8 @@ def run_batch(
                     locales=locales, channels=channels, engine=engine, workers=workers, scheduler=scheduler,
                     device=device, chunk_size=chunk_size, notice_date=notice_date, currency=currency,
                     profile=profile_path, store_url=store_url, trusted=trusted, progress=progress,
-                    progress_stream=progress_stream, dask_processes=dask_processes)
+                    progress_stream=progress_stream, dask_processes=dask_processes, id_column=id_column,
+                    ignore=tuple(ignore))
     finally:
         if pool is not None:
             pool.close()
@@ -136,15 +139,27 @@ def _run(pool: WorkerPool | None, started: float, *, bundle: str, input: str | P
          out: Path, errors_path: Path, locales: tuple[str, ...], channels: tuple[str, ...], engine: str, workers: int,
          scheduler: str | None, device: str, chunk_size: int, notice_date: dt.date | None, currency: str,
          profile: str | None, store_url: str | None, trusted: bool, progress: bool, progress_stream: IO[str] | None,
-         dask_processes: bool) -> BatchSummary:
-    accounts = open_table(input, option="--input")
-    decided = open_table(decisions, option="--decisions")
+         dask_processes: bool, id_column: str, ignore: tuple[str, ...]) -> BatchSummary:
+    accounts = open_table(input, option="--input", key=id_column)
+    decided = open_table(decisions, option="--decisions", key=id_column)
     ctx = context(bundle, trusted, profile, device)
     features = list(ctx.explainer.feature_names)
     missing = [c for c in features if c not in accounts.columns]
     if missing:
         raise InvalidInputError(f"--input column {missing[0]!r}", f"every model input ({len(features)} columns)",
                                 f"{len(missing)} missing: {', '.join(missing[:5])}")
+    absent = [c for c in ignore if c not in accounts.columns or c == ACCOUNT]
+    if absent:
+        raise InvalidInputError("--ignore", f"a column of --input other than the account column ({accounts.key!r})",
+                                absent[0])
+    # As the API refuses a feature the model does not take, a column the model does not take (a label, a
+    # name) is refused unless --ignore says to leave it out: nothing is dropped silently.
+    extra = [c for c in accounts.columns if c != ACCOUNT and c not in features and c not in ignore]
+    if extra:
+        raise InvalidInputError(f"--input column {extra[0]!r}", "a model input; leave out other columns (a label, "
+                                "a name) with --ignore", f"{len(extra)} such column(s): {', '.join(map(str, extra[:5]))}")
+    if chunk_size is None:
+        chunk_size = auto_chunk_size(accounts.n_rows, workers)
 
     key = {
         "bundle_sha256": ctx.bundle.sha256, "input_sha256": _sha256(accounts.path),
@@ -189,7 +204,7 @@ def _run(pool: WorkerPool | None, started: float, *, bundle: str, input: str | P
                 if store is not None:
                     stored += append_many(store, [AuditRecord(**json.loads(s)) for s in chunk.audit])
                 parts.commit(chunk.i)
-                bar.advance(min(chunk_size, total - chunk.i * chunk_size))
+                bar.advance(chunk.explained, chunk.rejected)
     finally:
         if store is not None:
             store.close()
@@ -199,6 +214,12 @@ def _run(pool: WorkerPool | None, started: float, *, bundle: str, input: str | P
     return BatchSummary(out=str(out), errors=str(errors_path), accounts=total, explained=explained,
                         output_rows=output_rows, error_rows=error_rows, stored=stored, resumed_chunks=len(done),
                         seconds=time.perf_counter() - started, setup_seconds=setup)
+
+
+def auto_chunk_size(n_rows: int, workers: int) -> int:
+    """Chunks small enough that progress moves about every second (a chunk is the unit a worker reports),
+    large enough that per-chunk costs stay small: about 20 chunks per worker, from 100 to 1,000 accounts."""
+    return max(100, min(1000, -(-n_rows // (20 * max(1, workers)))))
 
 
 def read_output(path: str | Path) -> pd.DataFrame:

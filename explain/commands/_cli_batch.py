@@ -32,21 +32,24 @@ def _split(text: str) -> tuple[str, ...]:
 
 def batch(
     bundle: Annotated[str, typer.Option("--bundle", help="A bundle folder, or 'demo'.")],
-    input: Annotated[Path, typer.Option("--input", help="Accounts: .parquet or .csv, an 'account' column and the "
-                                                       "model's raw features.")],
+    input: Annotated[Path, typer.Option("--input", help="Accounts: .parquet or .csv, an 'account' column (see "
+                                                       "--id-column) and the model's raw features.")],
     decisions: Annotated[Path, typer.Option("--decisions", help="Decisions: .parquet or .csv with account, decision, "
                                                                "old_limit, new_limit[, policy_reasons, currency].")],
     out: Annotated[Path, typer.Option("--out", help="Output file, .parquet or .csv: one row per account and locale.")],
     locale: Annotated[str, typer.Option("--locale", help="Comma-separated locales, e.g. zh_CN,en.")] = "zh_CN,en",
     channel: Annotated[str, typer.Option("--channel", help="Comma-separated: letter, short.")] = "letter",
     errors: Annotated[Path | None, typer.Option(
-        "--errors", help="Bad rows with the reason (default: <out>.errors.csv beside the output).")] = None,
+        "--errors", help="Bad rows with the reason (default: <out stem>.errors.csv beside the output, e.g. "
+                         "notices.errors.csv for notices.parquet).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
     workers: Annotated[int, typer.Option("--workers", help="Worker processes (local) or Dask workers.")] = 1,
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", help="A distributed scheduler address (with --engine dask; default: a local cluster).")] = None,
     device: Annotated[str, typer.Option("--device", help="cpu, or cuda for XGBoost's GPU contributions.")] = "cpu",
-    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Accounts per chunk (memory is bounded by it).")] = 2000,
+    chunk_size: Annotated[int | None, typer.Option(
+        "--chunk-size", help="Accounts per chunk (memory is bounded by it; default: 100-1,000, so progress moves "
+                             "about every second).")] = None,
     notice_date: Annotated[str | None, typer.Option(
         "--notice-date", help="YYYY-MM-DD (default: the day the run first started).")] = None,
     currency: Annotated[str, typer.Option("--currency", help="Currency of limits without a currency column.")] = "CNY",
@@ -54,6 +57,11 @@ def batch(
     store: Annotated[str | None, typer.Option(
         "--store", help="Append the audit records to this store (SQLAlchemy URL), chain intact.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="A progress bar or log lines.")] = True,
+    id_column: Annotated[str, typer.Option(
+        "--id-column", help="The column naming each account in --input and --decisions.")] = "account",
+    ignore: Annotated[list[str], typer.Option(
+        "--ignore", help="A column of --input the model does not take (a label, a name); repeatable. Any other "
+                         "such column is refused, as the API refuses it.")] = [],  # noqa: B006
 ) -> None:
     """Explain every account of a portfolio and write its notices; a killed run resumes where it stopped."""
     try:
@@ -73,6 +81,7 @@ def batch(
             bundle=bundle, input=input, decisions=decisions, out=out, locales=_split(locale), channels=_split(channel),
             errors=errors, engine=engine, workers=workers, scheduler=scheduler, device=device, chunk_size=chunk_size,
             notice_date=issued, currency=currency, profile=profile, store_url=store, progress=progress,
+            id_column=id_column, ignore=tuple(ignore),
         )
     except ExplainError as exc:
         raise _fail(str(exc)) from None

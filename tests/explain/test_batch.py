@@ -141,7 +141,8 @@ def test_bad_rows_land_in_the_errors_file_with_the_field(reference):
 
 def test_progress_is_logged_when_not_a_terminal(reference):
     _, _, log = reference
-    assert f"explain batch: {N + 1}/{N + 1} accounts (100%)" in log
+    # 49 account rows: 41 explained; 8 rejected (bad values, no usable decision, 000009 listed twice) counted apart.
+    assert f"explain batch: {N + 1}/{N + 1} accounts (100%; 8 rejected)" in log
     assert "rows/s" in log
 
 
@@ -340,3 +341,41 @@ def test_a_worker_that_cannot_start_says_why(tmp_path):
             pool.wait()
     finally:
         pool.close()
+
+
+def test_id_column_ignore_and_a_label_column_handled_as_the_api_does(tmp_path):
+    """A lender's own account column, a label the model does not take: refused unless --ignore'd, never dropped
+    silently; with both options the notices are the default run's."""
+    from explain._exceptions import InvalidInputError
+
+    X = demo_data().iloc[:6].reset_index(drop=True)
+    accounts = X.copy()
+    accounts.insert(0, "客户号", [f"K{i}" for i in range(6)])
+    accounts["creditability"] = "good"
+    accounts.to_csv(tmp_path / "accounts.csv", index=False)
+    pd.DataFrame({"客户号": accounts["客户号"], "decision": "limit_decrease", "old_limit": 20000.0,
+                  "new_limit": 8000.0}).to_csv(tmp_path / "decisions.csv", index=False)
+    args = dict(bundle="demo", input=tmp_path / "accounts.csv", decisions=tmp_path / "decisions.csv",
+                locales=("en",), notice_date=NOTICE_DATE, progress=False)
+    with pytest.raises(InvalidInputError, match="column 'account'.*--id-column"):
+        run_batch(**args, out=tmp_path / "a.parquet")
+    with pytest.raises(InvalidInputError, match="--input column 'creditability'.*--ignore"):
+        run_batch(**args, out=tmp_path / "b.parquet", id_column="客户号")
+    with pytest.raises(InvalidInputError, match="'--ignore'.*'label'"):
+        run_batch(**args, out=tmp_path / "c.parquet", id_column="客户号", ignore=("label",))
+    summary = run_batch(**args, out=tmp_path / "d.parquet", id_column="客户号", ignore=("creditability",))
+    assert summary.explained == 6
+    frame = read_output(tmp_path / "d.parquet")
+    assert list(frame["account"]) == [f"K{i}" for i in range(6)]
+    alone = render_notice("limit_decrease", demo_bundle().explainer().reasons(X.iloc[[3]], decision="limit_decrease")[0],
+                          locale="en", old_limit=20000.0, new_limit=8000.0, account_ref="K3", notice_date=NOTICE_DATE,
+                          catalog=demo_bundle().catalog, profile=demo_bundle().profile)
+    assert frame.loc[frame["account"] == "K3", "text"].iloc[0] == alone.text
+
+
+def test_default_chunks_let_progress_move_about_every_second():
+    from explain.batch._runner import auto_chunk_size
+
+    assert auto_chunk_size(5000, 1) == 250  # 20 moves on 5,000 accounts (was 3 with chunks of 2,000)
+    assert auto_chunk_size(5000, 4) == 100
+    assert auto_chunk_size(1_000_000, 1) == 1000
