@@ -5,21 +5,30 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# What serving needs and nothing more (no test tools): `make serve` on a fresh clone installs only this.
+SERVE_STAMP := $(VENV)/.installed-serve
+PORT ?= 8000
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: install locales extract test serve bench clean
+.PHONY: install locales extract test serve bench wheel clean
 
 install: $(STAMP) $(MO_FILES)
 
+# Everything the tests need (the `test` extra: test tools, XGBoost, LightGBM, PostgreSQL driver, batch).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
-	touch $(STAMP)
+	touch $(SERVE_STAMP) $(STAMP)
+
+$(SERVE_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e .
+	touch $(SERVE_STAMP)
 
 # Compiled catalogs are build products: made from the committed .po files, never committed themselves.
-locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(SERVE_STAMP)
 	$(VENV)/bin/pybabel compile -d locales -D messages -l $* --statistics
 
 locales: $(MO_FILES)
@@ -35,8 +44,13 @@ extract: $(STAMP)
 test: install
 	$(PY) -m pytest
 
-serve: install
-	$(VENV)/bin/explain serve-demo
+# `make serve PORT=9000` (or PORT in the environment) for another port.
+serve: $(SERVE_STAMP) $(MO_FILES)
+	$(VENV)/bin/explain serve-demo --port $(PORT)
+
+# A wheel in dist/ (templates and compiled catalogs inside): `pip install dist/limit_explain-*.whl` anywhere.
+wheel: $(SERVE_STAMP) $(MO_FILES)
+	$(PY) -m pip wheel --quiet --no-deps -w dist .
 
 bench: install
 	$(PY) bench/attribution.py

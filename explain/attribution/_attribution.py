@@ -214,8 +214,7 @@ class Explainer:
 
     # -- engines ------------------------------------------------------------------------------------------
     def _build_engine(self) -> None:
-        import shap
-
+        # shap is imported only where its kernels stand in (a second of start-up otherwise, for nothing).
         a, family, mode = self._adapter, self._adapter.family, self.mode
         self._bg_model = a.transform(self.background) if self.background is not None and family != "agnostic" else None
         self._float32_rtol = 0.0
@@ -255,6 +254,8 @@ class Explainer:
         elif family in ("xgboost", "lightgbm") and mode == "path_dependent":
             self.engine = family  # the library's own contribution kernel
         elif family in ("tree", "xgboost", "lightgbm"):
+            import shap
+
             try:
                 with warnings.catch_warnings():
                     # Large backgrounds are a deliberate choice here (the caller's reference population).
@@ -271,6 +272,8 @@ class Explainer:
                 ) from exc
             self.engine = "shap"
         elif family == "linear":
+            import shap
+
             masker = shap.maskers.Independent(self._bg_model, max_samples=len(self._bg_model))
             self._shap = shap.LinearExplainer(a.estimator, masker)
             self.engine = "shap"

@@ -237,9 +237,8 @@ def frame_for_model(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------- recognition
 def adapt_model(model: Any, *, background: pd.DataFrame | None = None, link: str = "identity") -> ModelAdapter:
     """Recognise ``model`` (estimator, Pipeline, or callable) and build its adapter."""
-    from sklearn.pipeline import Pipeline
-
-    if isinstance(model, Pipeline):
+    # scikit-learn is imported only for its own models: an XGBoost or LightGBM file needs none of it.
+    if any(c.__module__ == "sklearn.pipeline" and c.__name__ == "Pipeline" for c in type(model).__mro__):
         estimator = model.steps[-1][1]
         prefix = model[:-1] if len(model.steps) > 1 else None
     elif hasattr(model, "fit") and (hasattr(model, "predict_proba") or hasattr(model, "decision_function")):

@@ -65,7 +65,7 @@ def _check_workers(workers: int) -> None:
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port (or the PORT variable).", envvar="PORT")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (all state is in the database).")] = 1,
     database_url: DatabaseOption = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
@@ -80,7 +80,7 @@ def serve(
 
 def serve_demo(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port (or the PORT variable).", envvar="PORT")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     database_url: DatabaseOption = None,
 ) -> None:

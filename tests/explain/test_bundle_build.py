@@ -105,3 +105,29 @@ def test_a_misspelt_catalog_key_is_refused_with_the_nearest_name(table, typo, ne
         data[typo] = {}
     with pytest.raises(CatalogError, match=f"'{typo}' \\(did you mean '{nearest}'\\?\\)"):
         FeatureCatalog.from_dict(data)
+
+
+def test_a_notice_from_an_xgboost_bundle_imports_neither_skops_nor_shap(tmp_path):
+    """Start-up is the cost of one notice: skops' trusted types load only for a skops file, shap only where
+    its kernels stand in (bench/notice.py prints the wall time)."""
+    import json
+    import subprocess
+    import sys
+
+    xgboost = pytest.importorskip("xgboost")
+    X, y = _data()
+    model = xgboost.XGBClassifier(n_estimators=10, max_depth=3, n_jobs=1, enable_categorical=True,
+                                  tree_method="hist").fit(X, y)
+    bundle = save_bundle(tmp_path / "b", model=model, lender=make_lender(tmp_path / "lender", CATALOG),
+                         background=X.iloc[:40], name="x", version="1")
+    account = tmp_path / "account.json"
+    account.write_text(json.dumps({"月收入": 5000.0, "额度使用率": 0.9, "城市等级": "三线"}, ensure_ascii=False))
+    code = ("import sys\nfrom explain.cli import app\n"
+            f"sys.argv = ['explain', 'notice', '--bundle', {str(bundle.path)!r}, '--input', {str(account)!r}, "
+            "'--decision', 'limit_decrease', '--old-limit', '20000', '--new-limit', '8000', '--locale', 'en']\n"
+            "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print('LOADED', sorted(m for m in ('skops.io', 'shap', 'sklearn.pipeline') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "We are lowering the credit limit" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "LOADED []"
