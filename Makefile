@@ -22,9 +22,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(SERVE_STAMP) $(STAMP)
 
+# (A virtualenv that `make test` already filled has all of it: nothing to install then.)
 $(SERVE_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e .
+	if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then :; else $(PY) -m pip install --quiet -e . ; fi
 	touch $(SERVE_STAMP)
 
 # Compiled catalogs are build products: made from the committed .po files, never committed themselves.

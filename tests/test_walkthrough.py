@@ -79,6 +79,8 @@ def _walkthrough_blocks() -> list[tuple[str, str]]:
 
 
 def test_readme_walkthrough_from_csv_and_pipeline_to_a_served_notice(installed, tmp_path):
+    """Every block of "Your own model", as written: scikit-learn and skops, `explain bundle build`, a served
+    notice, and the LightGBM part (model.txt through catalog init, bundle build and notice)."""
     before = _git_status()
     env = _env(installed, tmp_path)
     outputs = []
@@ -103,4 +105,16 @@ def test_readme_walkthrough_from_csv_and_pipeline_to_a_served_notice(installed, 
     assert {r["code"] for r in response["reasons"]}.isdisjoint({"age", "gender"})
     assert not re.search(r"[A-Za-z]{4,}", notices["zh_CN"]["text"].replace("https://acme.example/review", "")
                          .replace("review@acme.example", "")), "English words in the Chinese letter"
+    # `explain bundle build` from the files makes the very bundle save_bundle made in Python.
+    assert (tmp_path / "acme-bundle-cli" / "manifest.json").read_bytes() == \
+        (tmp_path / "acme-bundle" / "manifest.json").read_bytes()
+    # LightGBM: directions read from model.txt, a bundle built from it, a notice signed by the lender.
+    import tomllib
+
+    draft_groups = tomllib.loads((tmp_path / "lightgbm-draft.toml").read_text("utf-8"))["groups"]
+    assert draft_groups["utilisation"]["direction"] == "higher_is_riskier"
+    assert draft_groups["late_payments"]["direction"] == "higher_is_riskier"
+    assert json.loads((tmp_path / "acme-lightgbm" / "manifest.json").read_text("utf-8"))["model"]["format"] == "lightgbm-text"
+    lightgbm_notice = json.loads((tmp_path / "lightgbm-notice.json").read_text("utf-8"))
+    assert lightgbm_notice["text"].startswith("Acme Consumer Finance") and lightgbm_notice["reasons"]
     assert _git_status() == before, "the walk-through changed files of the toolkit"
