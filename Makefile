@@ -57,6 +57,7 @@ bench: install
 	$(PY) bench/attribution.py
 	$(PY) bench/api.py
 	$(PY) bench/batch.py
+	$(PY) bench/notice.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
