@@ -29,7 +29,7 @@ import pandas as pd
 
 from explain.catalog._catalog import FeatureCatalog
 from explain.attribution._data_checks import check_missingness, missing_rates
-from explain.catalog._input_checks import check_inputs, input_rules
+from explain.catalog._input_checks import InputChecks, input_rules
 from explain._exceptions import AdditivityError, CatalogError, InvalidInputError, ModelNotSupportedError
 from explain.attribution._models import ModelAdapter, adapt_model
 from explain.reasons._reasons import (
@@ -209,8 +209,10 @@ class Explainer:
         self._percentiles = self._background_stats()
         self._directions = DirectionRules.from_catalog(self.catalog, self.background)
         self._missing_rates = missing_rates(self.background)
-        self._input_rules = {} if catalog is None else input_rules(
-            catalog, {s.name: s.nan_ok for s in self._adapter.columns})
+        specs = self._adapter.columns
+        self._input_checks = InputChecks(
+            {} if catalog is None else input_rules(catalog, {s.name: s.nan_ok for s in specs}),
+            self.feature_names, {s.name: s.numeric for s in specs})
 
     # -- engines ------------------------------------------------------------------------------------------
     def _build_engine(self) -> None:
@@ -458,7 +460,7 @@ class Explainer:
         policy = tuple(Reason(code=p.code, source="policy", effect=effect, actionable=p.actionable) for p in entries)
         X = self._checked(X)
         # Every input judged whole before any reason is chosen: the same verdict whatever the decision.
-        check_inputs(X, self._input_rules)
+        self._input_checks.check(X)
         attribution = self._explain_valid(X)
         groups = attribution.by_group()
         codes = list(groups.columns)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from explain._exceptions import FeatureMismatchError
 
-__all__ = ["InputRule", "check_inputs", "input_rules"]
+__all__ = ["InputChecks", "InputRule", "check_inputs", "input_rules"]
 
 #: The range each value kind declares by itself: (low, high), None for no bound.
 _KIND_RANGES: dict[str, tuple[float | None, float | None]] = {
@@ -90,8 +90,63 @@ def input_rules(catalog, nan_ok: Mapping[str, bool] | None = None) -> dict[str, 
     return rules
 
 
+class InputChecks:
+    """The rules of a model's inputs, laid out once for vectorised checks (one account per request is the
+    service's shape: the check must cost little next to the attribution).
+
+    ``features`` is the order of the frames to check (the model's raw features); ``numeric`` says which of
+    them hold numbers (the others are categories or text).
+    """
+
+    def __init__(self, rules: Mapping[str, InputRule], features: tuple[str, ...] | list[str],
+                 numeric: Mapping[str, bool]) -> None:
+        self.rules = dict(rules)
+        self.features = tuple(features)
+        ruled = [j for j, f in enumerate(self.features) if f in self.rules]
+        self.num = [j for j in ruled if numeric.get(self.features[j], False) and self.rules[self.features[j]].categories is None]
+        self.cat = [j for j in ruled if j not in set(self.num)]
+        rule = [self.rules[self.features[j]] for j in self.num]
+        self.low = np.array([-np.inf if r.low is None else r.low for r in rule], dtype=np.float64)
+        self.high = np.array([np.inf if r.high is None else r.high for r in rule], dtype=np.float64)
+        self.num_missing_ok = np.array([r.missing_ok for r in rule], dtype=bool)
+
+    def check(self, X: pd.DataFrame) -> None:
+        """Refuse ``X`` (in ``features`` order) if any value breaks its rule, naming every offending field,
+        its range and the first offending value."""
+        from explain.notices._formatting import MAX_MAGNITUDE
+
+        if tuple(X.columns) != self.features:
+            X = X.loc[:, list(self.features)]
+        flagged: set[str] = set()
+        block = X.to_numpy(dtype=object)  # one conversion for both kinds: a frame slice costs more than a row
+        if self.num:
+            try:
+                values = block[:, self.num].astype(np.float64)
+            except (TypeError, ValueError):  # pd.NA and friends: pandas knows how
+                values = X.iloc[:, self.num].to_numpy(dtype=np.float64, na_value=np.nan)
+            missing = np.isnan(values)
+            bad = (values < self.low) | (values > self.high) | (np.abs(values) >= MAX_MAGNITUDE) \
+                | (missing & ~self.num_missing_ok)
+            if bad.any():
+                flagged.update(self.features[self.num[k]] for k in np.flatnonzero(bad.any(axis=0)))
+        if self.cat:
+            for j in self.cat:
+                rule = self.rules[self.features[j]]
+                for v in block[:, j].tolist():
+                    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+                        if not rule.missing_ok:
+                            flagged.add(rule.feature)
+                            break
+                    elif rule.categories is not None and str(v) not in rule.categories:
+                        flagged.add(rule.feature)
+                        break
+        if flagged:
+            check_inputs(X.loc[:, [f for f in self.features if f in flagged]], self.rules)
+
+
 def check_inputs(X: pd.DataFrame, rules: Mapping[str, InputRule]) -> None:
-    """Refuse ``X`` if any value breaks its rule, naming every offending field, its range and the value."""
+    """Refuse ``X`` if any value breaks its rule, naming every offending field, its range and the value
+    (the thorough form of :meth:`InputChecks.check`, which calls it to word what it found)."""
     from explain.notices._formatting import MAX_MAGNITUDE
 
     bad: dict[str, tuple[str, object]] = {}
