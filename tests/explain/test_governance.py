@@ -310,3 +310,37 @@ def test_disparity_figures_equal_a_recomputation(report, direct):
                 assert metrics[f"mean_contribution:{code}"]["value"] == pytest.approx(mean, rel=1e-9, abs=1e-12)
             counter = np.mean([any(x.counter_intuitive for x in r.reasons) for r in mine.new])
             assert metrics["counter_intuitive_share"]["value"] == pytest.approx(counter, abs=1e-12)
+
+
+# ------------------------------------------------------------------------------------------------------ HTML
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_the_html_page_loads_nothing_from_outside_and_lists_what_was_planted(bundles, inputs, report, locale):
+    import re
+
+    from explain.governance import render_governance
+
+    _, new = bundles
+    result, _ = report
+    html = render_governance(result, locale=locale, catalog=new.catalog)
+    assert "<script" not in html and "<link" not in html and "@import" not in html and "url(http" not in html
+    assert not re.search(r"(?:src|href)=\"(?:https?:)?//", html)
+    assert html.count("<svg") == 1 + len(result.diff["by_kind"])  # the drivers and one reason mix per kind
+    assert inputs["tie"] in html  # the unstable account is listed
+    assert result.coverage["new"]["sha256"] in html and result.coverage["accounts"]["sha256"] in html
+    title = {"zh_CN": "模型治理报告", "en": "Model governance report"}[locale]
+    assert f"<h1>{title}</h1>" in html
+    if locale == "zh_CN":  # labels from the lender's translations, never the English ids
+        assert "Utilisation, after" not in html and "【译】Utilisation" in html
+
+
+def test_the_compliance_report_carries_the_governance_sections_when_given(bundles, report):
+    from explain.audit._audit import verify_chain
+    from explain.audit._report import build_report, render_report
+
+    _, new = bundles
+    compliance = build_report([], bundles=[], verification=verify_chain([]), sample_size=0)
+    plain = render_report(compliance, locale="en", catalog=new.catalog)
+    both = render_report(compliance, locale="en", catalog=new.catalog, governance=report[0])
+    assert "Model change and reason governance" not in plain
+    assert "Model change and reason governance" in both and "Reason stability" in both
+    assert both.index("Compliance report") < both.index("Model change and reason governance")
