@@ -122,6 +122,9 @@ def _register_layers() -> None:
     _cli_service.register(app)
     _cli_report.register(app)
     _cli_batch.register(app)
+    from explain.commands import _cli_compare  # model governance (explain compare)
+
+    _cli_compare.register(app)
 
 
 _register_layers()

@@ -286,7 +286,7 @@ def compare_bundles(
     decisions_table = open_table(decisions, option="--decisions")
     missing = [c for c in job.protected if c not in table.columns]
     if missing:
-        raise InvalidInputError(f"--protected {missing[0]!r}", "a column of the accounts file", table.columns)
+        raise InvalidInputError("--protected", f"a column of the accounts file ({', '.join(table.columns)})", missing[0])
     features = list(dict.fromkeys([*ctx.new.background.columns, *ctx.old.background.columns]))
     columns = list(dict.fromkeys([ACCOUNT, *features, *job.protected]))
     totals = _empty(job, ctx, -1)

@@ -344,3 +344,42 @@ def test_the_compliance_report_carries_the_governance_sections_when_given(bundle
     assert "Model change and reason governance" not in plain
     assert "Model change and reason governance" in both and "Reason stability" in both
     assert both.index("Compliance report") < both.index("Model change and reason governance")
+
+
+# ------------------------------------------------------------------------------------------------------- CLI
+def test_the_command_writes_the_same_json_as_the_library(bundles, inputs, report, tmp_path):
+    from typer.testing import CliRunner
+
+    from explain.cli import app
+
+    old, new = bundles
+    out, changes = tmp_path / "governance.json", tmp_path / "changes.jsonl"
+    result = CliRunner().invoke(app, [
+        "compare", "--old", str(old.path), "--new", str(new.path), "--input", str(inputs["accounts"]),
+        "--decisions", str(inputs["decisions"]), "--out", str(out), "--format", "json", "--chunk-size", str(CHUNK),
+        "--stability", "--background", f"shifted={inputs['shifted']}", "--protected", "sex", "--protected", "cohort",
+        "--replicates", "300", "--seed", "11", "--listed", "1000", "--changes-out", str(changes)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text("utf-8") == report[0].to_json()
+    assert [json.loads(line) for line in changes.read_text("utf-8").splitlines()] == report[1]
+    html = tmp_path / "governance.html"
+    result = CliRunner().invoke(app, ["compare", "--old", str(old.path), "--new", str(new.path), "--input",
+                                      str(inputs["accounts"]), "--decisions", str(inputs["decisions"]), "--out",
+                                      str(html), "--locale", "en"])
+    assert result.exit_code == 0, result.output
+    assert "<h1>Model governance report</h1>" in html.read_text("utf-8")
+
+
+def test_the_command_names_a_protected_column_that_is_not_there(bundles, inputs, tmp_path):
+    from typer.testing import CliRunner
+
+    from explain.cli import app
+
+    old, new = bundles
+    result = CliRunner().invoke(app, [
+        "compare", "--old", str(old.path), "--new", str(new.path), "--input", str(inputs["accounts"]),
+        "--decisions", str(inputs["decisions"]), "--out", str(tmp_path / "x.json"), "--protected", "gender"])
+    assert result.exit_code == 2
+    assert ("The '--protected' must be a column of the accounts file (account, income, utilisation, tenure, age, "
+            "sex, cohort). Got 'gender' instead.") in " ".join(result.output.split())
+    assert not (tmp_path / "x.json").exists()
