@@ -383,3 +383,29 @@ def test_the_command_names_a_protected_column_that_is_not_there(bundles, inputs,
     assert ("The '--protected' must be a column of the accounts file (account, income, utilisation, tenure, age, "
             "sex, cohort). Got 'gender' instead.") in " ".join(result.output.split())
     assert not (tmp_path / "x.json").exists()
+
+
+def test_the_dask_engine_gives_the_same_report(bundles, inputs, report):
+    pytest.importorskip("distributed")
+    old, new = bundles
+    on_dask = compare_bundles(old, new, accounts=inputs["accounts"], decisions=inputs["decisions"], chunk_size=CHUNK,
+                              stability=True, backgrounds={"shifted": inputs["shifted"]}, protected=("sex", "cohort"),
+                              replicates=300, seed=11, listed=1000, engine="dask", workers=2)
+    assert on_dask.to_json() == report[0].to_json()
+
+
+def test_the_interval_is_the_documented_poisson_bootstrap(report, direct):
+    """Recomputed from the recipe in the module's docstring: chunk i's rows weighted by Poisson(1) draws of
+    default_rng(SeedSequence(seed, spawn_key=(i,))), one column per replicate; the 2.5% and 97.5% quantiles."""
+    result, _ = report
+    replicates, seed = 300, 11
+    weights = np.vstack([
+        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,))).poisson(1.0, (min(CHUNK, len(direct) - i * CHUNK), replicates))
+        for i in range(-(-len(direct) // CHUNK))])
+    has = np.array([("utilisation" in r.codes) for r in direct.new], dtype=float)
+    decrease = (direct.decision == "limit_decrease").to_numpy()
+    mine, rest = decrease & (direct.sex == "F").to_numpy(), decrease & (direct.sex != "F").to_numpy()
+    gaps = (weights[mine].T @ has[mine]) / weights[mine].sum(axis=0) - (weights[rest].T @ has[rest]) / weights[rest].sum(axis=0)
+    expected = np.quantile(gaps, [0.025, 0.975])
+    figure = result.disparity["by_kind"]["limit_decrease"]["sex"]["F"]["metrics"]["reason_share:utilisation"]
+    assert figure["ci"] == pytest.approx(expected.tolist(), abs=1e-12)
