@@ -26,11 +26,6 @@ def approved(scores: np.ndarray, cutoff: float, higher_is: str) -> np.ndarray:
     return scores <= cutoff if higher_is == "risk" else scores >= cutoff
 
 
-def _shown(result: Any) -> tuple[tuple[str, str | None, bool], ...]:
-    """What a notice's reason lines depend on: the reason, the feature whose value it shows, its wording."""
-    return tuple((r.code, r.feature, bool(r.counter_intuitive)) for r in result.reasons)
-
-
 def diff_rows(old: Sequence[Any], new: Sequence[Any], *, accounts: Sequence[str], rows: Sequence[int],
               codes: Sequence[str], cutoff: float | None, higher_is: tuple[str, str]) -> tuple[list[dict[str, Any]], np.ndarray]:
     """One plain dict per account (old and new DecisionReasons aligned) and the contribution changes (rows x codes)."""
@@ -43,13 +38,14 @@ def diff_rows(old: Sequence[Any], new: Sequence[Any], *, accounts: Sequence[str]
     for i, (before, after) in enumerate(zip(old, new, strict=True)):
         old_codes, new_codes = before.codes, after.codes
         row = {
-            "row": int(rows[i]), "account": accounts[i], "decision": after.decision.value,
+            "row": int(rows[i]), "account": accounts[i], "decision": after.decision,
             "old_score": float(old_scores[i]), "new_score": float(new_scores[i]),
             "old_reasons": list(old_codes), "new_reasons": list(new_codes),
             "added": [c for c in new_codes if c not in old_codes],
             "dropped": [c for c in old_codes if c not in new_codes],
             "reordered": set(old_codes) == set(new_codes) and old_codes != new_codes,
-            "notice_changes": _shown(before) != _shown(after),
+            # What a notice's reason lines depend on: the reasons, the feature whose value each shows, its wording.
+            "notice_changes": before.shown != after.shown,
         }
         if cutoff is not None:
             row["old_approved"], row["new_approved"] = bool(was[i]), bool(now[i])
@@ -108,7 +104,9 @@ class DiffTotals:
         self.delta_abs_sum += np.abs(delta).sum(axis=0)
         self.changed_abs_sum += np.abs(delta[changes]).sum(axis=0)
         for row in rows:
-            kind = self.kinds.setdefault(row["decision"], _kind_totals())
+            if row["decision"] not in self.kinds:
+                self.kinds[row["decision"]] = _kind_totals()
+            kind = self.kinds[row["decision"]]
             kind["accounts"] += 1
             kind["mix_old"].update(row["old_reasons"])
             kind["mix_new"].update(row["new_reasons"])

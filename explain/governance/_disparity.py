@@ -41,16 +41,16 @@ def disparity_metrics(codes: Sequence[str], reason_codes: Sequence[str]) -> list
 
 def metric_matrix(results: Sequence[Any], codes: Sequence[str], reason_codes: Sequence[str]) -> np.ndarray:
     """Per account (rows), the values whose means are compared (columns as :func:`disparity_metrics`)."""
-    m = len(reason_codes) + 1 + len(codes)
-    out = np.zeros((len(results), m))
+    from explain.governance._explained import group_matrix
+
+    out = np.zeros((len(results), len(reason_codes) + 1 + len(codes)))
     position = {c: j for j, c in enumerate(reason_codes)}
     for i, result in enumerate(results):
-        for reason in result.reasons:
-            if reason.code in position:
-                out[i, position[reason.code]] = 1.0
-        out[i, len(reason_codes)] = float(any(r.counter_intuitive for r in result.reasons))
-        contributions = result.group_contributions
-        out[i, len(reason_codes) + 1:] = [contributions.get(c, 0.0) for c in codes]
+        for code in result.codes:
+            if code in position:
+                out[i, position[code]] = 1.0
+        out[i, len(reason_codes)] = float(result.counter_intuitive)
+    out[:, len(reason_codes) + 1:] = group_matrix(results, codes)
     return out
 
 

@@ -1,9 +1,12 @@
 """One bundle's principal reasons for a chunk of accounts, with the bad rows set aside.
 
-The accounts of a chunk are explained in one call per (decision kind, policy reasons) pair through the
-public :meth:`~explain.Explainer.reasons`, exactly as ``explain batch`` does, so the reasons compared here
-are the reasons a notice would carry. A call that fails on input is split in halves until the failing
-rows are alone; each becomes an error naming the field.
+The accounts of a chunk are explained in one call per (decision kind, policy reasons) pair, and their
+reasons chosen by the same steps as :meth:`~explain.Explainer.reasons` (the same input checks, attribution,
+selection, shown feature and counter-intuitive judgment), so the reasons compared here are the reasons a
+notice would carry; the tests hold the two equal. What a notice shows *about* each reason (the customer's
+value, its percentile) is not built: a comparison does not need it, and it costs more than the selection.
+A call that fails on input is split in halves until the failing rows are alone; each becomes an error
+naming the field.
 """
 
 from __future__ import annotations
@@ -15,16 +18,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from explain._exceptions import ExplainError
+from explain._exceptions import ExplainError, InvalidInputError
+from explain.reasons._reasons import MAX_REASONS, Decision, select_reasons_matrix, shown_features
 
-__all__ = ["Explained", "explain_rows", "typed_features"]
+__all__ = ["Explained", "Outcome", "explain_rows", "group_matrix", "typed_features"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One account's principal reasons as a comparison needs them."""
+
+    decision: str
+    codes: tuple[str, ...]  # policy reasons first, then model reasons, in the order given
+    shown: tuple[tuple[str, str | None, bool], ...]  # (code, feature whose value is shown, counter-intuitive)
+    score: float
+    groups: tuple[str, ...]  # the bundle's reason groups (shared by every outcome of a call)
+    contributions: np.ndarray  # one per group, margin space
+
+    @property
+    def counter_intuitive(self) -> bool:
+        return any(flag for _, _, flag in self.shown)
 
 
 @dataclass(frozen=True)
 class Explained:
-    """One bundle's view of a chunk: per explained row, its reasons and grouped contributions."""
+    """One bundle's view of a chunk: per explained row, its outcome; per bad row, the field and why."""
 
-    results: dict[Any, Any]  # row position -> DecisionReasons
+    results: dict[Any, Outcome]  # row position -> Outcome
     errors: dict[Any, tuple[str, str]]  # row position -> (field, message)
 
 
@@ -50,9 +70,58 @@ def typed_features(background: pd.DataFrame, chunk: pd.DataFrame) -> tuple[pd.Da
     return X, problems
 
 
+def _policy(catalog: Any, decision: Decision, codes: tuple[str, ...]) -> tuple[tuple[str, None, bool], ...]:
+    """The policy reasons as :meth:`~explain.Explainer.reasons` checks them: known, worded for the effect, few."""
+    if len(codes) > catalog.top:
+        raise InvalidInputError("policy_reasons", f"at most {catalog.top} codes (the reasons given are capped at 'top')",
+                                list(codes))
+    effect = "adverse" if decision.is_adverse else "favourable"
+    one_sided = [c for c in codes if getattr(catalog.policy_reason(c), effect) is None]
+    if one_sided:
+        raise InvalidInputError("policy_reasons", f"codes that can explain a {decision.value} (these have no "
+                                                  f"{effect} wording)", one_sided)
+    return tuple((c, None, False) for c in codes)
+
+
+def outcomes(explainer: Any, X: pd.DataFrame, kind: str, policy: tuple[str, ...]) -> list[Outcome]:
+    """The steps of :meth:`~explain.Explainer.reasons` that decide what a notice says, for rows of one kind."""
+    catalog = explainer.catalog
+    decision = Decision.parse(kind)
+    if not 1 <= catalog.top <= MAX_REASONS:
+        raise InvalidInputError("top", f"an integer from 1 to {MAX_REASONS}", catalog.top)
+    policy_shown = _policy(catalog, decision, tuple(dict.fromkeys(policy)))
+    # The explainer's own input checks and attribution (additivity checked), as reasons() runs them.
+    X = explainer._checked(X)
+    attribution = explainer._explain_valid(X)
+    grouped = attribution.by_group()
+    groups = tuple(grouped.columns)
+    matrix = grouped.to_numpy()
+    protected = [c for c, g in catalog.groups.items() if g.protected]
+    selections = select_reasons_matrix(matrix, groups, decision=decision, higher_is=explainer.higher_is,
+                                       protected=protected, top=catalog.top, materiality=catalog.materiality,
+                                       n_policy=len(policy_shown))
+    used = {code for chosen, _ in selections for code in chosen}
+    values = attribution.values.to_numpy(dtype=float)
+    position = {name: j for j, name in enumerate(attribution.values.columns)}
+    risk_sign = 1.0 if explainer.higher_is == "risk" else -1.0
+    member = {c: shown_features(values, [position[f] for f in catalog.groups[c].features], catalog.groups[c].features,
+                                toward_risk=decision.is_adverse, risk_sign=risk_sign) for c in used}
+    columns = {f: [None if (isinstance(v, float) and np.isnan(v)) else v for v in X[f].tolist()]
+               for c in used for f in set(member[c])}
+    effect = "adverse" if decision.is_adverse else "favourable"
+    contradicts = explainer._directions.contradicts
+    scores = attribution.scores.tolist()
+    out = []
+    for i, (chosen, _) in enumerate(selections):
+        shown = policy_shown + tuple(
+            (code, member[code][i], contradicts(member[code][i], columns[member[code][i]][i], effect)) for code in chosen)
+        out.append(Outcome(decision.value, tuple(c for c, _, _ in shown), shown, scores[i], groups, matrix[i]))
+    return out
+
+
 def _bisected(explainer: Any, X: pd.DataFrame, kind: str, policy: tuple[str, ...]) -> Iterator[tuple[Any, Any]]:
     try:
-        results = explainer.reasons(X, decision=kind, policy_reasons=policy)
+        results = outcomes(explainer, X, kind, policy)
     except ExplainError as exc:
         if len(X) == 1:
             yield X.index[0], exc
@@ -91,10 +160,17 @@ def explain_rows(explainer: Any, background: pd.DataFrame, chunk: pd.DataFrame, 
     return Explained(results=results, errors=errors)
 
 
-def group_matrix(results: Sequence[Any], codes: Sequence[str]) -> np.ndarray:
+def group_matrix(results: Sequence[Outcome], codes: Sequence[str]) -> np.ndarray:
     """Grouped contributions of ``results`` (rows) over ``codes`` (columns); a group a bundle lacks is 0."""
     out = np.zeros((len(results), len(codes)))
-    for i, result in enumerate(results):
-        contributions = result.group_contributions
-        out[i] = [contributions.get(c, 0.0) for c in codes]
+    if not results:
+        return out
+    groups = results[0].groups
+    if tuple(codes[:len(groups)]) == groups:
+        out[:, :len(groups)] = np.vstack([r.contributions for r in results])
+        return out
+    where = {c: j for j, c in enumerate(groups)}
+    for j, code in enumerate(codes):
+        if code in where:
+            out[:, j] = [r.contributions[where[code]] for r in results]
     return out

@@ -148,7 +148,7 @@ def process_chunk(i: int, chunk: pd.DataFrame, decided: pd.DataFrame, job: Job) 
         results = [new.results[p] for p in both]
         values = metric_matrix(results, ctx.codes, ctx.reason_codes)
         groups = {c: chunk[c].iloc[keep].tolist() for c in job.protected}
-        totals.disparity.add([r.decision.value for r in results], groups, values, weights[keep])
+        totals.disparity.add([r.decision for r in results], groups, values, weights[keep])
     totals.lines = [lines[r] for r in sorted(lines)]
     return totals
 

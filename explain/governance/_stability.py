@@ -99,7 +99,7 @@ def stability_rows(base: Mapping[Any, Any], judged: Mapping[str, Mapping[Any, An
     for position, result in base.items():
         reasons = list(result.codes)
         others = {name: list(results[position].codes) for name, results in judged.items() if position in results}
-        out.append({"row": int(position), "account": accounts[position], "decision": result.decision.value,
+        out.append({"row": int(position), "account": accounts[position], "decision": result.decision,
                     "reasons": reasons, "stable": all(o == reasons for o in others.values()),
                     "alternatives": {n: o for n, o in others.items() if o != reasons}})
     return out

@@ -409,3 +409,21 @@ def test_the_interval_is_the_documented_poisson_bootstrap(report, direct):
     expected = np.quantile(gaps, [0.025, 0.975])
     figure = result.disparity["by_kind"]["limit_decrease"]["sex"]["F"]["metrics"]["reason_share:utilisation"]
     assert figure["ci"] == pytest.approx(expected.tolist(), abs=1e-12)
+
+
+@pytest.mark.parametrize("kind", [d.value for d in Decision])
+def test_the_reasons_compared_are_the_reasons_a_notice_carries(bundle, kind):
+    """The comparison's own reason selection equals Explainer.reasons on the demo's trees (groups of several
+    features, categories, counter-intuitive flags), policy reasons included."""
+    from explain import demo_data
+    from explain.governance._explained import outcomes
+
+    X = demo_data()  # all 1,000: a counter-intuitive reason is rare under the demo's monotone model
+    policy = ("overdue_repayment",) if kind == "account_closure" else ()
+    expected = bundle.explainer().reasons(X, decision=kind, policy_reasons=policy)
+    found = outcomes(bundle.explainer(), X, kind, policy)
+    assert [o.shown for o in found] == [tuple((r.code, r.feature, r.counter_intuitive) for r in e.reasons)
+                                        for e in expected]
+    assert [o.score for o in found] == [e.score for e in expected]
+    assert all(list(o.contributions) == list(e.group_contributions.values()) for o, e in zip(found, expected, strict=True))
+    assert any(flag for o in found for _, _, flag in o.shown)  # the judgment is exercised
