@@ -83,6 +83,21 @@ def _policy(catalog: Any, decision: Decision, codes: tuple[str, ...]) -> tuple[t
     return tuple((c, None, False) for c in codes)
 
 
+def _sides(rules: Any, feature: str, column: pd.Series) -> np.ndarray:
+    """:meth:`~explain.reasons._reasons.DirectionRules.side` of every value of ``column``: +1 riskier than
+    typical by the catalog's declaration, -1 safer, 0 unknown (missing values, undeclared features)."""
+    if feature in rules.ordered:
+        ranks, median = rules.ordered[feature]
+        rank = column.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else ranks.get(str(v)))
+        rank = pd.to_numeric(rank, errors="coerce").to_numpy(dtype=float)
+        return np.nan_to_num(np.sign(rank - median)).astype(int)
+    if feature in rules.numeric:
+        median, sign = rules.numeric[feature]
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        return np.nan_to_num(np.sign(values - median)).astype(int) * sign
+    return np.zeros(len(column), dtype=int)
+
+
 def outcomes(explainer: Any, X: pd.DataFrame, kind: str, policy: tuple[str, ...]) -> list[Outcome]:
     """The steps of :meth:`~explain.Explainer.reasons` that decide what a notice says, for rows of one kind."""
     catalog = explainer.catalog
@@ -106,15 +121,15 @@ def outcomes(explainer: Any, X: pd.DataFrame, kind: str, policy: tuple[str, ...]
     risk_sign = 1.0 if explainer.higher_is == "risk" else -1.0
     member = {c: shown_features(values, [position[f] for f in catalog.groups[c].features], catalog.groups[c].features,
                                 toward_risk=decision.is_adverse, risk_sign=risk_sign) for c in used}
-    columns = {f: [None if (isinstance(v, float) and np.isnan(v)) else v for v in X[f].tolist()]
-               for c in used for f in set(member[c])}
-    effect = "adverse" if decision.is_adverse else "favourable"
-    contradicts = explainer._directions.contradicts
+    # A reason contradicts the catalog when it is adverse on a value on the safe side (or favourable on the
+    # risky side): DirectionRules.side, judged column-wise once per feature shown.
+    wrong_side = -1 if decision.is_adverse else 1
+    contradicts = {f: (_sides(explainer._directions, f, X[f]) == wrong_side).tolist()
+                   for c in used for f in set(member[c])}
     scores = attribution.scores.tolist()
     out = []
     for i, (chosen, _) in enumerate(selections):
-        shown = policy_shown + tuple(
-            (code, member[code][i], contradicts(member[code][i], columns[member[code][i]][i], effect)) for code in chosen)
+        shown = policy_shown + tuple((code, member[code][i], contradicts[member[code][i]][i]) for code in chosen)
         out.append(Outcome(decision.value, tuple(c for c, _, _ in shown), shown, scores[i], groups, matrix[i]))
     return out
 

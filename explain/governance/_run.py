@@ -52,6 +52,7 @@ class Job:
     share_threshold: float = 0.10
     contribution_threshold: float = 0.10
     listed: int = 50
+    lines: bool = False  # build the per-account lines (only when they are written)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def process_chunk(i: int, chunk: pd.DataFrame, decided: pd.DataFrame, job: Job) 
     totals.diff.add(rows, delta)
     lines = {row["row"]: {**row, "contribution_change": dict(zip(ctx.codes, delta[k].tolist(), strict=True))}
              for k, row in enumerate(rows)
-             if row["notice_changes"] or row.get("old_approved") != row.get("new_approved")}
+             if job.lines and (row["notice_changes"] or row.get("old_approved") != row.get("new_approved"))}
     if job.stability:
         base = {p: new.results[p] for p in both}
         judged = {}
@@ -138,7 +139,7 @@ def process_chunk(i: int, chunk: pd.DataFrame, decided: pd.DataFrame, job: Job) 
         stable = stability_rows(base, judged, accounts=accounts)
         totals.stability.add(stable)
         for row in stable:
-            if not row["stable"]:
+            if job.lines and not row["stable"]:
                 line = lines.setdefault(row["row"], {"row": row["row"], "account": row["account"],
                                                      "decision": row["decision"]})
                 line["unstable"] = {"reasons": row["reasons"], "alternatives": row["alternatives"]}
@@ -280,7 +281,8 @@ def compare_bundles(
               stability=stability, marginal=marginal,
               backgrounds=tuple(sorted((str(k), str(v)) for k, v in (backgrounds or {}).items())),
               protected=tuple(protected), replicates=replicates, seed=seed, share_threshold=share_threshold,
-              contribution_threshold=contribution_threshold, listed=listed)
+              contribution_threshold=contribution_threshold, listed=listed,
+              lines=changes_out is not None)
     ctx = _context(job)
     table = open_table(accounts, option="--input")
     decisions_table = open_table(decisions, option="--decisions")
