@@ -20,7 +20,7 @@ Modules, each with one job::
 from explain.governance._diff import approved
 from explain.governance._render import render_governance
 from explain.governance._run import ENGINES, GovernanceReport, compare_bundles
-from explain.governance._stability import Alternative, alternatives, cutoff_reference
+from explain.governance._stability import Alternative, alternatives, cutoff_reference, record_stability
 
 __all__ = ["ENGINES", "Alternative", "GovernanceReport", "alternatives", "approved", "compare_bundles", "cutoff_reference",
-           "render_governance"]
+           "record_stability", "render_governance"]

@@ -21,7 +21,7 @@ import pandas as pd
 from explain._exceptions import InvalidInputError
 from explain.governance._diff import approved
 
-__all__ = ["Alternative", "StabilityTotals", "alternatives", "cutoff_reference", "stability_rows"]
+__all__ = ["Alternative", "StabilityTotals", "alternatives", "cutoff_reference", "record_stability", "stability_rows"]
 
 #: Fewest reference rows an alternative background may have: fewer is not a population.
 MIN_REFERENCE_ROWS = 5
@@ -144,3 +144,55 @@ class StabilityTotals:
                                for name in self.names},
             "unstable_accounts": self.unstable,
         }
+
+
+@dataclass(frozen=True)
+class _Given:
+    """The reasons a stored decision was given, as :func:`stability_rows` reads them."""
+
+    codes: tuple[str, ...]
+    decision: str
+
+
+def record_stability(bundle: Any, records: Any, *, cutoff: float | None = None, marginal: int = 50,
+                     backgrounds: Mapping[str, pd.DataFrame] | None = None, listed: int = 50,
+                     batch_size: int = 2000) -> dict[str, Any]:
+    """Stability of decisions already issued, from their audit records alone.
+
+    Each record of ``bundle`` (by its sha256) keeps the inputs it was explained from; its reasons *as given*
+    are compared with each alternative's reasons for the same inputs, ``batch_size`` records at a time. No
+    column is added to the store: the flag and the alternatives are recomputed whenever they are asked for,
+    from what the record already holds. Records of other bundles are counted as not judged.
+    """
+    from explain.governance._explained import explain_rows
+
+    found = alternatives(bundle, cutoff=cutoff, marginal=marginal, backgrounds=backgrounds)
+    totals = StabilityTotals(tuple(a.name for a in found), listed=listed)
+    not_judged = 0
+    pending: list[Any] = []
+
+    def judge(batch: list[Any]) -> None:
+        frame = pd.DataFrame([r.inputs.get("features", {}) for r in batch], index=range(len(batch)))
+        kinds = [r.decision for r in batch]
+        policies = [tuple(r.inputs.get("policy_reasons") or ()) for r in batch]
+        given = {i: _Given(tuple(reason["code"] for reason in r.reasons), r.decision) for i, r in enumerate(batch)}
+        judged = {a.name: explain_rows(a.explainer, bundle.background, frame, kinds, policies).results for a in found}
+        rows = stability_rows(given, judged, accounts={i: r.account_ref for i, r in enumerate(batch)})
+        for row in rows:
+            row["decision_id"] = batch[row.pop("row")].decision_id
+        totals.add(rows)
+
+    for record in records:
+        if record.bundle_sha256 != bundle.sha256:
+            not_judged += 1
+            continue
+        pending.append(record)
+        if len(pending) >= batch_size:
+            judge(pending)
+            pending = []
+    if pending:
+        judge(pending)
+    return {"bundle": {"name": bundle.name, "version": str(bundle.version), "sha256": bundle.sha256},
+            "alternatives": [{"name": a.name, "description": a.description, "background_rows": a.background_rows}
+                             for a in found],
+            **totals.to_dict(), "not_judged": not_judged}

@@ -427,3 +427,30 @@ def test_the_reasons_compared_are_the_reasons_a_notice_carries(bundle, kind):
     assert [o.score for o in found] == [e.score for e in expected]
     assert all(list(o.contributions) == list(e.group_contributions.values()) for o, e in zip(found, expected, strict=True))
     assert any(flag for o in found for _, _, flag in o.shown)  # the judgment is exercised
+
+
+def test_issued_decisions_are_judged_from_their_audit_records(bundles, inputs, report, tmp_path):
+    """The new bundle's decisions issued by ``explain batch`` into a store: their stability recomputed from
+    the records alone agrees with the comparison's, account by account."""
+    from explain.audit._store import AuditStore
+    from explain.batch import run_batch
+    from explain.governance import record_stability
+
+    _, new = bundles
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    run_batch(bundle=str(new.path), input=inputs["accounts"], decisions=inputs["decisions"],
+              out=tmp_path / "notices.parquet", locales=("en",), chunk_size=200, store_url=url, progress=False)
+    store = AuditStore(url)
+    try:
+        records = list(store.iter_records())
+    finally:
+        store.close()
+    judged = record_stability(new, records, backgrounds={"shifted": pd.read_csv(inputs["shifted"])}, listed=1000,
+                              batch_size=100)
+    stored = {r.account_ref for r in records}
+    assert judged["accounts"] == len(records) > 400 and judged["not_judged"] == 0
+    unstable = {row["account"] for row in judged["unstable_accounts"]}
+    expected = {row["account"] for row in report[0].stability["unstable_accounts"]} & stored
+    assert unstable == expected and inputs["tie"] in unstable and inputs["clear"] not in unstable
+    by_id = {r.decision_id: r for r in records}
+    assert all(by_id[row["decision_id"]].account_ref == row["account"] for row in judged["unstable_accounts"])
