@@ -52,9 +52,8 @@ def typed_features(background: pd.DataFrame, chunk: pd.DataFrame) -> tuple[pd.Da
     """The model's inputs in the dtypes its background has; text in a number column is a per-row error."""
     missing = [c for c in background.columns if c not in chunk.columns]
     if missing:
-        from explain._exceptions import InvalidInputError
-
-        raise InvalidInputError(f"--input column {missing[0]!r}", "every feature the bundles take", list(chunk.columns))
+        raise InvalidInputError("--input", f"accounts with every feature the bundle takes (missing {', '.join(missing)})",
+                                list(chunk.columns))
     X = chunk.loc[:, list(background.columns)].copy()
     problems: dict[Any, tuple[str, str]] = {}
     for column in background.columns:

@@ -10,6 +10,7 @@ written one JSON line each, as each chunk finishes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -78,7 +79,14 @@ def _context(job: Job) -> _Context:
     reason_codes = tuple(c for c, g in new.catalog.groups.items() if not g.protected)
     found = ()
     if job.stability:
-        backgrounds = {name: _read_frame(path).loc[:, list(new.background.columns)] for name, path in job.backgrounds}
+        backgrounds = {}
+        for name, path in job.backgrounds:
+            frame = _read_frame(path)
+            missing = [c for c in new.background.columns if c not in frame.columns]
+            if missing:
+                raise InvalidInputError(f"--background {name}", f"a file with every feature of the new bundle "
+                                        f"(missing {', '.join(missing)})", path)
+            backgrounds[name] = frame.loc[:, list(new.background.columns)]
         found = tuple(alternatives(new, cutoff=job.cutoff, marginal=job.marginal, backgrounds=backgrounds))
     return _Context(old, new, codes, reason_codes, found)
 
@@ -290,6 +298,10 @@ def compare_bundles(
     if missing:
         raise InvalidInputError("--protected", f"a column of the accounts file ({', '.join(table.columns)})", missing[0])
     features = list(dict.fromkeys([*ctx.new.background.columns, *ctx.old.background.columns]))
+    absent = [c for c in features if c not in table.columns]
+    if absent:
+        raise InvalidInputError("--input", f"a file with every feature the two bundles take (missing "
+                                           f"{', '.join(absent)})", str(accounts))
     columns = list(dict.fromkeys([ACCOUNT, *features, *job.protected]))
     totals = _empty(job, ctx, -1)
     errors: list[tuple] = []
@@ -342,21 +354,11 @@ def compare_bundles(
     )
 
 
-class _lines_sink:  # noqa: N801 - a context manager used like a function
+@contextlib.contextmanager
+def _lines_sink(target: str | Path | IO[str] | None) -> Iterator[IO[str] | None]:
     """``changes_out`` opened for writing (a path) or used as given (an open text stream), or nothing."""
-
-    def __init__(self, target: str | Path | IO[str] | None) -> None:
-        self.target, self.handle, self.owned = target, None, False
-
-    def __enter__(self) -> IO[str] | None:
-        if self.target is None:
-            return None
-        if isinstance(self.target, str | Path):
-            self.handle, self.owned = open(self.target, "w", encoding="utf-8"), True  # noqa: SIM115
-        else:
-            self.handle = self.target
-        return self.handle
-
-    def __exit__(self, *exc: object) -> None:
-        if self.owned and self.handle is not None:
-            self.handle.close()
+    if target is None or not isinstance(target, str | Path):
+        yield target
+        return
+    with open(target, "w", encoding="utf-8") as handle:
+        yield handle

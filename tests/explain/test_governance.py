@@ -454,3 +454,17 @@ def test_issued_decisions_are_judged_from_their_audit_records(bundles, inputs, r
     assert unstable == expected and inputs["tie"] in unstable and inputs["clear"] not in unstable
     by_id = {r.decision_id: r for r in records}
     assert all(by_id[row["decision_id"]].account_ref == row["account"] for row in judged["unstable_accounts"])
+
+
+def test_missing_feature_columns_are_named_before_any_work(bundles, inputs, tmp_path):
+    from explain import InvalidInputError
+
+    old, new = bundles
+    accounts = pd.read_csv(inputs["accounts"]).drop(columns=["tenure"])
+    accounts.to_csv(tmp_path / "accounts.csv", index=False)
+    with pytest.raises(InvalidInputError, match=r"The '--input' must be a file with every feature the two bundles take \(missing tenure\)"):
+        compare_bundles(old, new, accounts=tmp_path / "accounts.csv", decisions=inputs["decisions"])
+    pd.read_csv(inputs["shifted"]).drop(columns=["age"]).to_csv(tmp_path / "bg.csv", index=False)
+    with pytest.raises(InvalidInputError, match="missing age"):
+        compare_bundles(old, new, accounts=inputs["accounts"], decisions=inputs["decisions"], stability=True,
+                        backgrounds={"partial": tmp_path / "bg.csv"})
