@@ -10,8 +10,9 @@ excludes 0.
 The intervals come from a Poisson bootstrap (Hanley & MacGibbon 2006; Chamandy et al. 2012): each account
 carries, in every replicate, an independent Poisson(1) weight, so replicates are sums that grow chunk by
 chunk and memory does not grow with the portfolio. Chunk ``i``'s weights come from its own generator,
-``numpy.random.default_rng(SeedSequence(seed, spawn_key=(i,)))``: the same seed gives the same intervals on
-any engine and in any order of chunks.
+``numpy.random.default_rng(SeedSequence(seed, spawn_key=(i,))).poisson(1, (n, replicates))``, one row per
+account of the chunk that has a good decision, in file order: the same seed gives the same intervals on any
+engine and in any order of chunks. The interval is the 2.5% and 97.5% quantiles of the replicates' gaps.
 """
 
 from __future__ import annotations
