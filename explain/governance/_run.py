@@ -150,7 +150,8 @@ def process_chunk(i: int, chunk: pd.DataFrame, decided: pd.DataFrame, job: Job) 
             if job.lines and not row["stable"]:
                 line = lines.setdefault(row["row"], {"row": row["row"], "account": row["account"],
                                                      "decision": row["decision"]})
-                line["unstable"] = {"reasons": row["reasons"], "alternatives": row["alternatives"]}
+                line["unstable"] = {"reasons": row["reasons"], "alternatives": row["alternatives"],
+                                    "same_set": row["same_set"]}
     if job.protected:
         weights = chunk_weights(job.seed, i, len(chunk), job.replicates)
         keep = [chunk.index.get_loc(p) for p in both]

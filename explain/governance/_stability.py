@@ -101,6 +101,7 @@ def stability_rows(base: Mapping[Any, Any], judged: Mapping[str, Mapping[Any, An
         others = {name: list(results[position].codes) for name, results in judged.items() if position in results}
         out.append({"row": int(position), "account": accounts[position], "decision": result.decision,
                     "reasons": reasons, "stable": all(o == reasons for o in others.values()),
+                    "same_set": all(set(o) == set(reasons) for o in others.values()),
                     "alternatives": {n: o for n, o in others.items() if o != reasons}})
     return out
 
@@ -121,6 +122,7 @@ class StabilityTotals:
             kind = self.kinds.setdefault(row["decision"], Counter())
             kind["accounts"] += 1
             kind["unstable"] += not row["stable"]
+            kind["set_changes"] += not row["same_set"]
             for name, codes in row["alternatives"].items():
                 self.differ[name] += 1
                 self.set_differ[name] += set(codes) != set(row["reasons"])
@@ -139,7 +141,10 @@ class StabilityTotals:
         unstable = sum(k["unstable"] for k in self.kinds.values())
         return {
             "accounts": accounts, "unstable": unstable, "stable_share": (accounts - unstable) / accounts if accounts else None,
-            "by_kind": {name: {"accounts": k["accounts"], "unstable": k["unstable"]} for name, k in sorted(self.kinds.items())},
+            # unstable: the reasons or their order change under some alternative; set_changes: the reasons
+            # themselves do (a reordering alone is not counted there).
+            "by_kind": {name: {"accounts": k["accounts"], "unstable": k["unstable"], "set_changes": k["set_changes"]}
+                        for name, k in sorted(self.kinds.items())},
             "by_alternative": {name: {"reasons_differ": self.differ[name], "set_differs": self.set_differ[name]}
                                for name in self.names},
             "unstable_accounts": self.unstable,

@@ -248,11 +248,13 @@ def test_stability_figures_equal_a_recomputation(bundles, inputs, report, direct
     result, _ = report
     [alternative] = alternatives(new, backgrounds={"shifted": pd.read_csv(inputs["shifted"])})
     accounts = pd.read_csv(inputs["accounts"])
-    unstable = Counter()
+    unstable, set_changes = Counter(), Counter()
     for kind, frame in direct.groupby("decision"):
         others = alternative.explainer.reasons(accounts.loc[frame.index, list(FEATURES)], decision=kind)
         unstable[kind] = sum(a.codes != b.codes for a, b in zip(frame.new, others, strict=True))
+        set_changes[kind] = sum(set(a.codes) != set(b.codes) for a, b in zip(frame.new, others, strict=True))
     assert {k: v["unstable"] for k, v in result.stability["by_kind"].items()} == dict(unstable)
+    assert {k: v["set_changes"] for k, v in result.stability["by_kind"].items()} == dict(set_changes)
     assert result.stability["unstable"] == sum(unstable.values()) > 1
 
 
