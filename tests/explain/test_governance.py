@@ -470,3 +470,12 @@ def test_missing_feature_columns_are_named_before_any_work(bundles, inputs, tmp_
     with pytest.raises(InvalidInputError, match="missing age"):
         compare_bundles(old, new, accounts=inputs["accounts"], decisions=inputs["decisions"], stability=True,
                         backgrounds={"partial": tmp_path / "bg.csv"})
+
+
+def test_the_package_exports_a_pinned_sorted_list():
+    import explain.governance as governance
+
+    assert governance.__all__ == sorted(governance.__all__, key=lambda n: (not n.isupper(), n))
+    assert governance.__all__ == ["ENGINES", "Alternative", "GovernanceReport", "alternatives", "approved",
+                                  "compare_bundles", "cutoff_reference", "record_stability", "render_governance"]
+    assert all(getattr(governance, name) is not None for name in governance.__all__)
