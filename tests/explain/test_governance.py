@@ -206,7 +206,7 @@ def test_the_report_names_the_bundles_and_data_it_covers(bundles, inputs, report
     assert coverage["options"]["seed"] == 11
 
 
-def test_same_inputs_give_the_same_bytes_whatever_the_chunking(bundles, inputs, report):
+def test_same_inputs_give_the_same_bytes_and_the_chunk_size_changes_no_count(bundles, inputs, report):
     old, new = bundles
     again = compare_bundles(old, new, accounts=inputs["accounts"], decisions=inputs["decisions"], chunk_size=CHUNK,
                             stability=True, backgrounds={"shifted": inputs["shifted"]}, protected=("sex", "cohort"),
