@@ -97,26 +97,46 @@ def _sides(rules: Any, feature: str, column: pd.Series) -> np.ndarray:
     return np.zeros(len(column), dtype=int)
 
 
-def outcomes(explainer: Any, X: pd.DataFrame, kind: str, policy: tuple[str, ...]) -> list[Outcome]:
-    """The steps of :meth:`~explain.Explainer.reasons` that decide what a notice says, for rows of one kind."""
+def _prepare(explainer: Any, X: pd.DataFrame, kind: str, policy: tuple[str, ...]) -> tuple[Decision, tuple, pd.DataFrame]:
+    """What :meth:`~explain.Explainer.reasons` checks before attributing: the kind, the policy reasons, the
+    rows (the model's own input checks, and missing values judged on these rows together)."""
     catalog = explainer.catalog
     decision = Decision.parse(kind)
     if not 1 <= catalog.top <= MAX_REASONS:
         raise InvalidInputError("top", f"an integer from 1 to {MAX_REASONS}", catalog.top)
-    policy_shown = _policy(catalog, decision, tuple(dict.fromkeys(policy)))
-    # The explainer's own input checks and attribution (additivity checked), as reasons() runs them.
-    X = explainer._checked(X)
-    attribution = explainer._explain_valid(X)
-    grouped = attribution.by_group()
-    groups = tuple(grouped.columns)
-    matrix = grouped.to_numpy()
+    return decision, _policy(catalog, decision, tuple(dict.fromkeys(policy))), explainer._checked(X)
+
+
+@dataclass(frozen=True)
+class _Attributed:
+    """One attribution call's figures as plain arrays: grouped (rows x groups) and raw (rows x features)."""
+
+    groups: tuple[str, ...]
+    matrix: np.ndarray
+    values: np.ndarray
+    columns: tuple[str, ...]
+    scores: np.ndarray
+
+    @classmethod
+    def of(cls, attribution: Any) -> _Attributed:
+        grouped = attribution.by_group()
+        return cls(tuple(grouped.columns), grouped.to_numpy(), attribution.values.to_numpy(dtype=float),
+                   tuple(attribution.values.columns), np.asarray(attribution.scores))
+
+
+def _select(explainer: Any, X: pd.DataFrame, attributed: _Attributed, rows: slice, decision: Decision,
+            policy_shown: tuple) -> list[Outcome]:
+    """The reasons of the attribution's ``rows`` (the rows of ``X``), chosen as reasons() chooses them."""
+    catalog = explainer.catalog
+    groups = attributed.groups
+    matrix = attributed.matrix[rows]
     protected = [c for c, g in catalog.groups.items() if g.protected]
     selections = select_reasons_matrix(matrix, groups, decision=decision, higher_is=explainer.higher_is,
                                        protected=protected, top=catalog.top, materiality=catalog.materiality,
                                        n_policy=len(policy_shown))
     used = {code for chosen, _ in selections for code in chosen}
-    values = attribution.values.to_numpy(dtype=float)
-    position = {name: j for j, name in enumerate(attribution.values.columns)}
+    values = attributed.values[rows]
+    position = {name: j for j, name in enumerate(attributed.columns)}
     risk_sign = 1.0 if explainer.higher_is == "risk" else -1.0
     member = {c: shown_features(values, [position[f] for f in catalog.groups[c].features], catalog.groups[c].features,
                                 toward_risk=decision.is_adverse, risk_sign=risk_sign) for c in used}
@@ -125,12 +145,19 @@ def outcomes(explainer: Any, X: pd.DataFrame, kind: str, policy: tuple[str, ...]
     wrong_side = -1 if decision.is_adverse else 1
     contradicts = {f: (_sides(explainer._directions, f, X[f]) == wrong_side).tolist()
                    for c in used for f in set(member[c])}
-    scores = attribution.scores.tolist()
+    scores = attributed.scores[rows].tolist()
     out = []
     for i, (chosen, _) in enumerate(selections):
         shown = policy_shown + tuple((code, member[code][i], contradicts[member[code][i]][i]) for code in chosen)
         out.append(Outcome(decision.value, tuple(c for c, _, _ in shown), shown, scores[i], groups, matrix[i]))
     return out
+
+
+def outcomes(explainer: Any, X: pd.DataFrame, kind: str, policy: tuple[str, ...]) -> list[Outcome]:
+    """The steps of :meth:`~explain.Explainer.reasons` that decide what a notice says, for rows of one kind."""
+    decision, policy_shown, X = _prepare(explainer, X, kind, policy)
+    # The explainer's own attribution (additivity checked), as reasons() runs it.
+    return _select(explainer, X, _Attributed.of(explainer._explain_valid(X)), slice(None), decision, policy_shown)
 
 
 def _bisected(explainer: Any, X: pd.DataFrame, kind: str, policy: tuple[str, ...]) -> Iterator[tuple[Any, Any]]:
@@ -164,9 +191,33 @@ def explain_rows(explainer: Any, background: pd.DataFrame, chunk: pd.DataFrame, 
     policy_of = pd.Series(list(policies), index=chunk.index, dtype=object)
     keys = kind_of.loc[clean.index].astype(str) + "|" + policy_of.loc[clean.index].map(";".join)
     results: dict[Any, Any] = {}
-    for key, rows in clean.groupby(keys.to_numpy(), sort=True).groups.items():
-        kind, _, policy = key.partition("|")
-        for position, outcome in _bisected(explainer, clean.loc[rows], kind, tuple(p for p in policy.split(";") if p)):
+    groups = [(kind, tuple(p for p in policy.split(";") if p), rows)
+              for (kind, _, policy), rows in ((key.partition("|"), rows)
+                                              for key, rows in clean.groupby(keys.to_numpy(), sort=True).groups.items())]
+    # Each group is checked as reasons() checks it, then all are attributed in one call (a row's contributions
+    # do not depend on the rows beside it) and each group's reasons chosen from its slice. A group that fails
+    # a check, or a call that fails, takes the slow path: one call per group, bisected down to its bad rows.
+    checked, slow = [], []
+    for kind, policy, rows in groups:
+        try:
+            checked.append(_prepare(explainer, clean.loc[rows], kind, policy))
+        except ExplainError:
+            slow.append((kind, policy, rows))
+    if checked:
+        frames = [X_ for _, _, X_ in checked]
+        try:
+            attributed = _Attributed.of(explainer._explain_valid(pd.concat(frames) if len(frames) > 1 else frames[0]))
+        except ExplainError:
+            slow.extend((d.value, tuple(c for c, _, _ in p), X_.index) for d, p, X_ in checked)
+        else:
+            start = 0
+            for decision, policy_shown, X_ in checked:
+                stop = start + len(X_)
+                results.update(zip(X_.index, _select(explainer, X_, attributed, slice(start, stop), decision,
+                                                     policy_shown), strict=True))
+                start = stop
+    for kind, policy, rows in slow:
+        for position, outcome in _bisected(explainer, clean.loc[rows], kind, policy):
             if isinstance(outcome, ExplainError):
                 errors[position] = (_error_field(outcome), str(outcome))
             else:

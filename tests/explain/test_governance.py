@@ -479,3 +479,26 @@ def test_the_package_exports_a_pinned_sorted_list():
     assert governance.__all__ == ["ENGINES", "Alternative", "GovernanceReport", "alternatives", "approved",
                                   "compare_bundles", "cutoff_reference", "record_stability", "render_governance"]
     assert all(getattr(governance, name) is not None for name in governance.__all__)
+
+
+def test_a_chunk_of_mixed_kinds_gets_each_kind_s_own_reasons(bundle):
+    """One attribution call for the whole chunk, reasons chosen per kind: the same as Explainer.reasons called
+    per kind; a row with text in a number column is an error naming it, and holds no other row back."""
+    from explain import demo_data
+    from explain.governance._explained import explain_rows
+
+    X = demo_data().iloc[:120].copy()
+    kinds = [d.value for d in Decision]
+    chosen = [kinds[i % 4] for i in range(len(X))]
+    policies = [("overdue_repayment",) if k == "account_closure" else () for k in chosen]
+    X["credit_amount"] = X["credit_amount"].astype(object)
+    X.loc[7, "credit_amount"] = "lots"
+    found = explain_rows(bundle.explainer(), bundle.background, X, chosen, policies)
+    assert set(found.errors) == {7} and found.errors[7][0] == "features.credit_amount"
+    for kind in kinds:
+        rows = [i for i in X.index if chosen[i] == kind and i != 7]
+        clean = X.loc[rows].astype({"credit_amount": float})
+        expected = bundle.explainer().reasons(clean, decision=kind, policy_reasons=policies[rows[0]])
+        assert [found.results[i].shown for i in rows] == [
+            tuple((r.code, r.feature, r.counter_intuitive) for r in e.reasons) for e in expected]
+        assert [found.results[i].score for i in rows] == [e.score for e in expected]
