@@ -115,7 +115,8 @@ def reasons(
 
 def _register_layers() -> None:
     """Commands of the notices and service layers live beside their code."""
-    from explain.commands import _cli_batch, _cli_bundle, _cli_lender, _cli_notice, _cli_report, _cli_service
+    from explain.commands import (_cli_batch, _cli_bundle, _cli_compare, _cli_lender, _cli_notice, _cli_report,
+                                  _cli_service)
 
     _cli_lender.register(app)
     _cli_notice.register(app)
@@ -123,6 +124,7 @@ def _register_layers() -> None:
     _cli_report.register(app)
     _cli_batch.register(app)
     _cli_bundle.register(app)
+    _cli_compare.register(app)  # model governance
 
 
 _register_layers()

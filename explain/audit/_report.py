@@ -262,8 +262,9 @@ def _label(catalog: FeatureCatalog | None, code: str, locale: str) -> str:
 
 
 def render_report(report: ComplianceReport, *, locale: str, catalog: FeatureCatalog | None = None,
-                  generated_at: Any = None) -> str:
-    """The report as one self-contained HTML page in ``locale`` (group labels from ``catalog``)."""
+                  generated_at: Any = None, governance: Any = None) -> str:
+    """The report as one self-contained HTML page in ``locale`` (group labels from ``catalog``); a
+    :class:`~explain.governance.GovernanceReport` given as ``governance`` adds its sections."""
     locale = negotiate(locale)
     env = html_environment(TEMPLATES_DIR, locale)
     gettext = functools.partial(page_gettext, locale)
@@ -298,7 +299,13 @@ def render_report(report: ComplianceReport, *, locale: str, catalog: FeatureCata
                                chart_id="c-protected"),
     }
     template = env.get_template("report.html")
+    extra = {}
+    if governance is not None:  # the model-governance sections (explain compare), from their own partial
+        from explain.governance._render import governance_context
+
+        extra = governance_context(governance, locale=locale, label=label, kind_name=kind_name, number=number)
     return template.render(
+        governance=governance is not None, **extra,
         r=report, locale=locale, lang="zh-CN" if locale == "zh_CN" else "en", charts={k: v if isinstance(v, dict) else Markup(v) for k, v in charts.items()},
         principal_charts={k: Markup(v) for k, v in charts["principal"].items()},
         number=number, percent=percent, kind_name=kind_name, label=label,
