@@ -13,7 +13,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
 from api.deps import KeyCache
+from api.headers import SecurityHeadersMiddleware
 from api.limits import BodySizeLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import install_problem_handlers
@@ -101,6 +104,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The last added is outermost: metrics time everything (413s included); the size limit answers before
     # anything reads the body.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware, page_csp=agent_page.CSP, hsts_seconds=settings.hsts_seconds,
+                       max_count=settings.max_header_count, max_line_bytes=settings.max_header_line_bytes,
+                       max_total_bytes=settings.max_header_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # Outermost: the client address and scheme the rest sees are the proxy's X-Forwarded-For/-Proto only when
+    # the peer is one of EXPLAIN_FORWARDED_ALLOW_IPS (``explain serve`` leaves uvicorn's own copy off).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]
     return app

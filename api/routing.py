@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.message
 import json
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -69,6 +70,9 @@ def parse_json_body(raw: bytes) -> Any:
         raise body_problem(f"is not a JSON document ({exc.msg} at character {exc.pos})", "a JSON document") from None
     except RecursionError:
         raise body_problem("is nested too deeply", "a JSON document nested at most a few levels") from None
+    except ValueError:  # an integer literal past Python's 4,300-digit conversion limit
+        raise body_problem(f"has an integer literal longer than {sys.get_int_max_str_digits()} digits",
+                           "a JSON document whose numbers fit their fields") from None
 
 
 class GuardedRoute(APIRoute):
@@ -94,7 +98,8 @@ class GuardedRoute(APIRoute):
                 key = bearer_key(request)
                 caller = request.app.state.key_cache.peek(key) or await run_in_threadpool(caller_for, request, key)
                 request.state.caller = check_role(caller, roles)
-            if has_body and _is_json(request.headers.get("content-type")):
+            content_type = request.headers.get("content-type")
+            if has_body and (not content_type or _is_json(content_type)):  # FastAPI reads both as JSON
                 raw = await request.body()
                 if raw:
                     request._json = parse_json_body(raw)  # noqa: SLF001 - Starlette's own cache of request.json()

@@ -22,7 +22,9 @@ from __future__ import annotations
 import functools
 import datetime as dt
 import hmac
+import re
 import secrets
+import unicodedata
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from api.params import NO_CONTROL
 from api.service import BundleRegistry, UnknownBundleError, reader_reasons
+from explain.notices._account_ref import account_ref_problem
 from explain.audit._audit import AuditRecord
 from explain.audit._charts import WaterfallStep, waterfall
 from explain._exceptions import UnsupportedLocaleError
@@ -54,6 +58,8 @@ MAX_FORM_BYTES = 8 * 1024
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
 
+_NO_CONTROL = re.compile(NO_CONTROL)
+
 router = APIRouter(prefix="/agent", include_in_schema=False)
 
 
@@ -69,7 +75,9 @@ def _locale(request: Request) -> str:
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """Cookies are ``Secure`` over HTTPS, and whenever the configured public URL is https (TLS may end at a
+    proxy whose address is not trusted for ``X-Forwarded-Proto``)."""
+    return request.url.scheme == "https" or request.app.state.settings.public_https
 
 
 def _harden(response: Response) -> Response:
@@ -177,12 +185,17 @@ async def sign_in(request: Request) -> Response:
 
 @router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
+    """Only with the session's CSRF token: a cross-site form can neither end the session nor drop its cookie.
+    The session ends in the database too, so a copied cookie is worthless afterwards."""
     session = await _session(request)
+    if session is None:
+        return _redirect("/agent/sign-in")
     form = await _form(request)
-    if session is not None and _csrf_ok(session.csrf_token, form.get("csrf")):
-        await run_in_threadpool(_store(request).end_session, request.cookies[SESSION_COOKIE])
+    if not _csrf_ok(session.csrf_token, form.get("csrf")):
+        return _forbidden(request, "csrf")
+    await run_in_threadpool(_store(request).end_session, request.cookies[SESSION_COOKIE])
     response = _redirect("/agent/sign-in")
-    response.delete_cookie(SESSION_COOKIE, path="/agent")
+    response.delete_cookie(SESSION_COOKIE, path="/agent", httponly=True, samesite="strict", secure=_secure(request))
     return response
 
 
@@ -202,13 +215,26 @@ async def lookup(request: Request) -> Response:
     form = await _form(request)
     if not _csrf_ok(session.csrf_token, form.get("csrf")):
         return _forbidden(request, "csrf")
-    query = form.get("q", "").strip()
+    query = unicodedata.normalize("NFC", form.get("q", "").strip(" \t"))
     if not query or len(query) > 128:
         return _render(request, "lookup.html", status=422, session=session, query=query[:128], error="empty")
-    record = await run_in_threadpool(_store(request).get, query) if len(query) == 36 else None
+    record = await run_in_threadpool(_store(request).get, query) if len(query) == 36 and _plain(query) else None
     if record is not None:
         return _redirect(f"/agent/decisions/{urllib.parse.quote(record.decision_id, safe='')}")
+    problem = account_ref_problem(query)
+    if problem is not None:
+        return _invalid_reference(request, session, problem)
     return _redirect(f"/agent/accounts/{urllib.parse.quote(query, safe='')}")
+
+
+def _plain(text: str) -> bool:
+    """No control character (NUL included): the database is never asked about such a text."""
+    return _NO_CONTROL.fullmatch(text) is not None
+
+
+def _invalid_reference(request: Request, session: Session, problem: str) -> HTMLResponse:
+    """The account reference rule (:mod:`explain.notices._account_ref`) refused the text: 422, naming the code point."""
+    return _render(request, "lookup.html", status=422, session=session, query="", error="invalid", problem=problem)
 
 
 @router.get("/accounts/{account_ref:path}")
@@ -218,6 +244,10 @@ async def account(request: Request, account_ref: str) -> Response:
         return _redirect("/agent/sign-in")
     if len(account_ref) > 128:
         return _render(request, "lookup.html", status=422, session=session, query="", error="empty")
+    account_ref = unicodedata.normalize("NFC", account_ref)
+    problem = account_ref_problem(account_ref)
+    if problem is not None:
+        return _invalid_reference(request, session, problem)
     store = _store(request)
     records = await run_in_threadpool(store.list_by_account, account_ref, limit=100)
     await run_in_threadpool(store.log_reads, session.caller, records, via="page")
@@ -236,9 +266,11 @@ async def decision(request: Request, decision_id: str) -> Response:
     if session is None:
         return _redirect("/agent/sign-in")
     store = _store(request)
-    record = await run_in_threadpool(store.get, decision_id) if len(decision_id) <= 64 else None
+    known = len(decision_id) <= 64 and _plain(decision_id)
+    record = await run_in_threadpool(store.get, decision_id) if known else None
     if record is None:
-        return _render(request, "lookup.html", status=404, session=session, query=decision_id[:64], error="not-found")
+        query = decision_id[:64] if known else ""
+        return _render(request, "lookup.html", status=404, session=session, query=query, error="not-found")
     locale = _locale(request)
     view = _decision_view(request.app.state.bundles, record, locale)
     await run_in_threadpool(store.log_reads, session.caller, [record], via="page")

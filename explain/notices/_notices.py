@@ -28,6 +28,7 @@ from markupsafe import Markup, escape
 from babel.numbers import is_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from explain.notices._account_ref import check_account_ref
 from explain.catalog._catalog import FeatureCatalog, advice_applies
 from explain._exceptions import CatalogError, NoticeInputError, UnknownReasonError
 from explain.notices._formatting import MAX_MAGNITUDE, format_date, format_money, format_value
@@ -484,7 +485,7 @@ def check_letter(
     currency = _text(currency, "currency").upper()
     if not is_currency(currency):
         raise NoticeInputError("currency", "an ISO 4217 currency code Babel knows, such as 'CNY'", currency)
-    account_ref = _text(account_ref, "account_ref")
+    account_ref = check_account_ref(account_ref)
     notice_date = _date(notice_date if notice_date is not None else _dt.date.today(), "notice_date")
     if effective_date is None:
         days = profile.notice_period_days if decision in (Decision.LIMIT_DECREASE, Decision.ACCOUNT_CLOSURE) else 0
