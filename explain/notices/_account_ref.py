@@ -29,8 +29,12 @@ EXPECTED = ("a visible account reference: no control, format (bidi, zero-width) 
             "no space at either end")
 
 
+_UNNAMED = {"Cc": "(control character)", "Co": "(private-use character)", "Cs": "(surrogate)"}
+
+
 def _describe(char: str, position: int) -> str:
-    name = unicodedata.name(char, "") or unicodedata.category(char)
+    category = unicodedata.category(char)
+    name = unicodedata.name(char, "") or _UNNAMED.get(category, f"({category})")
     return f"U+{ord(char):04X} {name} at position {position}"
 
 
