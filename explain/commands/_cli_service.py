@@ -53,8 +53,38 @@ def _migrate(url: str) -> None:
 def _run(host: str, port: int, workers: int, log_level: str) -> None:
     import uvicorn
 
+    # proxy_headers off: the app itself believes X-Forwarded-* only from EXPLAIN_FORWARDED_ALLOW_IPS (one place,
+    # the same under any ASGI server); h11's request-head limit matches the app's 431 limit on header bytes.
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, proxy_headers=False, server_header=False,
+                h11_max_incomplete_event_size=_max_header_bytes())
+
+
+def _max_header_bytes() -> int:
+    from api.settings import Settings
+
+    return Settings().max_header_bytes
+
+
+ForwardedOption = Annotated[
+    str | None,
+    typer.Option("--forwarded-allow-ips", help="Comma-separated proxy addresses or networks ('*': any) whose "
+                                               "X-Forwarded-For and X-Forwarded-Proto are believed (default: "
+                                               "$EXPLAIN_FORWARDED_ALLOW_IPS, else 127.0.0.1)."),
+]
+PublicUrlOption = Annotated[
+    str | None,
+    typer.Option("--public-url", help="The URL users reach the service at (default: $EXPLAIN_PUBLIC_URL); "
+                                      "https makes the page's cookies Secure even behind a TLS proxy."),
+]
+
+
+def _proxy_environment(forwarded_allow_ips: str | None, public_url: str | None) -> None:
+    """Exported, like ``--database-url``, so every worker's settings read the same values."""
+    if forwarded_allow_ips:
+        os.environ["EXPLAIN_FORWARDED_ALLOW_IPS"] = forwarded_allow_ips
+    if public_url:
+        os.environ["EXPLAIN_PUBLIC_URL"] = public_url
 
 
 def _check_workers(workers: int) -> None:
@@ -69,9 +99,12 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes (all state is in the database).")] = 1,
     database_url: DatabaseOption = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    forwarded_allow_ips: ForwardedOption = None,
+    public_url: PublicUrlOption = None,
 ) -> None:
     """Run the notices service (FastAPI under uvicorn); the schema is migrated first."""
     _check_workers(workers)
+    _proxy_environment(forwarded_allow_ips, public_url)
     url = _database_url(database_url)
     _prepare_environment(workers)
     _migrate(url)
