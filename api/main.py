@@ -23,6 +23,7 @@ from api.problems import install_problem_handlers
 from api.pages import agent as agent_page
 from api.routes import audit, bundles, decisions, explanations, health
 from api.service import BundleRegistry
+from api.throttle import AuthThrottle
 from api.settings import Settings, get_settings
 from explain.audit._store import AuditStore
 
@@ -38,6 +39,16 @@ audit record. Support agents read decisions back in their own language; auditors
 Authenticate with `Authorization: Bearer <key>`; keys carry one role: `issuer`, `agent` or `auditor`
 (`explain keys create --role ROLE`). Every error is an RFC 9457 problem details document.
 """
+
+
+def auth_throttle(settings: Settings, metrics: Metrics) -> AuthThrottle | None:
+    """The failed-authentication throttle the settings ask for (None when ``EXPLAIN_AUTH_THROTTLE=false``)."""
+    if not settings.auth_throttle:
+        return None
+    return AuthThrottle(free_failures=settings.auth_free_failures, delay=settings.auth_delay_seconds,
+                        max_delay=settings.auth_max_delay_seconds, lockout_failures=settings.auth_lockout_failures,
+                        lockout_seconds=settings.auth_lockout_seconds,
+                        on_lockout=lambda scope: metrics.auth_lockouts.labels(scope).inc())
 
 
 def _startup(app: FastAPI, settings: Settings) -> None:
@@ -94,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.key_cache = KeyCache(settings.auth_cache_seconds)
+    app.state.auth_throttle = auth_throttle(settings, app.state.metrics)
     # Explaining is CPU-bound Python: more threads at once only fight over the GIL. Requests queue here
     # instead, so each one finishes sooner (throughput scales with worker processes, not threads).
     app.state.compute_slots = threading.BoundedSemaphore(settings.compute_concurrency)

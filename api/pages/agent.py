@@ -38,6 +38,7 @@ from markupsafe import Markup
 
 from api.params import NO_CONTROL
 from api.service import BundleRegistry, UnknownBundleError, reader_reasons
+from api.throttle import AuthThrottle, subjects_for
 from explain.notices._account_ref import account_ref_problem
 from explain.audit._audit import AuditRecord
 from explain.audit._charts import WaterfallStep, waterfall
@@ -156,9 +157,12 @@ async def sign_in_form(request: Request) -> Response:
     return _sign_in_page(request)
 
 
-def _sign_in_page(request: Request, *, status: int = 200, error: str | None = None) -> HTMLResponse:
+def _sign_in_page(request: Request, *, status: int = 200, error: str | None = None,
+                  seconds: int | None = None) -> HTMLResponse:
     csrf = secrets.token_urlsafe(32)
-    response = _render(request, "sign_in.html", status=status, session=None, csrf=csrf, error=error)
+    response = _render(request, "sign_in.html", status=status, session=None, csrf=csrf, error=error, seconds=seconds)
+    if seconds is not None:
+        response.headers["Retry-After"] = str(seconds)
     response.set_cookie(SIGNIN_COOKIE, csrf, max_age=1800, path="/agent", httponly=True, samesite="strict",
                         secure=_secure(request))
     return response
@@ -170,9 +174,22 @@ async def sign_in(request: Request) -> Response:
     if not _csrf_ok(request.cookies.get(SIGNIN_COOKIE), form.get("csrf")):
         return _sign_in_page(request, status=400, error="expired")
     key = form.get("key", "").strip()
+    # The same throttle as API keys (api.throttle): per address and key id, checked before the database.
+    throttle: AuthThrottle | None = request.app.state.auth_throttle
+    metrics = request.app.state.metrics
+    subjects = subjects_for(request.client.host if request.client else None, key) if throttle else []
+    retry_after = throttle.retry_after(subjects) if throttle is not None else None
+    if retry_after is not None:
+        metrics.auth_throttled.labels("page").inc()
+        return _sign_in_page(request, status=429, error="throttled", seconds=retry_after)
     caller = await run_in_threadpool(_store(request).authenticate, key) if key else None
     if caller is None:
+        metrics.auth_failures.labels("page").inc()
+        if throttle is not None:
+            throttle.failed(subjects)
         return _sign_in_page(request, status=401, error="invalid")
+    if throttle is not None:
+        throttle.succeeded(subjects)
     if caller.role not in PAGE_ROLES:
         return _forbidden(request, "role")
     token, _ = await run_in_threadpool(lambda: _store(request).create_session(caller, ttl_seconds=SESSION_SECONDS))
