@@ -236,7 +236,7 @@ async def lookup(request: Request) -> Response:
     if not query or len(query) > 128:
         return _render(request, "lookup.html", status=422, session=session, query=query[:128], error="empty")
     record = await run_in_threadpool(_store(request).get, query) if len(query) == 36 and _plain(query) else None
-    if record is not None:
+    if record is not None and session.caller.may_read(record):
         return _redirect(f"/agent/decisions/{urllib.parse.quote(record.decision_id, safe='')}")
     problem = account_ref_problem(query)
     if problem is not None:
@@ -266,8 +266,12 @@ async def account(request: Request, account_ref: str) -> Response:
     if problem is not None:
         return _invalid_reference(request, session, problem)
     store = _store(request)
-    records = await run_in_threadpool(store.list_by_account, account_ref, limit=100)
-    await run_in_threadpool(store.log_reads, session.caller, records, via="page")
+    records = await run_in_threadpool(lambda: store.list_by_account(account_ref, limit=100,
+                                                                    issuers=session.caller.readable_issuers))
+    if records:
+        await run_in_threadpool(store.log_reads, session.caller, records, via="page")
+    else:  # an unknown account (or none of it in the key's scope) is logged like any other read
+        await run_in_threadpool(lambda: store.log_lookup(session.caller, account_ref, via="page"))
     locale = _locale(request)
     rows = [{"record": r, "when": _when(r.created_at, locale), "kind": r.decision,
              "old": _money(r.inputs.get("old_limit"), r.inputs.get("currency", "CNY"), locale),
@@ -285,7 +289,7 @@ async def decision(request: Request, decision_id: str) -> Response:
     store = _store(request)
     known = len(decision_id) <= 64 and _plain(decision_id)
     record = await run_in_threadpool(store.get, decision_id) if known else None
-    if record is None:
+    if record is None or not session.caller.may_read(record):
         query = decision_id[:64] if known else ""
         return _render(request, "lookup.html", status=404, session=session, query=query, error="not-found")
     locale = _locale(request)

@@ -165,6 +165,12 @@ def keys_create(
     role: Annotated[str, typer.Option("--role", help=_ROLES_HELP)],
     name: Annotated[str | None, typer.Option("--name", help="Who holds the key (shown in logs).")] = None,
     database_url: DatabaseOption = None,
+    tenant: Annotated[str | None, typer.Option(
+        "--tenant", help="Label the key with a tenant (the lender or brand an issuer key posts for).")] = None,
+    scope_issuer: Annotated[list[str], typer.Option(
+        "--scope-issuer", help="Agent keys: read only decisions issued by this key id; repeatable.")] = [],  # noqa: B006
+    scope_tenant: Annotated[str | None, typer.Option(
+        "--scope-tenant", help="Agent keys: read only decisions issued by keys labelled with this tenant.")] = None,
 ) -> None:
     """Create an API key for ROLE and print it once (only its sha256 is stored)."""
     from explain.audit._store import ROLES, AuditStore
@@ -172,9 +178,17 @@ def keys_create(
     if role not in ROLES:
         typer.echo(f"error: The '--role' must be one of {', '.join(map(repr, ROLES))}. Got {role!r} instead.", err=True)
         raise typer.Exit(2)
+    if (scope_issuer or scope_tenant is not None) and role != "agent":
+        typer.echo(f"error: Only an agent key takes '--scope-issuer' or '--scope-tenant'. Got '--role {role}'.", err=True)
+        raise typer.Exit(2)
+    for label, value in (("--tenant", tenant), ("--scope-tenant", scope_tenant)):
+        if value is not None and not (0 < len(value) <= 64 and value.isprintable() and value.strip() == value):
+            typer.echo(f"error: The '{label}' must be 1 to 64 visible characters. Got {value!r} instead.", err=True)
+            raise typer.Exit(2)
     store = AuditStore(_database_url(database_url))
     try:
-        key, caller = store.create_api_key(role, name=name)
+        key, caller = store.create_api_key(role, name=name, tenant=tenant, scope_issuers=scope_issuer,
+                                           scope_tenant=scope_tenant)
     finally:
         store.close()
     typer.echo(f"created {caller.role} key {caller.key_id} for {caller.name!r}; it is shown only now:", err=True)
@@ -207,7 +221,10 @@ def keys_list(
     typer.echo(f"{'KEY ID':<16}  {'ROLE':<8}  {'CREATED (UTC)':<19}  {'REVOKED (UTC)':<19}  NAME")
     for k in keys:
         revoked = (k.revoked_at or "yes")[:19] if k.revoked else "-"
-        typer.echo(f"{k.key_id:<16}  {k.role:<8}  {k.created_at[:19]:<19}  {revoked:<19}  {k.name}")
+        extra = "".join(f"  [{what}]" for what in (
+            f"tenant {k.tenant}" if k.tenant else "",
+            "scope " + json.dumps(k.scope, sort_keys=True) if k.scope else "") if what)
+        typer.echo(f"{k.key_id:<16}  {k.role:<8}  {k.created_at[:19]:<19}  {revoked:<19}  {k.name}{extra}")
 
 
 def keys_revoke(
