@@ -218,3 +218,25 @@ def test_the_report_policy_allows_inline_styles_but_no_script(service) -> None:
 def test_oversized_or_too_many_headers_are_431(service, headers) -> None:
     body = assert_problem(service.client.get("/healthz", headers=headers), 431, field="headers")
     assert "at most" in body["detail"]
+
+
+@pytest.mark.slow
+def test_a_real_server_refuses_huge_headers_and_believes_only_its_trusted_proxy(tmp_path) -> None:
+    import httpx
+    from liveserver import server_process
+
+    url = f"sqlite:///{tmp_path / 'explain.db'}"
+    with server_process(url, log_path=tmp_path / "server.log",
+                        env={"EXPLAIN_FORWARDED_ALLOW_IPS": "192.0.2.1"}) as (base, _proc):
+        big = httpx.get(f"{base}/healthz", headers={"x-big": "a" * (10 * 1024 * 1024)}, timeout=60)
+        assert_problem(big, 431, field="headers")
+        many = httpx.get(f"{base}/healthz", headers={f"x-h{i}": "1" for i in range(10_000)}, timeout=60)
+        assert_problem(many, 431, field="headers")
+        # 127.0.0.1 is not in EXPLAIN_FORWARDED_ALLOW_IPS here: its X-Forwarded-Proto is not believed, and
+        # uvicorn's own proxy handling (which trusts 127.0.0.1) is off under `explain serve`
+        plain = httpx.get(f"{base}/healthz", headers={"x-forwarded-proto": "https"})
+        assert plain.status_code == 200 and "strict-transport-security" not in plain.headers
+        assert plain.headers["x-frame-options"] == "DENY" and "server" not in plain.headers
+    with server_process(url, log_path=tmp_path / "server2.log") as (base, _proc):  # default: 127.0.0.1 trusted
+        proxied = httpx.get(f"{base}/healthz", headers={"x-forwarded-proto": "https"})
+        assert proxied.headers["strict-transport-security"] == "max-age=31536000"
