@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from explain import NoticeInputError
 from explain.notices._account_ref import check_account_ref
+from explain.notices._notices import MAX_NOTICE_DATE, MIN_NOTICE_DATE
 
 __all__ = [
     "MAX_DATE",
@@ -44,8 +45,8 @@ MAX_OFFSET = 1_000_000
 
 #: Dates a caller may send (notice, effective, export bounds): wide enough for any real letter or audit
 #: window, narrow enough that adding a notice period or converting an offset to UTC never overflows.
-MIN_DATE = dt.date(1900, 1, 1)
-MAX_DATE = dt.date(2999, 12, 31)
+MIN_DATE = MIN_NOTICE_DATE
+MAX_DATE = MAX_NOTICE_DATE
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII)

@@ -1,4 +1,4 @@
-"""One account-reference rule for the library, the CLI and the batch (the service's 422s are in
+"""One account-reference rule (and one notice-date bound) for the library, the CLI and the batch (the service's 422s are in
 tests/api/test_held_out_attacks.py): NFC, and no invisible, direction or separator character, named by code point."""
 
 from __future__ import annotations
@@ -75,3 +75,12 @@ def test_the_batch_puts_such_a_row_in_the_errors_file(tmp_path):
     errors = pd.read_csv(summary.errors)
     assert list(errors["account"]) == ["evil\u202e1"] and list(errors["field"]) == ["account_ref"]
     assert "U+202E RIGHT-TO-LEFT OVERRIDE" in errors["error"].iloc[0]
+
+
+@pytest.mark.parametrize("date", ["9999-12-31", "0001-01-01"])
+def test_the_cli_refuses_a_notice_date_that_would_overflow(bundle, date):
+    result = CliRunner().invoke(app, ["notice", "--bundle", "demo", "--decision", "limit_decrease", "--old-limit",
+                                      "20000", "--new-limit", "8000", "--notice-date", date, "--account", "77",
+                                      "--locale", "en"])
+    assert result.exit_code != 0 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "'notice_date' must be a date from 1900-01-01 to 2999-12-31" in result.output
