@@ -54,8 +54,8 @@ def _csv(records: Iterator[AuditRecord]) -> Iterator[bytes]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for i, record in enumerate(records, start=1):
-        writer.writerow([canonical_json(getattr(record, c)) if c in _JSON_COLUMNS else neutralise_cell(getattr(record, c))
-                         for c in CSV_COLUMNS])
+        writer.writerow([canonical_json(getattr(record, c)) if c in _JSON_COLUMNS
+                         else neutralise_cell(getattr(record, c)) for c in CSV_COLUMNS])
         if i % 100 == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)

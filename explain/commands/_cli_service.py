@@ -168,7 +168,8 @@ def keys_create(
     tenant: Annotated[str | None, typer.Option(
         "--tenant", help="Label the key with a tenant (the lender or brand an issuer key posts for).")] = None,
     scope_issuer: Annotated[list[str], typer.Option(
-        "--scope-issuer", help="Agent keys: read only decisions issued by this key id; repeatable.")] = [],  # noqa: B006
+        "--scope-issuer", help="Agent keys: read only decisions issued by this key id; repeatable.",
+    )] = [],  # noqa: B006
     scope_tenant: Annotated[str | None, typer.Option(
         "--scope-tenant", help="Agent keys: read only decisions issued by keys labelled with this tenant.")] = None,
 ) -> None:
@@ -179,7 +180,8 @@ def keys_create(
         typer.echo(f"error: The '--role' must be one of {', '.join(map(repr, ROLES))}. Got {role!r} instead.", err=True)
         raise typer.Exit(2)
     if (scope_issuer or scope_tenant is not None) and role != "agent":
-        typer.echo(f"error: Only an agent key takes '--scope-issuer' or '--scope-tenant'. Got '--role {role}'.", err=True)
+        typer.echo(f"error: Only an agent key takes '--scope-issuer' or '--scope-tenant'. Got '--role {role}'.",
+                   err=True)
         raise typer.Exit(2)
     for label, value in (("--tenant", tenant), ("--scope-tenant", scope_tenant)):
         if value is not None and not (0 < len(value) <= 64 and value.isprintable() and value.strip() == value):

@@ -101,8 +101,8 @@ def test_serve_exports_the_proxy_options_to_its_workers(tmp_path, monkeypatch) -
 
     from explain.commands import _cli_service
 
-    for name in ("EXPLAIN_DATABASE_URL", "EXPLAIN_FORWARDED_ALLOW_IPS", "EXPLAIN_PUBLIC_URL", "PROMETHEUS_MULTIPROC_DIR",
-                 "OMP_NUM_THREADS"):
+    for name in ("EXPLAIN_DATABASE_URL", "EXPLAIN_FORWARDED_ALLOW_IPS", "EXPLAIN_PUBLIC_URL",
+                 "PROMETHEUS_MULTIPROC_DIR", "OMP_NUM_THREADS"):
         monkeypatch.setenv(name, "")
     monkeypatch.setattr(_cli_service, "_run", lambda *args: None)
     app = typer.Typer()

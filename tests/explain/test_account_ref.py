@@ -1,5 +1,6 @@
-"""One account-reference rule (and one notice-date bound) for the library, the CLI and the batch (the service's 422s are in
-tests/api/test_held_out_attacks.py): NFC, and no invisible, direction or separator character, named by code point."""
+"""One account-reference rule (and one notice-date bound) for the library, the CLI and the batch (the service's
+422s are in tests/api/test_held_out_attacks.py): NFC, and no invisible, direction or separator character, named
+by code point."""
 
 from __future__ import annotations
 
