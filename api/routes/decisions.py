@@ -20,6 +20,8 @@ from explain.audit._store import IdempotencyClaim, IdempotencyConflictError
 router = APIRouter(prefix="/v1", tags=["decisions"], route_class=GuardedRoute)
 
 _ERRORS = {401: {"model": ProblemDetails}, 403: {"model": ProblemDetails}, 422: {"model": ProblemDetails},
+           429: {"model": ProblemDetails, "description": "Too many wrong keys lately from this address or for this key "
+                 "id: retry after the Retry-After header's seconds (nothing was checked)."},
            503: {"model": ProblemDetails, "description": "The database does not answer (or the service cannot render "
                  "yet). Retry after the Retry-After header's seconds, with the same Idempotency-Key."}}
 
