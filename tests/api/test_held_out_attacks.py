@@ -54,6 +54,21 @@ def test_a_feature_value_past_the_numeric_bound_is_422_naming_the_feature(servic
                    field="features.duration_in_month")
 
 
+@pytest.mark.parametrize(("where", "field"), [("purpose", "features.purpose"), ("account_ref", "account_ref"),
+                                              ("policy", "policy_reasons[0]")])
+def test_a_lone_surrogate_escape_is_422_naming_the_field(service, decision_body, where, field) -> None:
+    body = decision_body(policy_reasons=["@@"] if where == "policy" else [])
+    if where == "purpose":
+        body["features"] = {**body["features"], "purpose": "@@"}
+    elif where == "account_ref":
+        body["account_ref"] = "@@"
+    text = json.dumps(body).replace('"@@"', '"car\\udfff"')
+    problem = assert_problem(_raw(service, "/v1/decisions", text), 422, field=field)
+    assert "U+DFFF" in problem["errors"][0]["message"]
+    paired = json.dumps(decision_body(account_ref="@@")).replace('"@@"', '"smile-\\ud83d\\ude00"')
+    assert _raw(service, "/v1/decisions", paired).status_code == 201  # a pair is one character: accepted
+
+
 @pytest.mark.parametrize("field", ["old_limit", "new_limit"])
 def test_limits_of_10_to_the_400_are_422(service, decision_body, field) -> None:
     text = _with_literal(decision_body(), field, str(10**400))
