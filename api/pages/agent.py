@@ -5,9 +5,13 @@ Security, in one place:
 
 - the key is posted once, in a form body (never a URL), checked like an API key, and exchanged for a random
   session token in a cookie that is ``HttpOnly``, ``SameSite=Strict``, ``Path=/agent`` (and ``Secure`` over
-  HTTPS); the database keeps only the token's sha256, so any worker can serve the session and revoking the key
-  ends it;
+  HTTPS or when ``EXPLAIN_PUBLIC_URL`` is https); the database keeps only the token's sha256, so any worker can
+  serve the session and revoking the key ends it;
+- wrong keys are throttled per address and key id like API keys (:mod:`api.throttle`: 429 with ``Retry-After``);
 - every form post carries a CSRF token that must match the session's (the sign-in form: a one-off cookie);
+  sign-out too, and it ends the session in the database before the cookie is dropped;
+- paths and lookups are checked before the database sees them (no control characters; account references by
+  :mod:`explain.notices._account_ref`), and an agent key's scope hides what it may not read;
 - only ``agent`` and ``auditor`` keys may sign in (an ``issuer`` key gets 403);
 - pages are sent with a strict Content-Security-Policy (no script at all, styles from ``/agent/assets``),
   ``no-store`` and ``no-referrer``;
