@@ -15,6 +15,7 @@ from api.metrics import Metrics
 from api.problems import Problem
 from api.service import BundleRegistry
 from api.settings import Settings, get_settings
+from api.throttle import AuthThrottle, subjects_for
 from explain.audit._store import AuditStore, Caller
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "caller_for",
     "check_role",
     "require_role",
+    "throttled",
 ]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -107,12 +109,32 @@ def bearer_key(request: Request) -> str:
     return key
 
 
+def throttled(retry_after: int) -> Problem:
+    """429: this address or key id failed too often lately; nothing was checked."""
+    return Problem(429, "too-many-failed-authentications", "Too many failed authentications",
+                   f"Too many wrong keys from this address or for this key id. Retry after {retry_after} s.",
+                   headers={"Retry-After": str(retry_after)})
+
+
 def caller_for(request: Request, key: str) -> Caller:
-    """The caller holding ``key`` (the key cache, else the database), or 401."""
+    """The caller holding ``key`` (the key cache, else the database), or 401; 429 while the client's address or
+    the key id must wait after failures (:mod:`api.throttle`), before the database is asked."""
     store: AuditStore = request.app.state.store
+    throttle: AuthThrottle | None = request.app.state.auth_throttle
+    subjects = subjects_for(request.client.host if request.client else None, key) if throttle else []
+    if throttle is not None:
+        retry_after = throttle.retry_after(subjects)
+        if retry_after is not None:
+            request.app.state.metrics.auth_throttled.labels("api").inc()
+            raise throttled(retry_after)
     caller = request.app.state.key_cache.get(key, store.authenticate)
     if caller is None:
+        request.app.state.metrics.auth_failures.labels("api").inc()
+        if throttle is not None:
+            throttle.failed(subjects)
         raise _unauthorized("The API key is not valid.")
+    if throttle is not None:
+        throttle.succeeded(subjects)
     return caller
 
 

@@ -13,13 +13,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
 from api.deps import KeyCache
+from api.headers import SecurityHeadersMiddleware
 from api.limits import BodySizeLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import install_problem_handlers
 from api.pages import agent as agent_page
 from api.routes import audit, bundles, decisions, explanations, health
 from api.service import BundleRegistry
+from api.throttle import AuthThrottle
 from api.settings import Settings, get_settings
 from explain.audit._store import AuditStore
 
@@ -35,6 +39,16 @@ audit record. Support agents read decisions back in their own language; auditors
 Authenticate with `Authorization: Bearer <key>`; keys carry one role: `issuer`, `agent` or `auditor`
 (`explain keys create --role ROLE`). Every error is an RFC 9457 problem details document.
 """
+
+
+def auth_throttle(settings: Settings, metrics: Metrics) -> AuthThrottle | None:
+    """The failed-authentication throttle the settings ask for (None when ``EXPLAIN_AUTH_THROTTLE=false``)."""
+    if not settings.auth_throttle:
+        return None
+    return AuthThrottle(free_failures=settings.auth_free_failures, delay=settings.auth_delay_seconds,
+                        max_delay=settings.auth_max_delay_seconds, lockout_failures=settings.auth_lockout_failures,
+                        lockout_seconds=settings.auth_lockout_seconds,
+                        on_lockout=lambda scope: metrics.auth_lockouts.labels(scope).inc())
 
 
 def _startup(app: FastAPI, settings: Settings) -> None:
@@ -91,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.key_cache = KeyCache(settings.auth_cache_seconds)
+    app.state.auth_throttle = auth_throttle(settings, app.state.metrics)
     # Explaining is CPU-bound Python: more threads at once only fight over the GIL. Requests queue here
     # instead, so each one finishes sooner (throughput scales with worker processes, not threads).
     app.state.compute_slots = threading.BoundedSemaphore(settings.compute_concurrency)
@@ -101,6 +116,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The last added is outermost: metrics time everything (413s included); the size limit answers before
     # anything reads the body.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware, page_csp=agent_page.CSP, hsts_seconds=settings.hsts_seconds,
+                       max_count=settings.max_header_count, max_line_bytes=settings.max_header_line_bytes,
+                       max_total_bytes=settings.max_header_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # Outermost: the client address and scheme the rest sees are the proxy's X-Forwarded-For/-Proto only when
+    # the peer is one of EXPLAIN_FORWARDED_ALLOW_IPS (``explain serve`` leaves uvicorn's own copy off).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]
     return app

@@ -44,6 +44,25 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.auth_failures = Counter(
+            "explain_auth_failures",
+            "Failed authentications (a wrong, unknown or revoked key), by where: api or page.",
+            ["via"],
+            registry=self.registry,
+        )
+        self.auth_lockouts = Counter(
+            "explain_auth_lockouts",
+            "Lockouts after repeated failed authentication, by what was locked out: address or key.",
+            ["scope"],
+            registry=self.registry,
+        )
+        self.auth_throttled = Counter(
+            "explain_auth_throttled",
+            "Authentication attempts refused (429) while their address or key id had to wait.",
+            ["via"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import email.message
 import json
+import re
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -26,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.deps import authenticate, bearer_key, caller_for, check_role
-from api.problems import body_problem
+from api.problems import Problem, body_problem
 from explain.audit._store import ROLES
 
 __all__ = ["GuardedRoute", "parse_json_body"]
@@ -64,11 +66,47 @@ def parse_json_body(raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise body_problem(f"is not UTF-8 (byte {exc.start})", "a JSON document in UTF-8") from None
     try:
-        return json.loads(text)
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise body_problem(f"is not a JSON document ({exc.msg} at character {exc.pos})", "a JSON document") from None
     except RecursionError:
         raise body_problem("is nested too deeply", "a JSON document nested at most a few levels") from None
+    except ValueError:  # an integer literal past Python's 4,300-digit conversion limit
+        raise body_problem(f"has an integer literal longer than {sys.get_int_max_str_digits()} digits",
+                           "a JSON document whose numbers fit their fields") from None
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then walk the document for an unpaired one
+        where = _lone_surrogate(document, "")
+        if where is not None:
+            field, code = where
+            raise Problem(422, "invalid-request", "Invalid request", f"The request has invalid fields: {field}.",
+                          errors=[{"field": field, "message": f"has a lone surrogate escape (U+{code:04X}), which is "
+                                   "not a character", "expected": "valid Unicode text"}])
+    return document
+
+
+# JSON may write a UTF-16 surrogate as an escape; alone (unpaired) it is not text, and cannot be encoded,
+# hashed or stored: found here, once, instead of as an encoding error deep in the request.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(value: Any, path: str) -> tuple[str, int] | None:
+    """The field (``features.purpose``, ``locales[0]``) holding an unpaired surrogate, and its code point."""
+    if isinstance(value, str):
+        for char in value:
+            if 0xD800 <= ord(char) <= 0xDFFF:
+                return path or "body", ord(char)
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _lone_surrogate(key, path) or _lone_surrogate(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _lone_surrogate(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 class GuardedRoute(APIRoute):
@@ -94,7 +132,8 @@ class GuardedRoute(APIRoute):
                 key = bearer_key(request)
                 caller = request.app.state.key_cache.peek(key) or await run_in_threadpool(caller_for, request, key)
                 request.state.caller = check_role(caller, roles)
-            if has_body and _is_json(request.headers.get("content-type")):
+            content_type = request.headers.get("content-type")
+            if has_body and (not content_type or _is_json(content_type)):  # FastAPI reads both as JSON
                 raw = await request.body()
                 if raw:
                     request._json = parse_json_body(raw)  # noqa: SLF001 - Starlette's own cache of request.json()

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from pydantic_core import PydanticCustomError
 
-from api.params import NO_CONTROL, IsoDate
+from api.params import NO_CONTROL, AccountRef, IsoDate
 from explain import Decision
 
 #: Text a caller sends: bounded, and without NUL or other control characters.
@@ -17,11 +17,17 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_
 
 
 MAX_FEATURE_TEXT = 256
+#: The largest magnitude of a numeric feature value: far beyond any amount, count or age, and exact as a
+#: float64 (a 400-digit integer would otherwise overflow the model's float conversion: a 500, not a 422).
+MAX_FEATURE_MAGNITUDE = 10**15
 
 
 def _finite(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite number (null marks a missing value)")
+    if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > MAX_FEATURE_MAGNITUDE:
+        raise PydanticCustomError("number_too_large", "Numbers must be at most 10^15 in magnitude",
+                                  {"expected": "a number between -10^15 and 10^15"})
     if isinstance(value, str):
         if len(value) > MAX_FEATURE_TEXT:
             raise PydanticCustomError("string_too_long", "Text values must be at most {max} characters",
@@ -98,8 +104,9 @@ class DecisionRequest(ExplanationRequest):
         extra="forbid",
     )
 
-    account_ref: str = Field(min_length=1, max_length=128, pattern=NO_CONTROL,
-                             description="The account as the customer knows it.")
+    account_ref: AccountRef = Field(min_length=1, max_length=128, pattern=NO_CONTROL,
+                                    description="The account as the customer knows it (NFC; no invisible, "
+                                                "direction or separator characters but inner spaces).")
     old_limit: float = Field(ge=0, lt=1e15, allow_inf_nan=False, strict=True, description="Limit before the decision.")
     new_limit: float = Field(ge=0, lt=1e15, allow_inf_nan=False, strict=True,
                              description="Limit after (for increase_declined: asked for).")

@@ -33,6 +33,36 @@ class Settings(BaseSettings):
     compute_concurrency: int = Field(default=1, gt=0, description="Explanations computed at once per worker.")
     max_page_size: int = Field(default=500, gt=0)
 
+    # ---- hardening: proxies, HTTPS, header limits, failed-authentication throttling (see SECURITY.md)
+    public_url: str | None = Field(default=None, description=(
+        "The URL users reach the service at; when it is https, cookies are Secure even if TLS ends at a proxy."))
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1"], description=(
+        "Proxies (addresses or networks, '*' for any) whose X-Forwarded-For/-Proto are believed."))
+    hsts_seconds: int = Field(default=31_536_000, ge=0, description="Strict-Transport-Security max-age over HTTPS; "
+                                                                      "0 sends none.")
+    max_header_count: int = Field(default=100, gt=0)
+    max_header_line_bytes: int = Field(default=8 * 1024, gt=0)
+    max_header_bytes: int = Field(default=32 * 1024, gt=0)
+    auth_throttle: bool = Field(default=True, description="Delay and lock out repeated failed authentication.")
+    auth_free_failures: int = Field(default=3, ge=0, description="Failures (per address, per key id) before delays.")
+    auth_delay_seconds: float = Field(default=1.0, gt=0, description="The first delay; it doubles per failure.")
+    auth_max_delay_seconds: float = Field(default=60.0, gt=0)
+    auth_lockout_failures: int = Field(default=10, gt=0, description="Failures that lock the address or key id out.")
+    auth_lockout_seconds: float = Field(default=900.0, gt=0, description="How long a lockout lasts; failures older "
+                                                                         "than this are forgotten.")
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def public_https(self) -> bool:
+        """Users reach the service over HTTPS (whatever the last hop to this process is)."""
+        return bool(self.public_url) and self.public_url.lower().startswith("https://")
+
     @field_validator("bundles", "default_locales", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

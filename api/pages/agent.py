@@ -5,9 +5,13 @@ Security, in one place:
 
 - the key is posted once, in a form body (never a URL), checked like an API key, and exchanged for a random
   session token in a cookie that is ``HttpOnly``, ``SameSite=Strict``, ``Path=/agent`` (and ``Secure`` over
-  HTTPS); the database keeps only the token's sha256, so any worker can serve the session and revoking the key
-  ends it;
+  HTTPS or when ``EXPLAIN_PUBLIC_URL`` is https); the database keeps only the token's sha256, so any worker can
+  serve the session and revoking the key ends it;
+- wrong keys are throttled per address and key id like API keys (:mod:`api.throttle`: 429 with ``Retry-After``);
 - every form post carries a CSRF token that must match the session's (the sign-in form: a one-off cookie);
+  sign-out too, and it ends the session in the database before the cookie is dropped;
+- paths and lookups are checked before the database sees them (no control characters; account references by
+  :mod:`explain.notices._account_ref`), and an agent key's scope hides what it may not read;
 - only ``agent`` and ``auditor`` keys may sign in (an ``issuer`` key gets 403);
 - pages are sent with a strict Content-Security-Policy (no script at all, styles from ``/agent/assets``),
   ``no-store`` and ``no-referrer``;
@@ -22,7 +26,9 @@ from __future__ import annotations
 import functools
 import datetime as dt
 import hmac
+import re
 import secrets
+import unicodedata
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -34,7 +40,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from api.params import NO_CONTROL
 from api.service import BundleRegistry, UnknownBundleError, reader_reasons
+from api.throttle import AuthThrottle, subjects_for
+from explain.notices._account_ref import account_ref_problem
 from explain.audit._audit import AuditRecord
 from explain.audit._charts import WaterfallStep, waterfall
 from explain._exceptions import UnsupportedLocaleError
@@ -54,6 +63,8 @@ MAX_FORM_BYTES = 8 * 1024
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
 
+_NO_CONTROL = re.compile(NO_CONTROL)
+
 router = APIRouter(prefix="/agent", include_in_schema=False)
 
 
@@ -69,7 +80,9 @@ def _locale(request: Request) -> str:
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """Cookies are ``Secure`` over HTTPS, and whenever the configured public URL is https (TLS may end at a
+    proxy whose address is not trusted for ``X-Forwarded-Proto``)."""
+    return request.url.scheme == "https" or request.app.state.settings.public_https
 
 
 def _harden(response: Response) -> Response:
@@ -148,9 +161,12 @@ async def sign_in_form(request: Request) -> Response:
     return _sign_in_page(request)
 
 
-def _sign_in_page(request: Request, *, status: int = 200, error: str | None = None) -> HTMLResponse:
+def _sign_in_page(request: Request, *, status: int = 200, error: str | None = None,
+                  seconds: int | None = None) -> HTMLResponse:
     csrf = secrets.token_urlsafe(32)
-    response = _render(request, "sign_in.html", status=status, session=None, csrf=csrf, error=error)
+    response = _render(request, "sign_in.html", status=status, session=None, csrf=csrf, error=error, seconds=seconds)
+    if seconds is not None:
+        response.headers["Retry-After"] = str(seconds)
     response.set_cookie(SIGNIN_COOKIE, csrf, max_age=1800, path="/agent", httponly=True, samesite="strict",
                         secure=_secure(request))
     return response
@@ -162,9 +178,22 @@ async def sign_in(request: Request) -> Response:
     if not _csrf_ok(request.cookies.get(SIGNIN_COOKIE), form.get("csrf")):
         return _sign_in_page(request, status=400, error="expired")
     key = form.get("key", "").strip()
+    # The same throttle as API keys (api.throttle): per address and key id, checked before the database.
+    throttle: AuthThrottle | None = request.app.state.auth_throttle
+    metrics = request.app.state.metrics
+    subjects = subjects_for(request.client.host if request.client else None, key) if throttle else []
+    retry_after = throttle.retry_after(subjects) if throttle is not None else None
+    if retry_after is not None:
+        metrics.auth_throttled.labels("page").inc()
+        return _sign_in_page(request, status=429, error="throttled", seconds=retry_after)
     caller = await run_in_threadpool(_store(request).authenticate, key) if key else None
     if caller is None:
+        metrics.auth_failures.labels("page").inc()
+        if throttle is not None:
+            throttle.failed(subjects)
         return _sign_in_page(request, status=401, error="invalid")
+    if throttle is not None:
+        throttle.succeeded(subjects)
     if caller.role not in PAGE_ROLES:
         return _forbidden(request, "role")
     token, _ = await run_in_threadpool(lambda: _store(request).create_session(caller, ttl_seconds=SESSION_SECONDS))
@@ -177,12 +206,17 @@ async def sign_in(request: Request) -> Response:
 
 @router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
+    """Only with the session's CSRF token: a cross-site form can neither end the session nor drop its cookie.
+    The session ends in the database too, so a copied cookie is worthless afterwards."""
     session = await _session(request)
+    if session is None:
+        return _redirect("/agent/sign-in")
     form = await _form(request)
-    if session is not None and _csrf_ok(session.csrf_token, form.get("csrf")):
-        await run_in_threadpool(_store(request).end_session, request.cookies[SESSION_COOKIE])
+    if not _csrf_ok(session.csrf_token, form.get("csrf")):
+        return _forbidden(request, "csrf")
+    await run_in_threadpool(_store(request).end_session, request.cookies[SESSION_COOKIE])
     response = _redirect("/agent/sign-in")
-    response.delete_cookie(SESSION_COOKIE, path="/agent")
+    response.delete_cookie(SESSION_COOKIE, path="/agent", httponly=True, samesite="strict", secure=_secure(request))
     return response
 
 
@@ -202,13 +236,26 @@ async def lookup(request: Request) -> Response:
     form = await _form(request)
     if not _csrf_ok(session.csrf_token, form.get("csrf")):
         return _forbidden(request, "csrf")
-    query = form.get("q", "").strip()
+    query = unicodedata.normalize("NFC", form.get("q", "").strip(" \t"))
     if not query or len(query) > 128:
         return _render(request, "lookup.html", status=422, session=session, query=query[:128], error="empty")
-    record = await run_in_threadpool(_store(request).get, query) if len(query) == 36 else None
-    if record is not None:
+    record = await run_in_threadpool(_store(request).get, query) if len(query) == 36 and _plain(query) else None
+    if record is not None and session.caller.may_read(record):
         return _redirect(f"/agent/decisions/{urllib.parse.quote(record.decision_id, safe='')}")
+    problem = account_ref_problem(query)
+    if problem is not None:
+        return _invalid_reference(request, session, problem)
     return _redirect(f"/agent/accounts/{urllib.parse.quote(query, safe='')}")
+
+
+def _plain(text: str) -> bool:
+    """No control character (NUL included): the database is never asked about such a text."""
+    return _NO_CONTROL.fullmatch(text) is not None
+
+
+def _invalid_reference(request: Request, session: Session, problem: str) -> HTMLResponse:
+    """The account reference rule (:mod:`explain.notices._account_ref`) refused the text: 422, naming the code point."""
+    return _render(request, "lookup.html", status=422, session=session, query="", error="invalid", problem=problem)
 
 
 @router.get("/accounts/{account_ref:path}")
@@ -218,9 +265,17 @@ async def account(request: Request, account_ref: str) -> Response:
         return _redirect("/agent/sign-in")
     if len(account_ref) > 128:
         return _render(request, "lookup.html", status=422, session=session, query="", error="empty")
+    account_ref = unicodedata.normalize("NFC", account_ref)
+    problem = account_ref_problem(account_ref)
+    if problem is not None:
+        return _invalid_reference(request, session, problem)
     store = _store(request)
-    records = await run_in_threadpool(store.list_by_account, account_ref, limit=100)
-    await run_in_threadpool(store.log_reads, session.caller, records, via="page")
+    records = await run_in_threadpool(lambda: store.list_by_account(account_ref, limit=100,
+                                                                    issuers=session.caller.readable_issuers))
+    if records:
+        await run_in_threadpool(store.log_reads, session.caller, records, via="page")
+    else:  # an unknown account (or none of it in the key's scope) is logged like any other read
+        await run_in_threadpool(lambda: store.log_lookup(session.caller, account_ref, via="page"))
     locale = _locale(request)
     rows = [{"record": r, "when": _when(r.created_at, locale), "kind": r.decision,
              "old": _money(r.inputs.get("old_limit"), r.inputs.get("currency", "CNY"), locale),
@@ -236,9 +291,11 @@ async def decision(request: Request, decision_id: str) -> Response:
     if session is None:
         return _redirect("/agent/sign-in")
     store = _store(request)
-    record = await run_in_threadpool(store.get, decision_id) if len(decision_id) <= 64 else None
-    if record is None:
-        return _render(request, "lookup.html", status=404, session=session, query=decision_id[:64], error="not-found")
+    known = len(decision_id) <= 64 and _plain(decision_id)
+    record = await run_in_threadpool(store.get, decision_id) if known else None
+    if record is None or not session.caller.may_read(record):
+        query = decision_id[:64] if known else ""
+        return _render(request, "lookup.html", status=404, session=session, query=query, error="not-found")
     locale = _locale(request)
     view = _decision_view(request.app.state.bundles, record, locale)
     await run_in_threadpool(store.log_reads, session.caller, [record], via="page")

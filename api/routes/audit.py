@@ -19,6 +19,7 @@ from api.problems import Problem
 from api.routes.decisions import _ERRORS
 from api.schemas import ProblemDetails, ReplayResponse, VerifyResponse
 from api.service import replay
+from api.spreadsheet import neutralise_cell
 from explain.audit._audit import AuditRecord, canonical_json
 from explain.notices._locales import negotiate
 from explain.audit._report import render_report, report_from_store
@@ -53,8 +54,8 @@ def _csv(records: Iterator[AuditRecord]) -> Iterator[bytes]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for i, record in enumerate(records, start=1):
-        writer.writerow([canonical_json(getattr(record, c)) if c in _JSON_COLUMNS else getattr(record, c)
-                         for c in CSV_COLUMNS])
+        writer.writerow([canonical_json(getattr(record, c)) if c in _JSON_COLUMNS
+                         else neutralise_cell(getattr(record, c)) for c in CSV_COLUMNS])
         if i % 100 == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)

@@ -20,6 +20,8 @@ from explain.audit._store import IdempotencyClaim, IdempotencyConflictError
 router = APIRouter(prefix="/v1", tags=["decisions"], route_class=GuardedRoute)
 
 _ERRORS = {401: {"model": ProblemDetails}, 403: {"model": ProblemDetails}, 422: {"model": ProblemDetails},
+           429: {"model": ProblemDetails, "description": "Too many wrong keys lately from this address or for this key "
+                 "id: retry after the Retry-After header's seconds (nothing was checked)."},
            503: {"model": ProblemDetails, "description": "The database does not answer (or the service cannot render "
                  "yet). Retry after the Retry-After header's seconds, with the same Idempotency-Key."}}
 
@@ -149,7 +151,7 @@ def get_decision(
     locale: LocaleQuery = None,
 ) -> StoredDecision:
     record = store.get(decision_id)
-    if record is None:
+    if record is None or not caller.may_read(record):  # out of a scoped key's reach: as if it did not exist
         raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.")
     reader = _reader(bundles, record, locale)
     store.log_reads(caller, [record], via="api")  # who looked at which account, before it is shown
@@ -172,7 +174,11 @@ def list_account_decisions(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AccountDecisions:
-    records = store.list_by_account(account_ref, limit=min(limit, settings.max_page_size), offset=offset)
+    records = store.list_by_account(account_ref, limit=min(limit, settings.max_page_size), offset=offset,
+                                    issuers=caller.readable_issuers)
     decisions = [stored(r, _reader(bundles, r, locale)) for r in records]
-    store.log_reads(caller, records, via="api")
+    if records:
+        store.log_reads(caller, records, via="api")
+    else:  # an unknown account (or none of it in scope) is logged too: probing leaves a trace
+        store.log_lookup(caller, account_ref, via="api")
     return AccountDecisions(account_ref=account_ref, decisions=decisions)

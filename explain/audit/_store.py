@@ -129,6 +129,8 @@ class ApiKeyRow(Base):
     created_at: Mapped[str] = mapped_column(sa.String(32))
     revoked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     revoked_at: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    tenant: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, index=True)  # revision 0005
+    scope: Mapped[str | None] = mapped_column(sa.Text, nullable=True)  # JSON; NULL: unlimited (revision 0005)
 
 
 class AccessRow(Base):
@@ -183,6 +185,12 @@ class Caller:
     key_id: str
     name: str
     role: str
+    #: The issuer key ids whose decisions this caller may read; None: every decision (an unscoped key).
+    readable_issuers: frozenset[str] | None = None
+
+    def may_read(self, record: AuditRecord) -> bool:
+        """Whether the caller's scope admits ``record`` (a scoped key never reads a record without an issuer)."""
+        return self.readable_issuers is None or record.issuer_key_id in self.readable_issuers
 
 
 @dataclass(frozen=True)
@@ -195,6 +203,8 @@ class ApiKeyInfo:
     created_at: str
     revoked: bool
     revoked_at: str | None
+    tenant: str | None = None
+    scope: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -441,8 +451,9 @@ class AuditStore:
             row = conn.execute(sa.select(_RECORDS).where(_RECORDS.c.decision_id == decision_id)).one_or_none()
             return None if row is None else _row_to_record(row)
 
-    def list_by_account(self, account_ref: str, *, limit: int = 100, offset: int = 0) -> list[AuditRecord]:
-        """The account's decisions, newest first."""
+    def list_by_account(self, account_ref: str, *, limit: int = 100, offset: int = 0,
+                        issuers: frozenset[str] | None = None) -> list[AuditRecord]:
+        """The account's decisions, newest first; only those issued by ``issuers`` when given (a scoped key)."""
         stmt = (
             sa.select(_RECORDS)
             .where(_RECORDS.c.account_ref == account_ref)
@@ -450,6 +461,8 @@ class AuditStore:
             .limit(limit)
             .offset(offset)
         )
+        if issuers is not None:
+            stmt = stmt.where(_RECORDS.c.issuer_key_id.in_(sorted(issuers)))
         with self.engine.connect() as conn:
             return [_row_to_record(r) for r in conn.execute(stmt)]
 
@@ -501,10 +514,18 @@ class AuditStore:
         return result
 
     # ----------------------------------------------------------------------------------------- API keys
-    def create_api_key(self, role: str, *, name: str | None = None) -> tuple[str, Caller]:
-        """Make a new key for ``role``; returns the key (shown once, never stored) and its caller."""
+    def create_api_key(self, role: str, *, name: str | None = None, tenant: str | None = None,
+                       scope_issuers: tuple[str, ...] | list[str] = (),
+                       scope_tenant: str | None = None) -> tuple[str, Caller]:
+        """Make a new key for ``role``; returns the key (shown once, never stored) and its caller.
+
+        ``tenant`` labels the key (which lender or brand an issuer key posts for). An ``agent`` key may be
+        scoped: it then reads only decisions issued by the keys ``scope_issuers`` and/or by the keys labelled
+        ``scope_tenant`` (those made later included).
+        """
         if role not in ROLES:
             raise ValueError(f"The 'role' must be one of {', '.join(map(repr, ROLES))}. Got {role!r} instead.")
+        scope = _scope_json(role, scope_issuers, scope_tenant)
         key_id = secrets.token_hex(8)
         key = f"{_KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
         caller = Caller(key_id=key_id, name=name or f"{role}-{key_id[:6]}", role=role)
@@ -517,9 +538,12 @@ class AuditStore:
                     key_sha256=_key_hash(key),
                     created_at=utc_timestamp(),
                     revoked=False,
+                    tenant=tenant,
+                    scope=scope,
                 )
             )
-        return key, caller
+            readable = _readable_issuers(conn, scope)
+        return key, Caller(caller.key_id, caller.name, caller.role, readable)
 
     def authenticate(self, key: str) -> Caller | None:
         """The caller holding ``key``, or None for a malformed, unknown or revoked key."""
@@ -529,14 +553,15 @@ class AuditStore:
         key_id = parts[1]
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(ApiKeyRow.key_id, ApiKeyRow.name, ApiKeyRow.role, ApiKeyRow.key_sha256, ApiKeyRow.revoked)
+                sa.select(ApiKeyRow.key_id, ApiKeyRow.name, ApiKeyRow.role, ApiKeyRow.key_sha256, ApiKeyRow.revoked,
+                          ApiKeyRow.scope)
                 .where(ApiKeyRow.key_id == key_id)
             ).one_or_none()
-        # Compare even when the id is unknown, so timing does not tell which ids exist.
-        stored = row.key_sha256 if row is not None else "0" * 64
-        if not hmac.compare_digest(_key_hash(key), stored) or row is None or row.revoked:
-            return None
-        return Caller(key_id=row.key_id, name=row.name, role=row.role)
+            # Compare even when the id is unknown, so timing does not tell which ids exist.
+            stored = row.key_sha256 if row is not None else "0" * 64
+            if not hmac.compare_digest(_key_hash(key), stored) or row is None or row.revoked:
+                return None
+            return Caller(row.key_id, row.name, row.role, _readable_issuers(conn, row.scope))
 
     def revoke_api_key(self, key_id: str) -> bool:
         """Revoke the key ``key_id``; False when there is no such key. Revoking twice keeps the first time.
@@ -553,11 +578,13 @@ class AuditStore:
     def list_api_keys(self, *, include_revoked: bool = True) -> list[ApiKeyInfo]:
         """Every key's id, name, role and dates, oldest first; never the key or its hash."""
         stmt = sa.select(ApiKeyRow.key_id, ApiKeyRow.name, ApiKeyRow.role, ApiKeyRow.created_at, ApiKeyRow.revoked,
-                         ApiKeyRow.revoked_at).order_by(ApiKeyRow.created_at, ApiKeyRow.key_id)
+                         ApiKeyRow.revoked_at, ApiKeyRow.tenant, ApiKeyRow.scope
+                         ).order_by(ApiKeyRow.created_at, ApiKeyRow.key_id)
         if not include_revoked:
             stmt = stmt.where(ApiKeyRow.revoked.is_(False))
         with self.engine.connect() as conn:
-            return [ApiKeyInfo(r.key_id, r.name, r.role, r.created_at, bool(r.revoked), r.revoked_at)
+            return [ApiKeyInfo(r.key_id, r.name, r.role, r.created_at, bool(r.revoked), r.revoked_at, r.tenant,
+                               json.loads(r.scope) if r.scope else None)
                     for r in conn.execute(stmt)]
 
 
@@ -572,6 +599,14 @@ class AuditStore:
                  "account_ref": r.account_ref, "decision_id": r.decision_id, "via": via} for r in records]
         with self._writing() as conn, conn.begin():
             conn.execute(sa.insert(AccessRow), rows)
+
+    def log_lookup(self, caller: Caller, account_ref: str, *, via: str) -> None:
+        """Record that ``caller`` looked up ``account_ref`` and was shown no decision (unknown, or out of its
+        scope): one access-log row with an empty ``decision_id``, so probing for accounts leaves a trace."""
+        row = {"at": utc_timestamp(), "key_id": caller.key_id, "key_name": caller.name, "role": caller.role,
+               "account_ref": account_ref, "decision_id": "", "via": via}
+        with self._writing() as conn, conn.begin():
+            conn.execute(sa.insert(AccessRow), [row])
 
     def access_log(self, *, since: str | None = None, until: str | None = None,
                    account_ref: str | None = None) -> list[AccessEntry]:
@@ -605,18 +640,45 @@ class AuditStore:
     def session(self, token: str) -> Session | None:
         """The live session behind ``token``: None when unknown, expired, or its key was revoked since."""
         stmt = (sa.select(SessionRow.csrf_token, SessionRow.expires_at, ApiKeyRow.key_id, ApiKeyRow.name,
-                          ApiKeyRow.role, ApiKeyRow.revoked)
+                          ApiKeyRow.role, ApiKeyRow.revoked, ApiKeyRow.scope)
                 .join(ApiKeyRow, ApiKeyRow.key_id == SessionRow.key_id)
                 .where(SessionRow.token_sha256 == _key_hash(token)))
         with self.engine.connect() as conn:
             row = conn.execute(stmt).one_or_none()
-        if row is None or row.revoked or row.expires_at <= utc_timestamp():
-            return None
-        return Session(Caller(row.key_id, row.name, row.role), row.csrf_token, row.expires_at)
+            if row is None or row.revoked or row.expires_at <= utc_timestamp():
+                return None
+            caller = Caller(row.key_id, row.name, row.role, _readable_issuers(conn, row.scope))
+        return Session(caller, row.csrf_token, row.expires_at)
 
     def end_session(self, token: str) -> None:
         with self._writing() as conn, conn.begin():
             conn.execute(sa.delete(SessionRow).where(SessionRow.token_sha256 == _key_hash(token)))
+
+
+def _scope_json(role: str, issuers: tuple[str, ...] | list[str], tenant: str | None) -> str | None:
+    """The ``api_keys.scope`` column of a new key (None: unlimited); only agent keys may be scoped."""
+    issuers = sorted(set(issuers))
+    if not issuers and tenant is None:
+        return None
+    if role != "agent":
+        raise ValueError(f"Only an 'agent' key may be scoped to issuers or a tenant. Got the role {role!r}.")
+    scope: dict[str, Any] = {}
+    if issuers:
+        scope["issuers"] = issuers
+    if tenant is not None:
+        scope["tenant"] = tenant
+    return json.dumps(scope, sort_keys=True)
+
+
+def _readable_issuers(conn: Connection, scope: str | None) -> frozenset[str] | None:
+    """The issuer key ids a key's ``scope`` admits, the tenant's keys looked up now; None for an unscoped key."""
+    if not scope:
+        return None
+    parsed = json.loads(scope)
+    readable = set(parsed.get("issuers", ()))
+    if parsed.get("tenant") is not None:
+        readable.update(conn.execute(sa.select(ApiKeyRow.key_id).where(ApiKeyRow.tenant == parsed["tenant"])).scalars())
+    return frozenset(readable)
 
 
 def _key_hash(key: str) -> str:

@@ -53,8 +53,38 @@ def _migrate(url: str) -> None:
 def _run(host: str, port: int, workers: int, log_level: str) -> None:
     import uvicorn
 
+    # proxy_headers off: the app itself believes X-Forwarded-* only from EXPLAIN_FORWARDED_ALLOW_IPS (one place,
+    # the same under any ASGI server); h11's request-head limit matches the app's 431 limit on header bytes.
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, proxy_headers=False, server_header=False,
+                h11_max_incomplete_event_size=_max_header_bytes())
+
+
+def _max_header_bytes() -> int:
+    from api.settings import Settings
+
+    return Settings().max_header_bytes
+
+
+ForwardedOption = Annotated[
+    str | None,
+    typer.Option("--forwarded-allow-ips", help="Comma-separated proxy addresses or networks ('*': any) whose "
+                                               "X-Forwarded-For and X-Forwarded-Proto are believed (default: "
+                                               "$EXPLAIN_FORWARDED_ALLOW_IPS, else 127.0.0.1)."),
+]
+PublicUrlOption = Annotated[
+    str | None,
+    typer.Option("--public-url", help="The URL users reach the service at (default: $EXPLAIN_PUBLIC_URL); "
+                                      "https makes the page's cookies Secure even behind a TLS proxy."),
+]
+
+
+def _proxy_environment(forwarded_allow_ips: str | None, public_url: str | None) -> None:
+    """Exported, like ``--database-url``, so every worker's settings read the same values."""
+    if forwarded_allow_ips:
+        os.environ["EXPLAIN_FORWARDED_ALLOW_IPS"] = forwarded_allow_ips
+    if public_url:
+        os.environ["EXPLAIN_PUBLIC_URL"] = public_url
 
 
 def _check_workers(workers: int) -> None:
@@ -69,9 +99,12 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes (all state is in the database).")] = 1,
     database_url: DatabaseOption = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    forwarded_allow_ips: ForwardedOption = None,
+    public_url: PublicUrlOption = None,
 ) -> None:
     """Run the notices service (FastAPI under uvicorn); the schema is migrated first."""
     _check_workers(workers)
+    _proxy_environment(forwarded_allow_ips, public_url)
     url = _database_url(database_url)
     _prepare_environment(workers)
     _migrate(url)
@@ -132,6 +165,13 @@ def keys_create(
     role: Annotated[str, typer.Option("--role", help=_ROLES_HELP)],
     name: Annotated[str | None, typer.Option("--name", help="Who holds the key (shown in logs).")] = None,
     database_url: DatabaseOption = None,
+    tenant: Annotated[str | None, typer.Option(
+        "--tenant", help="Label the key with a tenant (the lender or brand an issuer key posts for).")] = None,
+    scope_issuer: Annotated[list[str], typer.Option(
+        "--scope-issuer", help="Agent keys: read only decisions issued by this key id; repeatable.",
+    )] = [],  # noqa: B006
+    scope_tenant: Annotated[str | None, typer.Option(
+        "--scope-tenant", help="Agent keys: read only decisions issued by keys labelled with this tenant.")] = None,
 ) -> None:
     """Create an API key for ROLE and print it once (only its sha256 is stored)."""
     from explain.audit._store import ROLES, AuditStore
@@ -139,9 +179,18 @@ def keys_create(
     if role not in ROLES:
         typer.echo(f"error: The '--role' must be one of {', '.join(map(repr, ROLES))}. Got {role!r} instead.", err=True)
         raise typer.Exit(2)
+    if (scope_issuer or scope_tenant is not None) and role != "agent":
+        typer.echo(f"error: Only an agent key takes '--scope-issuer' or '--scope-tenant'. Got '--role {role}'.",
+                   err=True)
+        raise typer.Exit(2)
+    for label, value in (("--tenant", tenant), ("--scope-tenant", scope_tenant)):
+        if value is not None and not (0 < len(value) <= 64 and value.isprintable() and value.strip() == value):
+            typer.echo(f"error: The '{label}' must be 1 to 64 visible characters. Got {value!r} instead.", err=True)
+            raise typer.Exit(2)
     store = AuditStore(_database_url(database_url))
     try:
-        key, caller = store.create_api_key(role, name=name)
+        key, caller = store.create_api_key(role, name=name, tenant=tenant, scope_issuers=scope_issuer,
+                                           scope_tenant=scope_tenant)
     finally:
         store.close()
     typer.echo(f"created {caller.role} key {caller.key_id} for {caller.name!r}; it is shown only now:", err=True)
@@ -174,7 +223,10 @@ def keys_list(
     typer.echo(f"{'KEY ID':<16}  {'ROLE':<8}  {'CREATED (UTC)':<19}  {'REVOKED (UTC)':<19}  NAME")
     for k in keys:
         revoked = (k.revoked_at or "yes")[:19] if k.revoked else "-"
-        typer.echo(f"{k.key_id:<16}  {k.role:<8}  {k.created_at[:19]:<19}  {revoked:<19}  {k.name}")
+        extra = "".join(f"  [{what}]" for what in (
+            f"tenant {k.tenant}" if k.tenant else "",
+            "scope " + json.dumps(k.scope, sort_keys=True) if k.scope else "") if what)
+        typer.echo(f"{k.key_id:<16}  {k.role:<8}  {k.created_at[:19]:<19}  {revoked:<19}  {k.name}{extra}")
 
 
 def keys_revoke(

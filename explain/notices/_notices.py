@@ -28,6 +28,7 @@ from markupsafe import Markup, escape
 from babel.numbers import is_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from explain.notices._account_ref import check_account_ref
 from explain.catalog._catalog import FeatureCatalog, advice_applies
 from explain._exceptions import CatalogError, NoticeInputError, UnknownReasonError
 from explain.notices._formatting import MAX_MAGNITUDE, format_date, format_money, format_value
@@ -331,9 +332,18 @@ def _check_limits(decision: Decision, old: Decimal, new: Decimal, got: Any) -> N
         raise NoticeInputError("new_limit", "0 for an account_closure", got)
 
 
+#: The dates a notice may carry: wide enough for any real letter, narrow enough that adding a notice period
+#: never overflows the calendar (the service bounds its date fields the same way).
+MIN_NOTICE_DATE = _dt.date(1900, 1, 1)
+MAX_NOTICE_DATE = _dt.date(2999, 12, 31)
+
+
 def _date(value: Any, field: str) -> _dt.date:
     if isinstance(value, _dt.datetime) or not isinstance(value, _dt.date):
         raise NoticeInputError(field, "a date (datetime.date)", value)
+    if not MIN_NOTICE_DATE <= value <= MAX_NOTICE_DATE:
+        raise NoticeInputError(field, f"a date from {MIN_NOTICE_DATE.isoformat()} to {MAX_NOTICE_DATE.isoformat()}",
+                               value.isoformat())
     return value
 
 
@@ -484,12 +494,13 @@ def check_letter(
     currency = _text(currency, "currency").upper()
     if not is_currency(currency):
         raise NoticeInputError("currency", "an ISO 4217 currency code Babel knows, such as 'CNY'", currency)
-    account_ref = _text(account_ref, "account_ref")
+    account_ref = check_account_ref(account_ref)
     notice_date = _date(notice_date if notice_date is not None else _dt.date.today(), "notice_date")
     if effective_date is None:
         days = profile.notice_period_days if decision in (Decision.LIMIT_DECREASE, Decision.ACCOUNT_CLOSURE) else 0
-        effective_date = notice_date + _dt.timedelta(days=days)
-    effective_date = _date(effective_date, "effective_date")
+        effective_date = notice_date + _dt.timedelta(days=days)  # bounded notice date: cannot overflow
+    else:
+        effective_date = _date(effective_date, "effective_date")
     if effective_date < notice_date:
         expected = f"on or after the notice date ({notice_date.isoformat()})"
         raise NoticeInputError("effective_date", expected, effective_date.isoformat())

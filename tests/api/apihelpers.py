@@ -8,8 +8,10 @@ from api.settings import Settings
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:
-    """Settings for a test app: this database, the demo bundle, no key cache (so revocation is immediate)."""
-    return Settings(**{"database_url": url, "bundles": ["demo"], "auth_cache_seconds": 0, **overrides})
+    """Settings for a test app: this database, the demo bundle, no key cache (so revocation is immediate), and
+    no failed-authentication throttle (the shared apps see many deliberate 401s; test_throttling.py turns it on)."""
+    return Settings(**{"database_url": url, "bundles": ["demo"], "auth_cache_seconds": 0, "auth_throttle": False,
+                       **overrides})
 
 
 def assert_problem(response: Any, status: int, *, field: str | None = None) -> dict[str, Any]:

@@ -35,8 +35,9 @@ def server_process(database_url: str, *, workers: int = 1, log_path: Path, timeo
                    env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """Like :func:`running_server`, and the process (leader of its own group), for tests that kill it."""
     port = free_port()
+    # No failed-authentication throttle unless a test asks (the revocation test counts 16 refusals as 401s).
     env = {**os.environ, "EXPLAIN_DATABASE_URL": database_url, "EXPLAIN_BUNDLES": "demo", "PYTHONPATH": str(REPO),
-           **(env or {})}
+           "EXPLAIN_AUTH_THROTTLE": "false", **(env or {})}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     cmd = [sys.executable, "-m", "explain.commands._cli_service", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--workers", str(workers), "--log-level", "warning"]

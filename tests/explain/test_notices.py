@@ -383,8 +383,8 @@ def test_reason_without_its_value(catalog):
     [
         ({"effective_date": dt.date(2026, 11, 1)}, "'effective_date' must be on or after"),
         ({"notice_date": dt.datetime(2026, 12, 1, 9)}, "'notice_date' must be a date"),
-        ({"account_ref": " "}, "'account_ref' must be a non-empty"),
-        ({"account_ref": "a\nb"}, "'account_ref' must be a non-empty single-line"),
+        ({"account_ref": " "}, "'account_ref' must be a visible account reference.*U\\+0020 SPACE at position 1"),
+        ({"account_ref": "a\nb"}, "'account_ref' must be a visible account reference.*U\\+000A"),
         ({"currency": "XYZ1"}, "'currency' must be an ISO 4217"),
         ({"channel": "fax"}, "'channel' must be one of 'letter', 'short'"),
         ({"profile": {"name": "x"}}, "'profile' must be a LenderProfile"),
