@@ -16,11 +16,13 @@ the explained row only through a bit mask (which of the leaf's players the row
 agrees with).  :func:`prepare` tabulates them per leaf and mask once per model
 (and background); :func:`explain_prepared` then sweeps each tree's splits once
 per row to build every leaf's mask and adds table rows ("v2"-class TreeSHAP).
-Leaves with too many players for a table are computed per call.
+Path-dependent trees with leaves too deep for a table take a linear pass (``_linear_paths``: Linear
+TreeSHAP, O(L D) per row and tree, no table); other leaves without a table are computed per call.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -37,6 +39,7 @@ from explain.attribution._leaf_tables import (
     _node_slots,
     _pd_tables,
 )
+from explain.attribution._linear_paths import linear_plan, linear_tree_row
 from explain.attribution._tree_models import (
     TreeEnsemble,
     _directions,
@@ -73,9 +76,10 @@ _CHUNK = 64  # rows per block: one tree's tables are read by all of them while i
 
 
 @njit(cache=True)
-def _explain_block(X, phi, margin, lo, hi, mask_at, a, fac, tmp, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
+def _explain_block(X, phi, margin, lo, hi, mask_at, a, fac, tmp, gh, a_at, case_at, reach_at, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
         known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
-        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz):
+        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz,
+        tree_linear, tree_m, node_player, lin_prev, lin_r0, lin_coef):
     """Rows ``lo:hi``, tree by tree and node by node, each node's work done for every row of the block.
 
     Per tree, the splits are swept in node order (children follow parents), each handing its children the
@@ -89,6 +93,14 @@ def _explain_block(X, phi, margin, lo, hi, mask_at, a, fac, tmp, tree_offsets, l
         margin[i] = 0.0
     for t in range(tree_offsets.shape[0] - 1):
         root = tree_offsets[t]
+        if tree_linear[t]:
+            for r in range(nb):
+                margin[lo + r] += linear_tree_row(
+                    X[lo + r], phi[lo + r], root, tree_m[t], int_nodes, int_off[t], int_off[t + 1], leaf_node,
+                    leaf_off[t], leaf_off[t + 1], left, right, feature, threshold, is_categorical, missing_left,
+                    bitset_idx, known_bitset_idx, bitsets, value, node_player, lin_prev, lin_r0, lin_coef, gh, a_at,
+                    case_at, reach_at)
+            continue
         for r in range(nb):
             mask_at[0, r] = 0
         for k in range(int_off[t], int_off[t + 1]):
@@ -136,23 +148,31 @@ def _explain_block(X, phi, margin, lo, hi, mask_at, a, fac, tmp, tree_offsets, l
 @njit(cache=True)
 def _explain_rows_serial(X, phi, margin, max_tree_nodes, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
         known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
-        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz):
+        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz,
+        tree_linear, tree_m, node_player, lin_prev, lin_r0, lin_coef):
     cap = uniq_r.shape[1] + 1
     mask_at = np.empty((max_tree_nodes, _CHUNK), dtype=np.int64)
     a = np.empty(cap, dtype=np.uint8)
     fac = np.empty(cap)
     tmp = np.empty(cap)
+    gh = np.empty((max_tree_nodes, lin_coef.shape[2]))
+    a_at = np.empty(max_tree_nodes, dtype=np.uint8)
+    case_at = np.empty(max_tree_nodes, dtype=np.uint8)
+    reach_at = np.empty(max_tree_nodes, dtype=np.uint8)
     n_rows = X.shape[0]
     for lo in range(0, n_rows, _CHUNK):
-        _explain_block(X, phi, margin, lo, min(n_rows, lo + _CHUNK), mask_at, a, fac, tmp, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
+        _explain_block(X, phi, margin, lo, min(n_rows, lo + _CHUNK), mask_at, a, fac, tmp, gh, a_at, case_at,
+                       reach_at, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
         known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
-        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz)
+        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz,
+        tree_linear, tree_m, node_player, lin_prev, lin_r0, lin_coef)
 
 
 @njit(cache=True, parallel=True)
 def _explain_rows_parallel(X, phi, margin, max_tree_nodes, tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
         known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
-        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz):
+        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz,
+        tree_linear, tree_m, node_player, lin_prev, lin_r0, lin_coef):
     cap = uniq_r.shape[1] + 1
     n_rows = X.shape[0]
     n_chunks = (n_rows + _CHUNK - 1) // _CHUNK
@@ -161,10 +181,16 @@ def _explain_rows_parallel(X, phi, margin, max_tree_nodes, tree_offsets, left, r
         a = np.empty(cap, dtype=np.uint8)
         fac = np.empty(cap)
         tmp = np.empty(cap)
-        _explain_block(X, phi, margin, c * _CHUNK, min(n_rows, (c + 1) * _CHUNK), mask_at, a, fac, tmp,
+        gh = np.empty((max_tree_nodes, lin_coef.shape[2]))
+        a_at = np.empty(max_tree_nodes, dtype=np.uint8)
+        case_at = np.empty(max_tree_nodes, dtype=np.uint8)
+        reach_at = np.empty(max_tree_nodes, dtype=np.uint8)
+        _explain_block(X, phi, margin, c * _CHUNK, min(n_rows, (c + 1) * _CHUNK), mask_at, a, fac, tmp, gh, a_at,
+                       case_at, reach_at,
                        tree_offsets, left, right, feature, threshold, missing_left, is_categorical, bitset_idx,
         known_bitset_idx, bitsets, value, node_slot, node_new, int_nodes, int_off, leaf_node, leaf_off, n_unique,
-        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz)
+        uniq_player, tab_off, table, interventional, uniq_r, gl_u, gl_w, pat_off, pat_mask, pat_w, wx, wz,
+        tree_linear, tree_m, node_player, lin_prev, lin_r0, lin_coef)
 
 
 # --------------------------------------------------------------------------- prepared explainers
@@ -174,6 +200,10 @@ def _explain_rows_parallel(X, phi, margin, max_tree_nodes, tree_offsets, left, r
 _TABLE_MAX_PLAYERS = 8
 _TABLE_BUDGET = 1 << 25  # float64 entries, 256 MiB
 _MAX_PLAYERS_PER_PATH = 62  # bit masks are int64
+# Path-dependent trees whose deepest leaf has this many players are explained by the linear pass (tables
+# cost less per call below it, measured), and so is any tree whose tables would not fit the budget.
+_LINEAR_FROM_PLAYERS = 9
+_LINEAR_PASS = True  # off: deep path-dependent leaves are computed per call (a cross-check)
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,11 +240,53 @@ class PreparedTrees:
     pat_w: np.ndarray
     wx: np.ndarray
     wz: np.ndarray
+    node_player: np.ndarray  # (n_nodes,) the player credited for each split
+    tree_linear: np.ndarray  # (n_trees,) bool: the tree is explained by the linear pass, not by tables
+    tree_m: np.ndarray  # (n_trees,) quadrature points of the linear pass
+    lin_prev: np.ndarray  # (n_nodes,) the linear pass's plan (see _linear_paths)
+    lin_r0: np.ndarray
+    lin_coef: np.ndarray
 
     @property
     def tabulated_share(self) -> float:
-        """Share of the leaves answered from precomputed tables (the rest are computed per call)."""
-        return float(np.mean(self.tab_off >= 0)) if self.tab_off.size else 1.0
+        """Share of the leaves answered from precomputed tables or the linear pass (the rest: per call)."""
+        if not self.tab_off.size:
+            return 1.0
+        linear = np.repeat(self.tree_linear, np.diff(self.leaf_off))
+        return float(np.mean((self.tab_off >= 0) | linear))
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held for this model beyond the trees themselves (tables, plans, background patterns)."""
+        return int(sum(getattr(self, f.name).nbytes for f in dataclasses.fields(self)
+                       if f.name != "ens" and isinstance(getattr(self, f.name), np.ndarray)))
+
+
+def _pd_plan(n_unique: np.ndarray, leaf_off: np.ndarray, lin_ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per tree, tables or the linear pass, whichever costs less per call; tables within the budget.
+
+    A table answers a leaf with d additions, the linear pass costs about 3 ceil(d/2) flops per node (two
+    nodes per leaf) but no memory: tables win up to ``_LINEAR_FROM_PLAYERS - 1`` players (measured with
+    bench/attribution.py), and beyond the memory budget the linear pass takes over whatever the depth.
+    """
+    n_trees = leaf_off.shape[0] - 1
+    tree_linear = np.zeros(n_trees, dtype=np.bool_)
+    tab_off = np.full(n_unique.shape[0], -1, dtype=np.int64)
+    sizes = (2 ** np.minimum(n_unique, 40)) * n_unique
+    used = 0
+    for t in range(n_trees):
+        lo, hi = leaf_off[t], leaf_off[t + 1]
+        d = int(n_unique[lo:hi].max(initial=0))
+        need = int(sizes[lo:hi].sum())
+        fits = d <= _TABLE_MAX_PLAYERS and used + need <= _TABLE_BUDGET
+        if _LINEAR_PASS and lin_ok[t] and (d >= _LINEAR_FROM_PLAYERS or not fits):
+            tree_linear[t] = True
+            continue
+        for li in range(lo, hi):  # a tree the linear pass cannot take: per leaf, as far as the budget goes
+            if n_unique[li] <= _TABLE_MAX_PLAYERS and used + sizes[li] <= _TABLE_BUDGET:
+                tab_off[li] = used
+                used += int(sizes[li])
+    return tree_linear, tab_off, used
 
 
 def _table_offsets(n_unique: np.ndarray, max_players: int, cost=None) -> tuple[np.ndarray, int]:
@@ -263,11 +335,16 @@ def prepare(ens: TreeEnsemble, *, background=None, owners=None, n_players: int |
     gl_u, gl_w = _gauss_legendre(max_d)
     empty_i, empty_f = np.zeros(1, dtype=np.int64), np.zeros(0)
     if background is None:
-        tab_off, size = _table_offsets(n_unique, _TABLE_MAX_PLAYERS)
+        tree_m, lin_ok, lin_prev, lin_r0, lin_coef = linear_plan(
+            ens.tree_offsets, ens.left, ens.right, players, ens.cover, n_unique, leaf_off, gl_u, gl_w)
+        tree_linear, tab_off, size = _pd_plan(n_unique, leaf_off, lin_ok)
         table = _pd_tables(ens.value, leaf_node, n_unique, uniq_r, gl_u, gl_w, tab_off, size)
         base = ens.base_offset + float(np.sum(ens.value[leaf_node] * reach))
         pat_off, pat_mask, pat_w = np.zeros(leaf_node.shape[0] + 1, dtype=np.int64), empty_i, empty_f
     else:
+        tree_linear = np.zeros(ens.n_trees, dtype=np.bool_)  # the linear pass is the path-dependent game's
+        tree_m, lin_prev, lin_r0 = np.ones(ens.n_trees, np.int64), np.zeros(1, np.int64), np.zeros(1)
+        lin_coef = np.zeros((1, 4, 1))
         Zp = _prepare_inputs(ens, background)
         if Zp.shape[0] == 0:
             raise ValueError("background must contain at least one row")
@@ -291,7 +368,8 @@ def prepare(ens: TreeEnsemble, *, background=None, owners=None, n_players: int |
         int_nodes=int_nodes, int_off=int_off, leaf_off=leaf_off,
         leaf_node=leaf_node, path_len=path_len, path_node=path_node, path_left=path_left, path_slot=path_slot,
         n_unique=n_unique, uniq_player=uniq_player, uniq_r=uniq_r, tab_off=tab_off, table=table, gl_u=gl_u, gl_w=gl_w,
-        pat_off=pat_off, pat_mask=pat_mask, pat_w=pat_w, wx=wx, wz=wz,
+        pat_off=pat_off, pat_mask=pat_mask, pat_w=pat_w, wx=wx, wz=wz, node_player=players,
+        tree_linear=tree_linear, tree_m=tree_m, lin_prev=lin_prev, lin_r0=lin_r0, lin_coef=lin_coef,
     )
 
 
@@ -317,7 +395,7 @@ def explain_prepared(prep: PreparedTrees, X, *, prepared_inputs: bool = False) -
            prep.node_slot, prep.node_new, prep.int_nodes, prep.int_off, prep.leaf_node, prep.leaf_off, prep.n_unique,
            prep.uniq_player, prep.tab_off,
            prep.table, prep.interventional, prep.uniq_r, prep.gl_u, prep.gl_w, prep.pat_off, prep.pat_mask, prep.pat_w, prep.wx,
-           prep.wz)
+           prep.wz, prep.tree_linear, prep.tree_m, prep.node_player, prep.lin_prev, prep.lin_r0, prep.lin_coef)
     return phi, prep.base, margin + ens.base_offset
 
 
