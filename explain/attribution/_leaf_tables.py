@@ -232,8 +232,36 @@ def _iv_patterns(zdir, leaf_node, path_len, path_node, path_left, path_slot, n_u
     return counts, pat_mask, pat_w
 
 
+# Interventional tables, compressed by the symmetry of the leaf game. For a row mask m (the players whose
+# conditions the row meets) only background masks b covering the rest (b >= ~m) reach the leaf; then the
+# z-only players are exactly ~m and the x-only ones m minus b, of which there are d - |b|. So every player
+# outside m earns the same A(m) = -v sum_{b >= ~m} W(b) wz[d - |b|, d - |m|], and a player s in m earns
+# R0(m) - R1(m - s), where R0(m) = v sum_{b >= ~m} W(b) wx[d - |b|, d - |m|] and R1 is R0 with one fewer
+# z-only player (the patterns where s sided with z, which earn s nothing). Three numbers per mask instead
+# of d, and the weights depend only on sizes, so they are a ranked superset sum over the patterns.
+IV_SLOTS = 3  # A, R0, R1 per mask
+
+
 @njit(cache=True)
-def _iv_tables(value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab_off, table_size):
+def _iv_build_cost(d, pat_lo, pat_hi, pat_mask):
+    """Work to tabulate a leaf: enumerating each pattern's subsets, or the ranked superset transform."""
+    direct = 0.0
+    for q in range(pat_lo, pat_hi):
+        direct += 2.0 ** _popcount(pat_mask[q])
+    return min(direct, float(d + 1) * d * 2.0 ** d)
+
+
+@njit(cache=True)
+def _iv_add(table, off, m, t, nx, w, wx, wz):
+    base = off + m * IV_SLOTS
+    table[base] -= w * wz[nx, t]
+    table[base + 1] += w * wx[nx, t]
+    if t > 0:
+        table[base + 2] += w * wx[nx, t - 1]
+
+
+@njit(cache=True)
+def _iv_tables(value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab_off, table_size, direct_ratio):
     table = np.zeros(table_size)
     for li in range(leaf_node.shape[0]):
         off = tab_off[li]
@@ -242,30 +270,54 @@ def _iv_tables(value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab
         d = n_unique[li]
         full = (np.int64(1) << d) - 1
         v = value[leaf_node[li]]
-        for p in range(pat_off[li], pat_off[li + 1]):
-            b = pat_mask[p]
-            w = v * pat_w[p]
-            xm = full & ~b  # x-only players: every mask that reaches the leaf with z must contain them
-            nx = _popcount(xm)
-            sub = b
-            while True:
-                amask = xm | sub
-                zm = b & ~sub  # z-only players
-                nz = _popcount(zm)
-                if nx + nz > 0:
-                    px = w * wx[nx, nz]
-                    pz = w * wz[nx, nz]
-                    base = off + amask * d
-                    for s in range(d):
-                        bit = np.int64(1) << s
-                        if xm & bit:
-                            table[base + s] += px
-                        elif zm & bit:
-                            table[base + s] -= pz
-                if sub == 0:
-                    break
-                sub = (sub - 1) & b
+        lo, hi = pat_off[li], pat_off[li + 1]
+        direct = 0.0
+        for q in range(lo, hi):
+            direct += 2.0 ** _popcount(pat_mask[q])
+        if direct <= direct_ratio * float(d + 1) * d * 2.0 ** d:  # the cheaper way (ratio: tests force one)
+            for q in range(lo, hi):
+                b = pat_mask[q]
+                nx = d - _popcount(b)
+                w = v * pat_w[q]
+                sub = b
+                while True:  # every T = ~m inside b
+                    _iv_add(table, off, full & ~sub, _popcount(sub), nx, w, wx, wz)
+                    if sub == 0:
+                        break
+                    sub = (sub - 1) & b
+            continue
+        n = np.int64(1) << d
+        ranked = np.zeros((n, d + 1))  # ranked[T, k]: weight of the patterns b >= T with |b| = k
+        for q in range(lo, hi):
+            ranked[pat_mask[q], _popcount(pat_mask[q])] += pat_w[q]
+        for i in range(d):
+            bit = np.int64(1) << i
+            for T in range(n):
+                if not T & bit:
+                    for k in range(d + 1):
+                        ranked[T, k] += ranked[T | bit, k]
+        for T in range(n):
+            t = _popcount(T)
+            for k in range(t, d + 1):
+                if ranked[T, k] != 0.0:
+                    _iv_add(table, off, full & ~T, t, d - k, v * ranked[T, k], wx, wz)
     return table
+
+
+@njit(cache=True, inline="always")
+def iv_table_leaf(acc, table, off, mask, d, li, uniq_player):
+    """Add an interventional leaf's Shapley values for the row's mask, read from its compressed table."""
+    base = off + mask * IV_SLOTS
+    a = table[base]
+    r0 = table[base + 1]
+    if a == 0.0 and r0 == 0.0:
+        return  # no background row completes this row's path: the leaf plays no part
+    for s in range(d):
+        bit = np.int64(1) << s
+        if mask & bit:
+            acc[uniq_player[li, s]] += r0 - table[off + (mask ^ bit) * IV_SLOTS + 2]
+        else:
+            acc[uniq_player[li, s]] += a
 
 
 @njit(cache=True)

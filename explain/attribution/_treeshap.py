@@ -30,14 +30,17 @@ import numpy as np
 from numba import njit, prange
 
 from explain.attribution._leaf_tables import (
+    IV_SLOTS,
     _coalition_weights,
     _gauss_legendre,
+    _iv_build_cost,
     _iv_patterns,
     _iv_tables,
     _leaf_fallback,
     _leaf_paths,
     _node_slots,
     _pd_tables,
+    iv_table_leaf,
 )
 from explain.attribution._linear_paths import linear_plan, linear_tree_row
 from explain.attribution._tree_models import (
@@ -136,7 +139,9 @@ def _explain_block(X, phi, margin, lo, hi, mask_at, a, fac, tmp, gh, a_at, case_
                 mask = mask_at[col, r]
                 if mask == full:
                     margin[lo + r] += v  # the one leaf of this tree that the row itself reaches
-                if off >= 0:
+                if off >= 0 and interventional:
+                    iv_table_leaf(phi[lo + r], table, off, mask, d, li, uniq_player)
+                elif off >= 0:
                     base = off + mask * d
                     for s in range(d):
                         phi[lo + r, uniq_player[li, s]] += table[base + s]
@@ -203,6 +208,11 @@ _MAX_PLAYERS_PER_PATH = 62  # bit masks are int64
 # Path-dependent trees whose deepest leaf has this many players are explained by the linear pass (tables
 # cost less per call below it, measured), and so is any tree whose tables would not fit the budget.
 _LINEAR_FROM_PLAYERS = 9
+# Interventional leaves: compressed tables (3 * 2**d numbers) up to this many players, each built with at
+# most _IV_BUILD_MAX steps (the ranked superset sum costs d (d + 1) 2**d).
+_IV_TABLE_MAX_PLAYERS = 14
+_IV_BUILD_MAX = 1 << 22
+_IV_DIRECT_RATIO = 1.0  # build by enumerating patterns when that is cheaper than the transform
 _LINEAR_PASS = True  # off: deep path-dependent leaves are computed per call (a cross-check)
 
 
@@ -289,15 +299,20 @@ def _pd_plan(n_unique: np.ndarray, leaf_off: np.ndarray, lin_ok: np.ndarray) -> 
     return tree_linear, tab_off, used
 
 
-def _table_offsets(n_unique: np.ndarray, max_players: int, cost=None) -> tuple[np.ndarray, int]:
-    sizes = np.where(n_unique <= max_players, (2 ** np.minimum(n_unique, 30)) * n_unique, -1)
-    if cost is not None:
-        sizes = np.where(cost <= 1 << 16, sizes, -1)  # the interventional build work per leaf, bounded
+def _iv_plan(n_unique: np.ndarray, pat_off: np.ndarray, pat_mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Which interventional leaves get a (compressed) table: every leaf up to ``_IV_TABLE_MAX_PLAYERS``
+    players, smallest tables first, within ``_TABLE_BUDGET``. A tabulated leaf costs d additions per call
+    whatever the background; the others scan their distinct background patterns (at most
+    ``min(n_background, 2**d)``) per call."""
     tab_off = np.full(n_unique.shape[0], -1, dtype=np.int64)
+    sizes = IV_SLOTS * (2 ** np.minimum(n_unique, 40))
     used = 0
-    for li in np.flatnonzero(sizes >= 0):
-        if used + sizes[li] > _TABLE_BUDGET:
+    for li in np.argsort(n_unique, kind="stable"):
+        d = int(n_unique[li])
+        if d > _IV_TABLE_MAX_PLAYERS or used + sizes[li] > _TABLE_BUDGET:
             break
+        if d == 0 or _iv_build_cost(d, pat_off[li], pat_off[li + 1], pat_mask) > _IV_BUILD_MAX:
+            continue
         tab_off[li] = used
         used += int(sizes[li])
     return tab_off, used
@@ -352,14 +367,13 @@ def prepare(ens: TreeEnsemble, *, background=None, owners=None, n_players: int |
         zdir = _directions(Zp, left, feat, thr, ml, cat, bi, kbi, bits)
         pat_off, pat_mask, pat_w = _iv_patterns(zdir, leaf_node, path_len, path_node, path_left, path_slot,
                                                 n_unique)
-        # Work to tabulate a leaf: sum over its distinct background masks of 2**|mask| * d.
-        cost = np.zeros(leaf_node.shape[0])
-        if pat_mask.size:
-            bits_set = np.array([int(m).bit_count() for m in pat_mask.tolist()], dtype=np.float64)
-            per_pat = np.exp2(bits_set) * np.repeat(n_unique, np.diff(pat_off))
-            cost = np.add.reduceat(per_pat, pat_off[:-1]) if leaf_node.size else cost
-        tab_off, size = _table_offsets(n_unique, _TABLE_MAX_PLAYERS, cost)
-        table = _iv_tables(ens.value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab_off, size)
+        tab_off, size = _iv_plan(n_unique, pat_off, pat_mask)
+        table = _iv_tables(ens.value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab_off, size,
+                           _IV_DIRECT_RATIO)
+        # Patterns are kept for the leaves without a table only (they are read per call there).
+        keep = np.repeat(tab_off < 0, np.diff(pat_off))
+        pat_mask, pat_w = np.ascontiguousarray(pat_mask[keep]), np.ascontiguousarray(pat_w[keep])
+        pat_off = np.concatenate(([0], np.cumsum(np.where(tab_off < 0, np.diff(pat_off), 0)))).astype(np.int64)
         base = ens.base_offset + float(np.mean(
             _margin_kernel(Zp, offs, left, right, feat, thr, ml, cat, bi, kbi, bits, ens.value)))
     return PreparedTrees(

@@ -146,8 +146,12 @@ def test_lightgbm_63_leaves_path_dependent_matches_brute_force(wide_lightgbm, sm
     np.testing.assert_allclose(margin, model.predict(rows, raw_score=True), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("build", ["patterns", "transform"])
 @pytest.mark.parametrize("name", ["forest", "lightgbm"])
-def test_deep_interventional_matches_brute_force(name, deep_forest, wide_lightgbm, small_data):
+def test_deep_interventional_matches_brute_force(name, build, deep_forest, wide_lightgbm, small_data, monkeypatch):
+    """Every leaf of these models gets a compressed table, built either way (enumerating the background
+    patterns' subsets, or the ranked superset transform)."""
+    monkeypatch.setattr(_treeshap, "_IV_DIRECT_RATIO", 1e300 if build == "patterns" else 0.0)
     model, ens = deep_forest if name == "forest" else wide_lightgbm
     X, _ = small_data
     rows, background = X[-4:], X[:12]
@@ -156,6 +160,7 @@ def test_deep_interventional_matches_brute_force(name, deep_forest, wide_lightgb
     values = _interventional_game(margin, rows, background)
     prep = prepare(ens, background=background)
     assert _most_players(prep) > _treeshap._TABLE_MAX_PLAYERS
+    assert (prep.tab_off[prep.n_unique > 0] >= 0).all() and prep.pat_mask.size == 0
     phi, base, _ = explain_prepared(prep, rows)
     assert base == pytest.approx(values[0, 0], abs=1e-12)
     np.testing.assert_allclose(phi, _shapley(values, N_SMALL), rtol=0, atol=1e-12)

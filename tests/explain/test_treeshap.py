@@ -351,6 +351,7 @@ def test_leaves_without_tables_give_the_same_values(hgb_categorical, monkeypatch
     rows, background = _with_odd_categories(X[:40]), X[-30:]
     tabled = [_treeshap.explain_prepared(_treeshap.prepare(ens, background=bg), rows) for bg in (None, background)]
     monkeypatch.setattr(_treeshap, "_TABLE_MAX_PLAYERS", max_players)
+    monkeypatch.setattr(_treeshap, "_IV_TABLE_MAX_PLAYERS", max_players)
     variants = [(None, True), (None, False), (background, False)]
     for bg, linear in variants:
         monkeypatch.setattr(_treeshap, "_LINEAR_PASS", linear)
