@@ -300,18 +300,22 @@ def _pd_plan(n_unique: np.ndarray, leaf_off: np.ndarray, lin_ok: np.ndarray) -> 
 
 
 def _iv_plan(n_unique: np.ndarray, pat_off: np.ndarray, pat_mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """Which interventional leaves get a (compressed) table: every leaf up to ``_IV_TABLE_MAX_PLAYERS``
-    players, smallest tables first, within ``_TABLE_BUDGET``. A tabulated leaf costs d additions per call
-    whatever the background; the others scan their distinct background patterns (at most
-    ``min(n_background, 2**d)``) per call."""
+    """Which interventional leaves get a (compressed) table, within ``_TABLE_BUDGET``.
+
+    A tabulated leaf costs d additions per call whatever the background; any other scans its distinct
+    background patterns (at most ``min(n_background, 2**d)``) per call. So the leaves are tabulated in the
+    order of per-call work saved per byte (patterns x players / table size), up to
+    ``_IV_TABLE_MAX_PLAYERS`` players and ``_IV_BUILD_MAX`` build steps each.
+    """
     tab_off = np.full(n_unique.shape[0], -1, dtype=np.int64)
     sizes = IV_SLOTS * (2 ** np.minimum(n_unique, 40))
+    saved = np.diff(pat_off) * n_unique / sizes
     used = 0
-    for li in np.argsort(n_unique, kind="stable"):
+    for li in np.argsort(-saved, kind="stable"):
         d = int(n_unique[li])
-        if d > _IV_TABLE_MAX_PLAYERS or used + sizes[li] > _TABLE_BUDGET:
-            break
-        if d == 0 or _iv_build_cost(d, pat_off[li], pat_off[li + 1], pat_mask) > _IV_BUILD_MAX:
+        if d == 0 or d > _IV_TABLE_MAX_PLAYERS or used + sizes[li] > _TABLE_BUDGET:
+            continue
+        if _iv_build_cost(d, pat_off[li], pat_off[li + 1], pat_mask) > _IV_BUILD_MAX:
             continue
         tab_off[li] = used
         used += int(sizes[li])
