@@ -111,11 +111,12 @@ def _coalition_weights(max_d: int) -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=True)
 def _popcount(m):
-    n = 0
-    while m:
-        m &= m - 1
-        n += 1
-    return n
+    # Branch-free (SWAR): the per-call pattern scan counts bits of every pattern that completes a path.
+    x = np.uint64(m)
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
 
 
 # --------------------------------------------------------------------------- leaf games
@@ -382,22 +383,26 @@ def _leaf_fallback(acc, mask, li, d, full, v, a, fac, tmp, uniq_player, interven
         for s in range(d):
             acc[uniq_player[li, s]] += tmp[s]
         return
+    # A pattern b completes the path with the row only if it covers the players the row fails (b >= ~mask);
+    # then the z-only players are exactly ~mask (each earns the same) and the x-only ones mask minus b.
+    nz = d - _popcount(mask)
+    z_share = 0.0
     for q in range(pat_off[li], pat_off[li + 1]):
         b = pat_mask[q]
         if (mask | b) != full:
             continue
-        xm = mask & ~b
-        zm = b & ~mask
-        nx = _popcount(xm)
-        nz = _popcount(zm)
+        nx = d - _popcount(b)
         if nx + nz == 0:
             continue
         w = v * pat_w[q]
-        px = w * wx[nx, nz]
-        pz = w * wz[nx, nz]
+        z_share -= w * wz[nx, nz]
+        if nx > 0:
+            px = w * wx[nx, nz]
+            xm = mask & ~b
+            for s in range(d):
+                if xm & (np.int64(1) << s):
+                    acc[uniq_player[li, s]] += px
+    if nz > 0 and z_share != 0.0:
         for s in range(d):
-            bit = np.int64(1) << s
-            if xm & bit:
-                acc[uniq_player[li, s]] += px
-            elif zm & bit:
-                acc[uniq_player[li, s]] -= pz
+            if not mask & (np.int64(1) << s):
+                acc[uniq_player[li, s]] += z_share

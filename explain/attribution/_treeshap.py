@@ -213,6 +213,7 @@ _LINEAR_FROM_PLAYERS = 9
 _IV_TABLE_MAX_PLAYERS = 14
 _IV_BUILD_MAX = 1 << 22
 _IV_DIRECT_RATIO = 1.0  # build by enumerating patterns when that is cheaper than the transform
+_FEW_ROWS = 0  # calls below this many rows take the linear pass on every tree it applies to
 _LINEAR_PASS = True  # off: deep path-dependent leaves are computed per call (a cross-check)
 
 
@@ -252,6 +253,7 @@ class PreparedTrees:
     wz: np.ndarray
     node_player: np.ndarray  # (n_nodes,) the player credited for each split
     tree_linear: np.ndarray  # (n_trees,) bool: the tree is explained by the linear pass, not by tables
+    tree_linear_few: np.ndarray  # (n_trees,) the same for calls of fewer than _FEW_ROWS rows
     tree_m: np.ndarray  # (n_trees,) quadrature points of the linear pass
     lin_prev: np.ndarray  # (n_nodes,) the linear pass's plan (see _linear_paths)
     lin_r0: np.ndarray
@@ -357,11 +359,15 @@ def prepare(ens: TreeEnsemble, *, background=None, owners=None, n_players: int |
         tree_m, lin_ok, lin_prev, lin_r0, lin_coef = linear_plan(
             ens.tree_offsets, ens.left, ens.right, players, ens.cover, n_unique, leaf_off, gl_u, gl_w)
         tree_linear, tab_off, size = _pd_plan(n_unique, leaf_off, lin_ok)
+        # A few rows read one scattered table entry per leaf each (cache misses, nothing to share them with);
+        # the linear pass streams its per-node numbers instead, so short calls take it wherever it applies.
+        tree_linear_few = (lin_ok & _LINEAR_PASS) | tree_linear
         table = _pd_tables(ens.value, leaf_node, n_unique, uniq_r, gl_u, gl_w, tab_off, size)
         base = ens.base_offset + float(np.sum(ens.value[leaf_node] * reach))
         pat_off, pat_mask, pat_w = np.zeros(leaf_node.shape[0] + 1, dtype=np.int64), empty_i, empty_f
     else:
         tree_linear = np.zeros(ens.n_trees, dtype=np.bool_)  # the linear pass is the path-dependent game's
+        tree_linear_few = tree_linear
         tree_m, lin_prev, lin_r0 = np.ones(ens.n_trees, np.int64), np.zeros(1, np.int64), np.zeros(1)
         lin_coef = np.zeros((1, 4, 1))
         Zp = _prepare_inputs(ens, background)
@@ -387,7 +393,7 @@ def prepare(ens: TreeEnsemble, *, background=None, owners=None, n_players: int |
         leaf_node=leaf_node, path_len=path_len, path_node=path_node, path_left=path_left, path_slot=path_slot,
         n_unique=n_unique, uniq_player=uniq_player, uniq_r=uniq_r, tab_off=tab_off, table=table, gl_u=gl_u, gl_w=gl_w,
         pat_off=pat_off, pat_mask=pat_mask, pat_w=pat_w, wx=wx, wz=wz, node_player=players,
-        tree_linear=tree_linear, tree_m=tree_m, lin_prev=lin_prev, lin_r0=lin_r0, lin_coef=lin_coef,
+        tree_linear=tree_linear, tree_linear_few=tree_linear_few, tree_m=tree_m, lin_prev=lin_prev, lin_r0=lin_r0, lin_coef=lin_coef,
     )
 
 
@@ -413,7 +419,7 @@ def explain_prepared(prep: PreparedTrees, X, *, prepared_inputs: bool = False) -
            prep.node_slot, prep.node_new, prep.int_nodes, prep.int_off, prep.leaf_node, prep.leaf_off, prep.n_unique,
            prep.uniq_player, prep.tab_off,
            prep.table, prep.interventional, prep.uniq_r, prep.gl_u, prep.gl_w, prep.pat_off, prep.pat_mask, prep.pat_w, prep.wx,
-           prep.wz, prep.tree_linear, prep.tree_m, prep.node_player, prep.lin_prev, prep.lin_r0, prep.lin_coef)
+           prep.wz, prep.tree_linear_few if n < _FEW_ROWS else prep.tree_linear, prep.tree_m, prep.node_player, prep.lin_prev, prep.lin_r0, prep.lin_coef)
     return phi, prep.base, margin + ens.base_offset
 
 
