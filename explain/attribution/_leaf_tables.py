@@ -9,7 +9,7 @@ a leaf per call when its table would be too large.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -197,36 +197,49 @@ def _leaf_mask(dirs, li, path_len, path_node, path_left, path_slot, full):
 
 
 @njit(cache=True)
-def _iv_patterns(zdir, leaf_node, path_len, path_node, path_left, path_slot, n_unique):
+def _sorted_leaf_masks(zdir_t, li, path_len, path_node, path_left, path_slot, n_unique, buf):
+    """Every background row's mask at leaf ``li``, sorted; ``zdir_t`` is (node, row): a path node's
+    directions for all rows are read in one contiguous sweep."""
+    full = (np.int64(1) << n_unique[li]) - 1
+    for b in range(buf.shape[0]):
+        buf[b] = full
+    for k in range(path_len[li]):
+        row = zdir_t[path_node[li, k]]
+        want = path_left[li, k]
+        bit = np.int64(1) << path_slot[li, k]
+        for b in range(buf.shape[0]):
+            buf[b] &= ~(bit * np.int64(row[b] != want))
+    buf.sort()
+
+
+@njit(cache=True, parallel=True)
+def _iv_patterns(zdir_t, leaf_node, path_len, path_node, path_left, path_slot, n_unique):
     """Per leaf, the distinct background masks (b_g bits) and their shares of the background."""
-    n_bg = zdir.shape[0]
+    n_bg = zdir_t.shape[1]
     n_leaves = leaf_node.shape[0]
-    buf = np.empty(n_bg, dtype=np.int64)
     counts = np.zeros(n_leaves + 1, dtype=np.int64)
-    for li in range(n_leaves):
-        full = (np.int64(1) << n_unique[li]) - 1
-        for b in range(n_bg):
-            buf[b] = _leaf_mask(zdir[b], li, path_len, path_node, path_left, path_slot, full)
-        srt = np.sort(buf)
+    for li in prange(n_leaves):
+        buf = np.empty(n_bg, dtype=np.int64)
+        _sorted_leaf_masks(zdir_t, li, path_len, path_node, path_left, path_slot, n_unique, buf)
         n = 1
         for b in range(1, n_bg):
-            if srt[b] != srt[b - 1]:
+            if buf[b] != buf[b - 1]:
                 n += 1
-        counts[li + 1] = counts[li] + n
+        counts[li + 1] = n
+    for li in range(n_leaves):
+        counts[li + 1] += counts[li]
     pat_mask = np.empty(counts[n_leaves], dtype=np.int64)
     pat_w = np.zeros(counts[n_leaves])
-    for li in range(n_leaves):
-        full = (np.int64(1) << n_unique[li]) - 1
-        for b in range(n_bg):
-            buf[b] = _leaf_mask(zdir[b], li, path_len, path_node, path_left, path_slot, full)
-        srt = np.sort(buf)
+    for li in prange(n_leaves):
+        buf = np.empty(n_bg, dtype=np.int64)
+        _sorted_leaf_masks(zdir_t, li, path_len, path_node, path_left, path_slot, n_unique, buf)
         p = counts[li]
-        pat_mask[p] = srt[0]
+        pat_mask[p] = buf[0]
         pat_w[p] = 1.0
         for b in range(1, n_bg):
-            if srt[b] != srt[b - 1]:
+            if buf[b] != buf[b - 1]:
                 p += 1
-                pat_mask[p] = srt[b]
+                pat_mask[p] = buf[b]
             pat_w[p] += 1.0
         for q in range(counts[li], counts[li + 1]):
             pat_w[q] /= n_bg
@@ -261,10 +274,10 @@ def _iv_add(table, off, m, t, nx, w, wx, wz):
         table[base + 2] += w * wx[nx, t - 1]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _iv_tables(value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab_off, table_size, direct_ratio):
     table = np.zeros(table_size)
-    for li in range(leaf_node.shape[0]):
+    for li in prange(leaf_node.shape[0]):  # each leaf writes its own part of the table
         off = tab_off[li]
         if off < 0:
             continue

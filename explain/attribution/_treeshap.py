@@ -375,8 +375,8 @@ def prepare(ens: TreeEnsemble, *, background=None, owners=None, n_players: int |
             raise ValueError("background must contain at least one row")
         (offs, left, right, feat, thr, ml, cat, bi, kbi, bits) = _tree_arrays(ens)
         zdir = _directions(Zp, left, feat, thr, ml, cat, bi, kbi, bits)
-        pat_off, pat_mask, pat_w = _iv_patterns(zdir, leaf_node, path_len, path_node, path_left, path_slot,
-                                                n_unique)
+        pat_off, pat_mask, pat_w = _iv_patterns(np.ascontiguousarray(zdir.T), leaf_node, path_len, path_node,
+                                                path_left, path_slot, n_unique)
         tab_off, size = _iv_plan(n_unique, pat_off, pat_mask)
         table = _iv_tables(ens.value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab_off, size,
                            _IV_DIRECT_RATIO)
