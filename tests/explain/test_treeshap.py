@@ -342,7 +342,8 @@ def test_cached_serial_kernel_is_never_loaded_for_the_parallel_one(tmp_path):
 
 @pytest.mark.parametrize("max_players", [0, 3])
 def test_leaves_without_tables_give_the_same_values(hgb_categorical, monkeypatch, max_players):
-    """Deep leaves (too many players for a table) are computed per call: same values either way."""
+    """Deep leaves (too many players for a table) take the linear pass (path-dependent) or are computed per
+    call (interventional, or a tree the linear pass cannot take): same values every way."""
     from explain.attribution import _treeshap
 
     model, X = hgb_categorical
@@ -350,9 +351,14 @@ def test_leaves_without_tables_give_the_same_values(hgb_categorical, monkeypatch
     rows, background = _with_odd_categories(X[:40]), X[-30:]
     tabled = [_treeshap.explain_prepared(_treeshap.prepare(ens, background=bg), rows) for bg in (None, background)]
     monkeypatch.setattr(_treeshap, "_TABLE_MAX_PLAYERS", max_players)
-    for bg, (phi, base, margin) in zip((None, background), tabled, strict=True):
+    monkeypatch.setattr(_treeshap, "_IV_TABLE_MAX_PLAYERS", max_players)
+    variants = [(None, True), (None, False), (background, False)]
+    for bg, linear in variants:
+        monkeypatch.setattr(_treeshap, "_LINEAR_PASS", linear)
         prep = _treeshap.prepare(ens, background=bg)
-        assert prep.tabulated_share < 1.0
+        assert prep.tree_linear.any() == linear
+        assert (prep.tab_off >= 0).mean() < 1.0
+        phi, base, margin = tabled[bg is not None]
         phi2, base2, margin2 = _treeshap.explain_prepared(prep, rows)
         np.testing.assert_allclose(phi2, phi, rtol=0, atol=1e-12)
         assert base2 == base
