@@ -15,10 +15,14 @@ EU      GDPR art. 22(3) (human intervention, point of view, contest) and CCD (EU
 ======  ==========================================================================================
 
 A name may be one string for every locale or a table with one entry per supported locale.
+
+Each pack also declares, as data (:data:`FORBIDDEN_FACTORS`), the factors its law forbids as reasons or
+inputs; ``explain catalog check`` and ``save_bundle`` refuse a catalog whose unprotected group holds one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -27,9 +31,100 @@ from typing import Any
 from explain._exceptions import NoticeInputError
 from explain.notices._locales import SUPPORTED_LOCALES, negotiate
 
-__all__ = ["JURISDICTIONS", "LegalDetails"]
+__all__ = ["FORBIDDEN_FACTORS", "JURISDICTIONS", "ForbiddenFactor", "LegalDetails", "forbidden_factor"]
 
 JURISDICTIONS: tuple[str, ...] = ("CN", "US", "EU")
+
+
+@dataclass(frozen=True)
+class ForbiddenFactor:
+    """A factor a pack's law forbids as a reason or an input, and the hints that reveal it in a catalog.
+
+    ``names`` are column-name hints: English whole words, ``snake_case`` fragments or Chinese fragments;
+    ``values`` are category values (whole words) that reveal it under a neutral column name.
+    """
+
+    pack: str
+    factor: str
+    rule: str
+    names: tuple[str, ...]
+    values: tuple[str, ...] = ()
+
+    def matches(self, feature: str, categories: Any = ()) -> bool:
+        spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", feature)
+        tokens = {t for t in re.split(r"[^0-9A-Za-z]+", spaced.lower()) if t}
+        for hint in self.names:
+            if re.search(r"[\u4e00-\u9fff]", hint) or "_" in hint:
+                if hint in feature.lower():
+                    return True
+            elif hint in tokens:
+                return True
+        words: set[str] = set()
+        for value in categories:
+            text = str(value).strip().lower()
+            words |= {text, *(t for t in re.split(r"[^0-9a-z\u4e00-\u9fff]+", text) if t)}
+        return bool(words & set(self.values))
+
+
+_US_BASIS = "ECOA, Reg B 12 CFR 1002.2(z) and 1002.6(b) (a prohibited basis)"
+_CN_FAIR = "人民银行《金融消费者权益保护实施办法》 (no discrimination by ethnicity, religion or marital status)"
+_CN_CREDIT = "《征信业管理条例》第十四条 (information that may not be collected)"
+_GDPR_9 = "GDPR art. 9(1) (a special category of personal data)"
+
+#: Per pack, the factors its law forbids as a reason or an input: data, so a reviewer can read and extend it.
+FORBIDDEN_FACTORS: Mapping[str, tuple[ForbiddenFactor, ...]] = MappingProxyType({
+    "US": (
+        ForbiddenFactor("US", "a telephone listing in the applicant's name", "Reg B 12 CFR 1002.6(b)(4)",
+                        ("telephone", "landline", "phone_listing", "listed_phone", "电话")),
+        ForbiddenFactor("US", "receipt of public assistance", "Reg B 12 CFR 1002.6(b)(2)",
+                        ("public_assistance", "welfare", "benefits", "snap", "tanf", "medicaid", "救助", "低保")),
+        ForbiddenFactor("US", "race or color", _US_BASIS, ("race", "racial", "color", "colour", "ethnic", "ethnicity",
+                                                          "种族", "民族")),
+        ForbiddenFactor("US", "religion", _US_BASIS, ("religion", "religious", "faith", "宗教", "信仰")),
+        ForbiddenFactor("US", "national origin", _US_BASIS, ("nationality", "national", "foreign", "foreigner",
+                                                            "citizen", "citizenship", "immigrant", "origin", "国籍", "籍贯")),
+        ForbiddenFactor("US", "sex", _US_BASIS, ("sex", "gender", "性别"), ("male", "female", "man", "woman")),
+        ForbiddenFactor("US", "marital status", _US_BASIS, ("marital", "married", "marriage", "spouse",
+                                                           "personal_status", "婚姻", "婚否"),
+                        ("married", "single", "divorced", "widowed", "separated")),
+        ForbiddenFactor("US", "age", _US_BASIS, ("age", "aged", "birth", "birthday", "dob", "born", "年龄", "出生")),
+    ),
+    "CN": (
+        ForbiddenFactor("CN", "民族 (ethnicity)", _CN_FAIR, ("ethnic", "ethnicity", "race", "racial", "民族", "种族")),
+        ForbiddenFactor("CN", "宗教信仰 (religious belief)", _CN_CREDIT, ("religion", "religious", "faith", "宗教",
+                                                                        "信仰")),
+        ForbiddenFactor("CN", "婚姻 (marital status)", _CN_FAIR, ("marital", "married", "marriage", "spouse",
+                                                                 "personal_status", "婚姻", "婚否"),
+                        ("married", "single", "divorced", "widowed", "已婚", "未婚", "离异", "丧偶")),
+        ForbiddenFactor("CN", "基因、指纹、血型、疾病和病史 (genes, fingerprints, blood type, illness)", _CN_CREDIT,
+                        ("gene", "genetic", "fingerprint", "blood_type", "illness", "disease", "medical", "基因",
+                         "指纹", "血型", "疾病", "病史")),
+    ),
+    "EU": (
+        ForbiddenFactor("EU", "racial or ethnic origin", _GDPR_9, ("race", "racial", "ethnic", "ethnicity", "种族",
+                                                                   "民族")),
+        ForbiddenFactor("EU", "political opinions", _GDPR_9, ("political", "party_membership", "政治")),
+        ForbiddenFactor("EU", "religious or philosophical beliefs", _GDPR_9, ("religion", "religious", "faith",
+                                                                              "belief", "beliefs", "宗教", "信仰")),
+        ForbiddenFactor("EU", "trade union membership", _GDPR_9, ("trade_union", "union_member", "union_membership", "工会")),
+        ForbiddenFactor("EU", "genetic or biometric data", _GDPR_9, ("genetic", "gene", "biometric", "fingerprint",
+                                                                     "基因", "指纹")),
+        ForbiddenFactor("EU", "health", _GDPR_9, ("health", "disability", "disabled", "illness", "disease", "medical",
+                                                  "健康", "疾病", "残疾")),
+        ForbiddenFactor("EU", "sex life or sexual orientation", _GDPR_9, ("sexual", "orientation", "性取向")),
+    ),
+})
+
+
+def forbidden_factor(feature: str, categories: Any = (), *, packs: Any = JURISDICTIONS) -> ForbiddenFactor | None:
+    """The first factor forbidden by one of ``packs`` that ``feature`` (name or category values) reveals."""
+    for pack in packs:
+        for factor in FORBIDDEN_FACTORS[pack]:
+            if factor.matches(feature, categories):
+                return factor
+    return None
+
+
 _TEXT_KEYS = {"CN": ("complaint_channel", "regulator", "regulator_hotline"),
               "US": ("agency", "agency_address", "bureau", "bureau_address", "bureau_phone"),
               "EU": ("supervisor",)}
