@@ -28,6 +28,8 @@ from explain.notices._jurisdiction import JURISDICTIONS, forbidden_factor
 __all__ = ["CatalogReport", "check_catalog", "customer_text_problems", "forbidden_factor_problems"]
 
 _PLACEHOLDER = re.compile(r"\bTODO\b|\bFIXME\b|\bXXX\b")
+#: "Your savings: {value}." or "储蓄：{value}。": a label and a value, not a sentence a customer reads well.
+_FRAGMENT = re.compile(r"^[^{}]{1,40}[:：]\s*\{value\}")
 #: Association on the background at or above which a feature is reported as a possible proxy.
 PROXY_THRESHOLD = 0.3
 
@@ -52,13 +54,14 @@ def _phrases(catalog: FeatureCatalog) -> list[tuple[str, str | None]]:
     for code, group in catalog.groups.items():
         if group.protected:
             continue
-        for name in ("label", "adverse", "favourable", "advice"):
+        for name in ("label", "adverse", "favourable", "advice", "short"):
             text = getattr(group, name)
-            if text is not None or name != "advice":
+            if text is not None or name not in ("advice", "short"):
                 found.append((f"group {code!r} {name}", text))
         for feature in group.features:
             spec = catalog.features[feature]
-            found.extend((f"feature {feature!r} {name}", getattr(spec, name)) for name in ("adverse", "favourable", "advice")
+            found.extend((f"feature {feature!r} {name}", getattr(spec, name)) for name in ("adverse", "favourable", "advice",
+                                                                                                "short")
                          if getattr(spec, name) is not None)
             found.extend((f"feature {feature!r} category {raw!r}", text) for raw, text in spec.categories.items())
             if spec.unit:
@@ -163,6 +166,10 @@ def check_catalog(catalog: FeatureCatalog, *, phrases: Phrasebook | None = None,
     report = CatalogReport()
     report.problems.extend(customer_text_problems(catalog))
     report.problems.extend(forbidden_factor_problems(catalog, jurisdictions))
+    for where, text in _phrases(catalog):
+        if text and _FRAGMENT.search(text):
+            report.notes.append(f"{where}: {text!r} reads as 'label: value'; write a whole sentence "
+                                "(\"Your savings with us are very low.\")")
     if phrases is None:
         report.problems.append("translations: none found (translations/<locale>.po beside the catalog); "
                                "run `explain phrases update`")

@@ -67,7 +67,8 @@ def catalog_init(
         output.write_text(text, encoding="utf-8")
     Console(stderr=True).print(
         f"drafted {len(catalog.features)} features; protected (proposed): {', '.join(protected) or 'none'}; "
-        "write every TODO phrase, then `explain phrases update` and `explain catalog check`", highlight=False)
+        "write every TODO phrase as a whole sentence (\"Your savings with us are very low.\", never \"Savings: very low\"), "
+        "then `explain phrases update` and `explain catalog check`", highlight=False)
 
 
 @catalog_app.command("check")

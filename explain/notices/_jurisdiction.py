@@ -4,14 +4,20 @@ The profile names a jurisdiction; the toolkit's templates hold the legal wording
 languages) and the profile's ``[legal]`` table holds the lender's own facts:
 
 ======  ==========================================================================================
-CN      PIPL art. 24 (explanation, refusal of solely automated decisions, human review); the lender's
-        complaint channel and the regulator's consumer hotline: ``complaint_channel`` (default: the
-        contact phone), ``regulator`` (name per locale), ``regulator_hotline``.
-US      ECOA / Reg B §1002.9 notice with ``agency`` (name per locale) and ``agency_address``; the
-        creditor's address (``[lender] address``); with ``bureau_data = true`` the FCRA §615 block:
-        ``bureau`` (name), ``bureau_address``, ``bureau_phone``.
-EU      GDPR art. 22(3) (human intervention, point of view, contest) and CCD (EU) 2023/2225 art. 18
-        (explanation of the creditworthiness assessment, review); optional ``supervisor`` (name per locale).
+CN      PIPL art. 24 (explanation, refusal of solely automated decisions: staff decide again, human
+        review), arts. 45/46 (access, copy, correction) and 50 (reasons for a refusal); on adverse kinds the
+        征信 block (《征信业管理条例》 art. 15 prior notice when a repayment is overdue, art. 17 free report,
+        art. 25 objection, PBOC hotline 12363); the lender's complaint channel, its 15-day reply and the
+        regulator's consumer hotline: ``complaint_channel`` (default: the contact phone), ``regulator``
+        (name per locale), ``regulator_hotline``.
+US      On adverse kinds only: the ECOA / Reg B §1002.9 notice with ``agency`` (name per locale) and
+        ``agency_address``; the creditor's address (``[lender] address``); with ``bureau_data = true`` the
+        FCRA §615(a) block (``bureau`` name, ``bureau_address``, ``bureau_phone``) and the credit-score
+        disclosure (§615(a)(2), §609(f)) from the decision's :class:`CreditScore`.
+EU      GDPR art. 22(3) (human intervention, point of view, contest); CCD (EU) 2023/2225 art. 18 on a declined
+        increase (the creditworthiness assessment); the lender's complaint channel (``complaint_channel``,
+        default: the contact phone), the out-of-court redress body ``adr`` (name per locale, required) and
+        an optional ``supervisor``.
 ======  ==========================================================================================
 
 A name may be one string for every locale or a table with one entry per supported locale.
@@ -28,10 +34,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import datetime as _dt
+from numbers import Integral
+
 from explain._exceptions import NoticeInputError
 from explain.notices._locales import SUPPORTED_LOCALES, negotiate
 
-__all__ = ["FORBIDDEN_FACTORS", "JURISDICTIONS", "ForbiddenFactor", "LegalDetails", "forbidden_factor"]
+__all__ = ["FORBIDDEN_FACTORS", "JURISDICTIONS", "CreditScore", "ForbiddenFactor", "LegalDetails", "forbidden_factor"]
 
 JURISDICTIONS: tuple[str, ...] = ("CN", "US", "EU")
 
@@ -127,8 +136,8 @@ def forbidden_factor(feature: str, categories: Any = (), *, packs: Any = JURISDI
 
 _TEXT_KEYS = {"CN": ("complaint_channel", "regulator", "regulator_hotline"),
               "US": ("agency", "agency_address", "bureau", "bureau_address", "bureau_phone"),
-              "EU": ("supervisor",)}
-_REQUIRED = {"CN": ("regulator", "regulator_hotline"), "US": ("agency", "agency_address"), "EU": ()}
+              "EU": ("complaint_channel", "adr", "supervisor")}
+_REQUIRED = {"CN": ("regulator", "regulator_hotline"), "US": ("agency", "agency_address"), "EU": ("adr",)}
 
 
 def _localized(value: Any, field_name: str) -> dict[str, str]:
@@ -187,6 +196,67 @@ class LegalDetails:
     def context(self, locale: str, *, default_channel: str) -> dict[str, Any]:
         """The legal block's variables in ``locale`` (``pack`` names the template)."""
         values = {key: texts[locale] for key, texts in self.texts.items()}
-        if self.jurisdiction == "CN":
+        if self.jurisdiction in ("CN", "EU"):
             values.setdefault("complaint_channel", default_channel)
+        values.setdefault("supervisor", None)
         return {"pack": self.jurisdiction.lower(), "bureau_data": self.bureau_data, **values}
+
+
+#: FCRA §609(f)(1)(C): at most four key factors (a fifth only for inquiries, which we do not special-case).
+MAX_KEY_FACTORS = 4
+
+
+@dataclass(frozen=True)
+class CreditScore:
+    """The credit score a US decision used (FCRA §615(a)(2), §609(f)), as the bureau reported it.
+
+    Built from a decision's bureau fields by :meth:`parse`: ``bureau_score``, ``range`` (lowest and highest
+    possible score), ``date`` (when the score was created) and ``key_factors`` (up to four, the bureau's own
+    wording: one text for every locale or a table per locale).
+    """
+
+    score: int
+    low: int
+    high: int
+    date: _dt.date
+    key_factors: tuple[Mapping[str, str], ...]
+
+    @classmethod
+    def parse(cls, value: Any, *, field: str = "bureau") -> CreditScore:
+        if isinstance(value, CreditScore):
+            return value
+        if not isinstance(value, Mapping):
+            raise NoticeInputError(field, "the decision's bureau fields: bureau_score, range, date, key_factors", value)
+        missing = [k for k in ("bureau_score", "range", "date", "key_factors") if value.get(k) is None]
+        if missing:
+            raise NoticeInputError(f"{field}.{missing[0]}", "given: the US credit-score disclosure needs it", None)
+        score, bounds, date, factors = value["bureau_score"], value["range"], value["date"], value["key_factors"]
+        if isinstance(date, str):
+            try:
+                date = _dt.date.fromisoformat(date)
+            except ValueError:
+                raise NoticeInputError(f"{field}.date", "a date (YYYY-MM-DD)", date) from None
+        if isinstance(date, _dt.datetime) or not isinstance(date, _dt.date):
+            raise NoticeInputError(f"{field}.date", "a date (YYYY-MM-DD)", date)
+        if (not isinstance(bounds, list | tuple) or len(bounds) != 2
+                or not all(isinstance(b, Integral) and not isinstance(b, bool) for b in bounds) or bounds[0] >= bounds[1]):
+            raise NoticeInputError(f"{field}.range", "[lowest, highest] possible score, whole numbers", bounds)
+        if isinstance(score, bool) or not isinstance(score, Integral) or not bounds[0] <= score <= bounds[1]:
+            raise NoticeInputError(f"{field}.bureau_score", f"a whole number from {bounds[0]} to {bounds[1]}", score)
+        if isinstance(factors, str) or not isinstance(factors, list | tuple) or not 1 <= len(factors) <= MAX_KEY_FACTORS:
+            raise NoticeInputError(f"{field}.key_factors", f"1 to {MAX_KEY_FACTORS} key factors from the bureau", factors)
+        texts = []
+        for i, factor in enumerate(factors):
+            if isinstance(factor, str):
+                factor = dict.fromkeys(SUPPORTED_LOCALES, factor)
+            texts.append(_localized_factor(factor, f"{field}.key_factors[{i}]"))
+        return cls(int(score), int(bounds[0]), int(bounds[1]), date, tuple(texts))
+
+
+def _localized_factor(value: Any, field: str) -> Mapping[str, str]:
+    if isinstance(value, Mapping):
+        texts = {negotiate(k, field=f"{field} locale"): v for k, v in value.items()}
+        if all(isinstance(texts.get(loc), str) and texts[loc].strip() and texts[loc].isprintable()
+               for loc in SUPPORTED_LOCALES):
+            return MappingProxyType({loc: texts[loc].strip() for loc in SUPPORTED_LOCALES})
+    raise NoticeInputError(field, "a one-line text, or a table with one per locale", value)
