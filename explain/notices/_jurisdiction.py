@@ -240,7 +240,7 @@ class CreditScore:
             raise NoticeInputError(f"{field}.date", "a date (YYYY-MM-DD)", date)
         if (not isinstance(bounds, list | tuple) or len(bounds) != 2
                 or not all(isinstance(b, Integral) and not isinstance(b, bool) for b in bounds) or bounds[0] >= bounds[1]):
-            raise NoticeInputError(f"{field}.range", "[lowest, highest] possible score, whole numbers", bounds)
+            raise NoticeInputError(f"{field}.range", "the lowest and the highest possible score, two whole numbers", bounds)
         if isinstance(score, bool) or not isinstance(score, Integral) or not bounds[0] <= score <= bounds[1]:
             raise NoticeInputError(f"{field}.bureau_score", f"a whole number from {bounds[0]} to {bounds[1]}", score)
         if isinstance(factors, str) or not isinstance(factors, list | tuple) or not 1 <= len(factors) <= MAX_KEY_FACTORS:

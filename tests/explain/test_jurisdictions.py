@@ -79,7 +79,7 @@ def test_pack_matches_golden(bundle, case_reasons, pack, kind, locale, part):
 #: What each pack must carry on every kind (the element, in the words the letter uses).
 REQUIRED = {
     ("CN", "zh_CN"): ["《中华人民共和国个人信息保护法》第二十四条", "予以说明", "拒绝我行仅通过自动化决策方式作出决定",
-                      "人工复核", "安排工作人员重新作出决定", "第四十五条、第四十六条", "查阅、复制", "要求更正", "说明理由（第五十条）",
+                      "人工复核", "安排工作人员重新作出决定", "第四十五条、第四十六条", "查阅、复制", "也可以要求更正", "说明理由（第五十条）",
                       "国家金融监督管理总局", "12378", "如需投诉，请联系我行：400-000-0000", "15日内答复",
                       "此日期不影响您依法享有的权利", "您申请时提供的信息和您在我行的账户使用情况"],
     ("CN", "en"): ["Article 24 of the Personal Information Protection Law", "explain this decision",

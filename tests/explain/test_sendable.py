@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from lender_support import make_lender
+from notice_support import demo_notices
 from typer.testing import CliRunner
 
 from explain import CatalogError, FeatureCatalog, save_bundle
@@ -125,6 +126,8 @@ def test_catalog_check_command_applies_the_profiles_pack(tmp_path):
     assert "feature 'telephone' is a telephone listing" in result.output and "1002.6(b)(4)" in result.output
 
 
+__all__ = ["demo_notices"]  # the fixture, imported for pytest
+
 PLACEHOLDER = "TODO: why the channel counted against the customer."
 
 
@@ -160,3 +163,34 @@ def test_load_refuses_a_placeholder_phrase_even_in_a_bundle_whose_hashes_match(t
 
     with pytest.raises(CatalogError, match=r"translation zh_CN: groups:current_account:label .*placeholder 'TODO 活期账户'"):
         ModelBundle.load(copy)
+
+
+# --------------------------------------------------------------------------------------------- HTML letter
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_html_letter_works_on_a_phone(demo_notices, locale):
+    """Viewport, a heading, the contacts as links, and no stray space after a Chinese full stop."""
+    for (kind, loc), notice in demo_notices.items():
+        if loc != locale:
+            continue
+        html = notice.html
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+        assert f"<h1>{notice.subject}</h1>" in html
+        assert '<a href="tel:4000000000">400-000-0000</a>' in html
+        assert '<a href="mailto:review@example.com">review@example.com</a>' in html
+        assert '<a href="https://example.com/review">https://example.com/review</a>' in html
+        assert not re.search(r"。\s+[^<\s]", html), kind  # a line break inside an element renders as a space
+        assert "</p><" not in html
+
+
+def test_links_are_escaped_and_only_the_lenders_own_contacts(bundle):
+    import dataclasses
+
+    from explain import render_notice
+    from explain.notices._profile import demo_profile
+    from notice_support import model_reason
+
+    profile = dataclasses.replace(demo_profile(), email='x"><script>@example.com', url="javascript:alert(1)", source="")
+    html = render_notice("limit_decrease", [model_reason(bundle.catalog, "loan_term")], locale="en", profile=profile,
+                         catalog=bundle.catalog, old_limit=2, new_limit=1, account_ref="1").html
+    assert "<script>" not in html and 'href="mailto:x&#34;&gt;&lt;script&gt;@example.com"' in html
+    assert 'href="javascript:' not in html  # only http(s) addresses become links
