@@ -94,6 +94,21 @@ class ExplanationRequest(BaseModel):
     policy_reasons: list[Code] = Field(default_factory=list, max_length=5, description="Policy reason codes, given first.")
 
 
+class BureauFields(BaseModel):
+    """The credit score a US decision used (FCRA §615(a)(2), §609(f)): required when the lender profile says
+    ``bureau_data = true``, printed in the notice's credit-score disclosure."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bureau_score: int = Field(strict=True, description="The score, as the consumer reporting agency gave it.")
+    range: tuple[int, int] = Field(description="Lowest and highest possible score, e.g. [300, 850].")
+    date: IsoDate = Field(description="When the score was created.")
+    key_factors: list[Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_CONTROL)]
+                      | dict[Annotated[str, StringConstraints(max_length=16)],
+                             Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_CONTROL)]]] = Field(
+        min_length=1, max_length=4, description="Up to 4 key factors that lowered the score: one text, or one per locale.")
+
+
 class DecisionRequest(ExplanationRequest):
     """A limit change to explain, notify and record."""
 
@@ -117,6 +132,8 @@ class DecisionRequest(ExplanationRequest):
         default=None, min_length=1, max_length=4,
                                       description="Notice languages (default: zh_CN and en).")
     channels: list[Channel] = Field(default_factory=lambda: ["letter"], min_length=1, max_length=2)
+    bureau: BureauFields | None = Field(default=None, description="The credit score the decision used (US profiles "
+                                                                  "with bureau_data = true).")
 
 
 class BundleRef(BaseModel):

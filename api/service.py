@@ -93,6 +93,7 @@ def decision_inputs(
     policy_reasons: Iterable[str],
     locales: Iterable[str],
     channels: Iterable[str],
+    bureau: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The request as it is stored: canonical JSON values, locales negotiated, the notice date fixed."""
     negotiated = []
@@ -114,6 +115,8 @@ def decision_inputs(
         "locales": negotiated,
         "channels": list(dict.fromkeys(channels)),
     }
+    if bureau is not None:  # only when given: records without it keep their stored form
+        raw["bureau"] = dict(bureau)
     return json.loads(canonical_json(raw))
 
 

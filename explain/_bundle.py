@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from explain.catalog._catalog import FeatureCatalog
-from explain._exceptions import BundleError
+from explain._exceptions import BundleError, CatalogError
 from explain.notices._locales import SUPPORTED_LOCALES
 from explain.catalog._phrasebook import TRANSLATIONS_DIR, Phrasebook
 from explain.notices._profile import LenderProfile
@@ -154,9 +154,24 @@ def _lender_files(lender: str | Path | None, catalog_path: str | Path | None, pr
         raise BundleError("(new bundle)", f"the translations folder {str(translations)!r} does not exist; "
                                           "create it with `explain phrases update`")
     phrases = Phrasebook.from_dir(translations)
-    FeatureCatalog.from_toml(catalog_path, translations=phrases)
-    LenderProfile.from_toml(profile_path, translations=phrases)
+    catalog = FeatureCatalog.from_toml(catalog_path, translations=phrases)
+    profile = LenderProfile.from_toml(profile_path, translations=phrases)
+    _refuse_unsendable(catalog, phrases, jurisdiction=profile.legal.jurisdiction)
     return catalog_path, profile_path, translations
+
+
+def _refuse_unsendable(catalog: FeatureCatalog, phrases: Phrasebook, *, jurisdiction: str | None) -> None:
+    """Refuse a catalog whose text must never reach a customer (placeholders such as ``TODO``) or, when
+    ``jurisdiction`` is given (a new bundle), that gives a factor its law forbids as a reason."""
+    from explain.catalog._catalog_check import customer_text_problems, forbidden_factor_problems
+
+    problems = customer_text_problems(catalog, phrases)
+    if jurisdiction is not None:
+        problems += forbidden_factor_problems(catalog, (jurisdiction,))
+    if problems:
+        more = f" (and {len(problems) - 1} more; run `explain catalog check`)" if len(problems) > 1 else ""
+        where, _, problem = problems[0].partition(": ")
+        raise CatalogError(where, problem + more)
 
 
 def save_bundle(
@@ -280,6 +295,7 @@ class ModelBundle:
         phrases = Phrasebook.from_dir(path / translations)
         catalog = FeatureCatalog.from_toml(path / manifest["catalog"], translations=phrases)
         profile = LenderProfile.from_toml(path / manifest["profile"], translations=phrases)
+        _refuse_unsendable(catalog, phrases, jurisdiction=None)
         background = read_background(contents[manifest["background"]], manifest.get("background_dtypes"), path)
         return cls(path=path, manifest=manifest, model=model, catalog=catalog, background=background, profile=profile)
 

@@ -84,6 +84,7 @@ def create_decision(
         policy_reasons=body.policy_reasons,
         locales=body.locales or settings.default_locales,
         channels=body.channels,
+        bureau=body.bureau.model_dump(mode="json") if body.bureau is not None else None,
     )
     with request.app.state.compute_slots:
         computation = compute(bundle, inputs)

@@ -64,6 +64,7 @@ def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
             currency=inputs["currency"],
             notice_date=dt.date.fromisoformat(inputs["notice_date"]),
             effective_date=dt.date.fromisoformat(effective) if effective else None,
+            bureau=inputs.get("bureau"),
         )
         notices[locale] = json.loads(canonical_json(notice.to_dict()))
     return Computation(reasons=reasons, notices=notices)

@@ -35,7 +35,7 @@ __all__ = ["ERROR_COLUMNS", "DecisionIndex", "Plan", "close_index", "errors_fram
            "parse_policy_reasons"]
 
 REQUIRED = (ACCOUNT, "decision", "old_limit", "new_limit")
-OPTIONAL = ("policy_reasons", "currency")
+OPTIONAL = ("policy_reasons", "currency", "bureau")  # bureau: the credit score used, a JSON object
 #: The columns of the errors file: which file and row, the field at fault, and why.
 ERROR_COLUMNS = ("file", "row", "account", "field", "error")
 
@@ -93,12 +93,15 @@ class DecisionIndex:
     def for_rows(self, first: int, stop: int) -> pd.DataFrame:
         """The good decisions of account rows ``[first, stop)``, indexed by account row, in row order."""
         rows = self._connection().execute(
-            "SELECT m.row, d.account, d.decision, d.old_limit, d.new_limit, d.policy, d.currency "
+            "SELECT m.row, d.account, d.decision, d.old_limit, d.new_limit, d.policy, d.currency, d.bureau "
             "FROM matched m JOIN decisions d ON d.row = m.decision WHERE m.row >= ? AND m.row < ? ORDER BY m.row",
             (first, stop)).fetchall()
         frame = pd.DataFrame(rows, columns=["row", ACCOUNT, "decision", "old_limit", "new_limit", "policy_reasons",
-                                            "currency"])
+                                            "currency", "bureau"])
         frame["policy_reasons"] = [tuple(json.loads(p)) for p in frame["policy_reasons"].tolist()]
+        frame["bureau"] = pd.Series([json.loads(b) if isinstance(b, str) and b else None for b in frame["bureau"].tolist()],
+                                    index=frame.index,
+                                    dtype=object)
         return frame.set_index("row").rename_axis(None).astype({"old_limit": "float64", "new_limit": "float64"})
 
     def close(self) -> None:
@@ -197,12 +200,26 @@ def _check_decisions(frame: pd.DataFrame, catalog: FeatureCatalog, default_curre
     frame["old_limit"], frame["new_limit"] = old, new
     frame["policy_reasons"] = pd.Series(parsed, index=frame.index, dtype=object)
     frame["currency"] = currency
+    bureau = frame["bureau"].tolist() if "bureau" in frame else [None] * n
+    stored = []
+    for i, value in enumerate(bureau):
+        text = None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
+        try:
+            data = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            data = "invalid"
+        if data is not None and not isinstance(data, dict):
+            flag(np.arange(n) == i, "bureau", lambda i: "a JSON object with bureau_score, range, date and key_factors; "
+                                                        f"got {_shown(bureau[i])}")
+            data = None
+        stored.append(json.dumps(data, sort_keys=True, ensure_ascii=False) if data is not None else None)
+    frame["bureau"] = pd.Series(stored, index=frame.index, dtype=object)
     return ~bad, problems
 
 
 _SCHEMA = """
 CREATE TABLE decisions (row INTEGER PRIMARY KEY, account TEXT, decision TEXT, old_limit REAL, new_limit REAL,
-                        policy TEXT, currency TEXT, field TEXT, problem TEXT);
+                        policy TEXT, currency TEXT, field TEXT, problem TEXT, bureau TEXT);
 CREATE TABLE refs (row INTEGER PRIMARY KEY, account TEXT NOT NULL);
 CREATE TABLE matched (row INTEGER PRIMARY KEY, decision INTEGER NOT NULL);
 """
@@ -243,13 +260,14 @@ def _fill_index(db: sqlite3.Connection, accounts: InputTable, decisions: InputTa
         for frame in decisions.iter_chunks(max(chunk_size, 50_000), columns=columns, as_text=True):
             good, problems = _check_decisions(frame, catalog, default_currency)
             problem = {row: (field, message) for _, row, _, field, message in problems}
-            db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+            db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
                 (row, account, kind if ok else None, old if ok else None, new if ok else None,
-                 json.dumps(list(policy)) if ok else None, currency if ok else None, *problem.get(row, (None, None)))
-                for row, account, kind, old, new, policy, currency, ok in zip(
+                 json.dumps(list(policy)) if ok else None, currency if ok else None, *problem.get(row, (None, None)),
+                 bureau if ok else None)
+                for row, account, kind, old, new, policy, currency, bureau, ok in zip(
                     frame.index.tolist(), frame[ACCOUNT].tolist(), frame["decision"].tolist(),
                     frame["old_limit"].tolist(), frame["new_limit"].tolist(), frame["policy_reasons"].tolist(),
-                    frame["currency"].tolist(), good.tolist(), strict=True)))
+                    frame["currency"].tolist(), frame["bureau"].tolist(), good.tolist(), strict=True)))
         db.execute("CREATE INDEX decisions_account ON decisions (account)")
         db.execute(
             "UPDATE decisions SET field = ?, problem = 'exactly one decision per account; this account has ' || "

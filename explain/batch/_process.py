@@ -101,6 +101,7 @@ def _render(ctx: Context, job: Job, reasons: Any, decision: dict[str, Any], acco
             decision["decision"], reasons, locale=locale, channel=job.channels[0], profile=ctx.profile,
             catalog=ctx.bundle.catalog, old_limit=float(decision["old_limit"]), new_limit=float(decision["new_limit"]),
             account_ref=account, currency=decision["currency"], notice_date=job.notice_date,
+            bureau=decision.get("bureau"),
         )
     return notices
 
@@ -142,7 +143,8 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
     bundle_sha = ctx.bundle.sha256
     # Plain Python rows once per chunk: pandas element access per account would cost more than the notice.
     accounts = chunk[ACCOUNT].tolist()
-    wanted = decisions.loc[:, ["decision", "old_limit", "new_limit", "currency", "policy_reasons"]]
+    wanted = decisions.loc[:, [c for c in ("decision", "old_limit", "new_limit", "currency", "policy_reasons", "bureau")
+                               if c in decisions]]
     decided = wanted.to_dict(orient="records")
     features = X.astype(object).where(X.notna(), None).to_dict(orient="records")
     for k_row, position in enumerate(chunk.index):  # the file's order, whatever order the groups ran in
@@ -168,6 +170,7 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
             "currency": decision["currency"], "effective_date": None, "notice_date": job.notice_date.isoformat(),
             "policy_reasons": list(decision["policy_reasons"]), "locales": list(job.locales),
             "channels": list(job.channels),
+            **({"bureau": decision["bureau"]} if decision.get("bureau") is not None else {}),
         }))
         record = _record(ctx, job, inputs, outcome, notices) if job.audit else None
         ident = record.decision_id if record else decision_id(bundle_sha, inputs)

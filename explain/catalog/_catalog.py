@@ -33,9 +33,9 @@ ValueKind = Literal["money", "percent", "count", "months", "years", "number", "c
 VALUE_KINDS: tuple[str, ...] = ("money", "percent", "count", "months", "years", "number", "category")
 
 _GROUP_KEYS = {"label", "features", "direction", "actionable", "protected", "display", "adverse", "favourable", "advice",
-               "advice_when", "rationale"}
+               "advice_when", "rationale", "short"}
 _FEATURE_KEYS = {"kind", "categories", "unit", "scale", "direction", "order", "adverse", "favourable", "advice",
-                 "advice_when", "min", "max", "missing"}
+                 "advice_when", "min", "max", "missing", "currency", "short"}
 _WHEN_KEYS = {"above", "below", "categories"}
 #: How a ``percent`` feature's values are written: ``fraction`` (0.651 reads 65%) or ``percent`` (65.1 reads 65.1%).
 PERCENT_SCALES: tuple[str, ...] = ("fraction", "percent")
@@ -68,6 +68,8 @@ class FeatureSpec:
     min: float | None = None
     max: float | None = None
     missing: bool | None = None
+    currency: str | None = None  # money: the unit of the data's amounts (ISO 4217), when not the letter's
+    short: str | None = None  # the reason in a short message, either effect ("repayments at level {value} of 4")
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class ReasonGroup:
     advice: str | None = None
     rationale: str | None = None  # why a protected-looking group is not protected, for the reviewer
     advice_when: Mapping[str, Any] | None = None  # the advice applies only to these values of the shown feature
+    short: str | None = None  # the reason in a short message, either effect; default: label (value)
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,7 @@ class FeatureCatalog:
                 advice=advice,
                 rationale=table.get("rationale"),
                 advice_when=_advice_when(table, where),
+                short=table.get("short"),
             )
 
         unknown = sorted(set(raw_features) - set(owner))
@@ -323,10 +327,17 @@ class FeatureCatalog:
                 if any(isinstance(p, str) and "{value}" in p for p in shown):
                     raise CatalogError(where, "accepts a missing value (missing = true), but a phrase it is shown "
                                               "with prints {value}: give it phrases without {value}")
+            currency = table.get("currency")
+            if currency is not None:
+                from babel.numbers import is_currency
+
+                if kind != "money" or not isinstance(currency, str) or not is_currency(currency):
+                    raise CatalogError(where, f"'currency' belongs to money and must be an ISO 4217 code such as "
+                                              f"\"EUR\", got {currency!r}")
             features[feature] = FeatureSpec(
                 feature, code, kind, MappingProxyType(dict(categories)), tuple(unit) if unit else None, scale,
                 direction, tuple(order), table.get("adverse"), table.get("favourable"), table.get("advice"),
-                _advice_when(table, where), bounds["min"], bounds["max"], missing)
+                _advice_when(table, where), bounds["min"], bounds["max"], missing, currency, table.get("short"))
 
         policy: dict[str, PolicyReason] = {}
         for code, table in data.get("policy", {}).items():

@@ -1,6 +1,8 @@
 """Is a catalog fit to word notices? Problems that must be fixed, and figures a reviewer should see.
 
-Problems (``explain catalog check`` fails on any): a placeholder or missing phrase, a translation that is
+Problems (``explain catalog check`` fails on any): a placeholder or missing phrase (also refused by
+``save_bundle`` and ``ModelBundle.load``: :func:`customer_text_problems`), a factor the jurisdiction's law
+forbids in a group that is not protected (:func:`forbidden_factor_problems`, also refused by ``save_bundle``), a translation that is
 missing, fuzzy or drops a placeholder, a protected-looking feature that is not marked protected (unless the
 group records ``protected = false`` with a written ``rationale``), and a ``percent`` feature declared as a
 fraction whose background values are not fractions. Notes (reported, not failed): features strongly
@@ -22,10 +24,13 @@ from explain.catalog._catalog import FeatureCatalog
 from explain.catalog._catalog_draft import catalog_to_dict, kind_contradiction, protected_trait
 from explain.catalog._i18n_extract import toml_phrases
 from explain.catalog._phrasebook import Phrasebook
+from explain.notices._jurisdiction import JURISDICTIONS, forbidden_factor
 
-__all__ = ["CatalogReport", "check_catalog"]
+__all__ = ["CatalogReport", "check_catalog", "customer_text_problems", "forbidden_factor_problems"]
 
 _PLACEHOLDER = re.compile(r"\bTODO\b|\bFIXME\b|\bXXX\b")
+#: "Your savings: {value}." or "储蓄：{value}。": a label and a value, not a sentence a customer reads well.
+_FRAGMENT = re.compile(r"^[^{}]{1,40}[:：]\s*\{value\}")
 #: Association on the background at or above which a feature is reported as a possible proxy.
 PROXY_THRESHOLD = 0.3
 
@@ -51,12 +56,15 @@ def _phrases(catalog: FeatureCatalog) -> list[tuple[str, str | None]]:
     for code, group in catalog.groups.items():
         if group.protected:
             continue
-        for name in ("label", "adverse", "favourable", "advice"):
+        for name in ("label", "adverse", "favourable", "advice", "short"):
             text = getattr(group, name)
-            if text is not None or name != "advice":
+            if text is not None or name not in ("advice", "short"):
                 found.append((f"group {code!r} {name}", text))
         for feature in group.features:
             spec = catalog.features[feature]
+            found.extend((f"feature {feature!r} {name}", getattr(spec, name)) for name in ("adverse", "favourable", "advice",
+                                                                                                "short")
+                         if getattr(spec, name) is not None)
             found.extend((f"feature {feature!r} category {raw!r}", text) for raw, text in spec.categories.items())
             if spec.unit:
                 found.extend((f"feature {feature!r} unit", text) for text in spec.unit)
@@ -160,21 +168,56 @@ def _counter_intuitive(report: CatalogReport, catalog: FeatureCatalog, explainer
                             f"direction): {shown}")
 
 
-def check_catalog(catalog: FeatureCatalog, *, phrases: Phrasebook | None = None, background: pd.DataFrame | None = None,
-                  explainer: Any = None) -> CatalogReport:
-    """Check ``catalog`` (and its translations, background and explainer, when given)."""
-    report = CatalogReport()
+def customer_text_problems(catalog: FeatureCatalog, phrases: Phrasebook | None = None) -> list[str]:
+    """Missing or placeholder (``TODO``, ``FIXME``, ``XXX``) phrases a customer could read, in the catalog or in
+    any of its translations: text that must never be rendered, so a bundle refuses it at build and at load."""
+    problems = []
     for where, text in _phrases(catalog):
         if text is None or not str(text).strip():
-            report.problems.append(f"{where}: missing phrase")
+            problems.append(f"{where}: missing phrase")
         elif _PLACEHOLDER.search(text):
-            report.problems.append(f"{where}: placeholder phrase {text!r}; write the customer's wording")
+            problems.append(f"{where}: placeholder phrase {text!r}; write the customer's wording")
+    if phrases is not None:
+        for locale, phrase, text in phrases.translated(toml_phrases(catalog_to_dict(catalog))):
+            if _PLACEHOLDER.search(text):
+                problems.append(f"translation {locale}: {phrase.context} {phrase.singular!r}: placeholder {text!r}; "
+                                "write the customer's wording")
+    return problems
+
+
+def forbidden_factor_problems(catalog: FeatureCatalog, jurisdictions: Any = JURISDICTIONS) -> list[str]:
+    """A problem for each feature of an unprotected group that reveals a factor the packs' law forbids."""
+    problems = []
+    for code, group in catalog.groups.items():
+        if group.protected:
+            continue
+        for feature in group.features:
+            factor = forbidden_factor(feature, catalog.features[feature].categories, packs=jurisdictions)
+            if factor is not None:
+                problems.append(
+                    f"group {code!r}: feature {feature!r} is {factor.factor}, which {factor.pack} law forbids as a "
+                    f"reason or an input ({factor.rule}); mark its group protected = true or drop it from the model")
+    return problems
+
+
+def check_catalog(catalog: FeatureCatalog, *, phrases: Phrasebook | None = None, background: pd.DataFrame | None = None,
+                  explainer: Any = None, jurisdictions: Any = JURISDICTIONS) -> CatalogReport:
+    """Check ``catalog`` (and its translations, background and explainer, when given) for the ``jurisdictions``
+    whose forbidden factors apply (the lender profile's; every pack when it is not known)."""
+    report = CatalogReport()
+    report.problems.extend(customer_text_problems(catalog))
+    report.problems.extend(forbidden_factor_problems(catalog, jurisdictions))
+    for where, text in _phrases(catalog):
+        if text and _FRAGMENT.search(text):
+            report.notes.append(f"{where}: {text!r} reads as 'label: value'; write a whole sentence "
+                                "(\"Your savings with us are very low.\")")
     if phrases is None:
         report.problems.append("translations: none found (translations/<locale>.po beside the catalog); "
                                "run `explain phrases update`")
     else:
         for locale, phrase, problem in phrases.problems(toml_phrases(catalog_to_dict(catalog))):
             report.problems.append(f"translation {locale}: {phrase.context} {phrase.singular!r}: {problem}")
+        report.problems.extend(p for p in customer_text_problems(catalog, phrases) if p.startswith("translation "))
     protected_features = [f for g in catalog.groups.values() if g.protected for f in g.features]
     for code, group in catalog.groups.items():
         if group.protected:

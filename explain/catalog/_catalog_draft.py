@@ -197,8 +197,9 @@ def draft_catalog(data: pd.DataFrame, *, model: Any = None, name: str = "draft",
             group["adverse"] = f"{label} (protected: {trait}; never given as a reason)."
             group["favourable"] = f"{label} (protected: {trait}; never given as a reason)."
         else:
-            group["adverse"] = f"TODO: why {label.lower()}, {{value}}, counted against the customer."
-            group["favourable"] = f"TODO: why {label.lower()}, {{value}}, counted in the customer's favour."
+            # A whole sentence, never "label: value" (e.g. "You have lived at your address for {value}.").
+            group["adverse"] = f"TODO: one whole sentence on why {label.lower()}, {{value}}, counted against the customer."
+            group["favourable"] = f"TODO: one whole sentence on why {label.lower()}, {{value}}, counted in the customer's favour."
         groups[str(column)] = group
         if categories:
             spec["categories"] = {value: (value if trait else f"TODO: {value}") for value in categories}
@@ -219,7 +220,7 @@ def catalog_to_dict(catalog: FeatureCatalog) -> dict[str, Any]:
         table["actionable"] = group.actionable
         if group.protected:
             table["protected"] = True
-        for key in ("adverse", "favourable", "advice", "rationale"):
+        for key in ("adverse", "favourable", "advice", "rationale", "short"):
             if getattr(group, key):
                 table[key] = getattr(group, key)
         if group.advice_when:
@@ -230,13 +231,15 @@ def catalog_to_dict(catalog: FeatureCatalog) -> dict[str, Any]:
         table = {"kind": spec.kind}
         if spec.kind == "percent":
             table["scale"] = spec.scale
+        if spec.currency:
+            table["currency"] = spec.currency
         if spec.unit:
             table["unit"] = list(spec.unit)
         if spec.direction:
             table["direction"] = spec.direction
         if spec.order:
             table["order"] = list(spec.order)
-        for key in ("adverse", "favourable", "advice"):
+        for key in ("adverse", "favourable", "advice", "short"):
             if getattr(spec, key):
                 table[key] = getattr(spec, key)
         if spec.advice_when:

@@ -37,7 +37,7 @@ from explain.catalog._phrasebook import TRANSLATIONS_DIR, Phrase
 __all__ = ["PHRASE_FIELDS", "lender_phrases", "toml_phrases", "update_translations"]
 
 #: The fields of a reason group or policy reason that a customer reads.
-PHRASE_FIELDS: tuple[str, ...] = ("label", "adverse", "favourable", "advice")
+PHRASE_FIELDS: tuple[str, ...] = ("label", "adverse", "favourable", "advice", "short")
 
 _VALUE_NOTE = "{{value}} is the customer's own value, already formatted ({kind}); keep it in the translation."
 _POT = "phrases.pot"

@@ -118,6 +118,18 @@ class Phrasebook:
                             break
         return found
 
+    def translated(self, phrases: Iterable[Phrase]) -> list[tuple[str, Phrase, str]]:
+        """``(locale, phrase, text)`` for every translation the book holds of ``phrases`` (plural forms each)."""
+        found = []
+        for phrase in phrases:
+            for locale in SUPPORTED_LOCALES:
+                catalog = self._catalogs.get(locale)
+                message = catalog.get(phrase.singular, context=phrase.context) if catalog is not None else None
+                if message is not None:
+                    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                    found.extend((locale, phrase, text) for text in strings if text)
+        return found
+
     def require(self, phrases: Iterable[Phrase]) -> None:
         """Raise :class:`~explain.TranslationError` naming every phrase and locale that lacks a translation."""
         found = self.problems(phrases)

@@ -73,7 +73,8 @@ def catalog_init(
     Console(stderr=True).print(
         f"drafted {len(catalog.features)} features; directions from the model: "
         f"{directed if model is not None else 'none (no --model)'}; protected (proposed): {', '.join(protected) or 'none'}; "
-        "write every TODO phrase, then `explain phrases update` and `explain catalog check`", highlight=False)
+        "write every TODO phrase as a whole sentence (\"Your savings with us are very low.\", never \"Savings: very low\"), "
+        "then `explain phrases update` and `explain catalog check`", highlight=False)
 
 
 @catalog_app.command("check")
@@ -115,7 +116,8 @@ def catalog_check(
         except Exception as exc:  # noqa: BLE001 - a CatalogError names the feature; keep listing the rest
             problems.append(str(exc))
     report = check_catalog(catalog, phrases=phrases, background=background,
-                           explainer=loaded.explainer() if loaded is not None else None)
+                           explainer=loaded.explainer() if loaded is not None else None,
+                           jurisdictions=_jurisdictions(source, loaded))
     problems.extend(report.problems)
     console = Console(highlight=False, soft_wrap=True)
     for note in report.notes:
@@ -127,6 +129,26 @@ def catalog_check(
     if problems:
         raise typer.Exit(1)
     console.print(f"ok: {catalog!r}", markup=False)
+
+
+def _jurisdictions(catalog_file: Path, loaded: Any) -> tuple[str, ...]:
+    """The packs whose forbidden factors apply: the profile's (the bundle's, or profile.toml beside the catalog);
+    every pack when there is none, so a catalog cannot pass by leaving the question open."""
+    import tomllib
+
+    from explain.notices._jurisdiction import JURISDICTIONS
+
+    if loaded is not None:
+        return (loaded.profile.legal.jurisdiction,)
+    profile = catalog_file.parent / "profile.toml"
+    if profile.is_file():
+        try:
+            pack = tomllib.loads(profile.read_text(encoding="utf-8")).get("lender", {}).get("jurisdiction", "CN")
+        except (OSError, tomllib.TOMLDecodeError):
+            return JURISDICTIONS
+        if pack in JURISDICTIONS:
+            return (pack,)
+    return JURISDICTIONS
 
 
 def _phrase_files(folder: Path) -> list[Path]:

@@ -77,6 +77,8 @@ def _option_for(exc: ExplainError) -> str:
             return "--" + field.replace("_", "-")
         if field == "profile":
             return "--profile"
+        if field.startswith("bureau"):
+            return "--bureau"
     return ""
 
 
@@ -111,6 +113,19 @@ def print_demo_notices(console: Console, bundle: Any) -> None:
                                 title_align="left", highlight=False), markup=True, highlight=False)
             console.print(Panel(notice.short, title=f"{title} · short ({len(notice.short)} characters)",
                                 title_align="left", highlight=False), highlight=False)
+
+
+def _bureau(text: str | None) -> dict[str, Any] | None:
+    """``--bureau``: the decision's bureau fields as one JSON object (checked by the notice)."""
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(f"--bureau must be a JSON object with bureau_score, range, date and key_factors ({exc})") from None
+    if not isinstance(data, dict):
+        raise fail("--bureau must be a JSON object with bureau_score, range, date and key_factors")
+    return data
 
 
 def _decimal(text: str, option: str) -> Decimal:
@@ -181,6 +196,10 @@ def notice(
         "--effective-date", help="YYYY-MM-DD (default: after the profile's notice period).")] = None,
     profile: Annotated[Path | None, typer.Option(
         "--profile", help="A lender profile TOML with translations/ beside it (default: the bundle's).")] = None,
+    bureau: Annotated[str | None, typer.Option(
+        "--bureau", help="The credit score the decision used, as JSON: {\"bureau_score\": 612, \"range\": [300, 850], "
+                         "\"date\": \"2026-11-20\", \"key_factors\": [...]} (required when the profile says "
+                         "bureau_data = true).")] = None,
 ) -> None:
     """Write the notice a customer reads about a limit decision, in Chinese or English."""
     from explain.notices._locales import negotiate
@@ -200,6 +219,7 @@ def notice(
         old, new = _decimal(old_limit, "--old-limit"), _decimal(new_limit, "--new-limit")
         issued, effective = _date(notice_date, "--notice-date"), _date(effective_date, "--effective-date")
         lender = LenderProfile.from_toml(profile) if profile is not None else None
+        score = _bureau(bureau)
         X, default_ref = _account_frame(bundle, input, account)
         loaded = load_bundle(bundle)
         reasons = loaded.explainer().reasons(X, decision=kind, policy_reasons=tuple(policy_reason))[0]
@@ -209,7 +229,7 @@ def notice(
         result = render_notice(
             kind, reasons, locale=locale, channel=channel, profile=lender or loaded.profile, catalog=loaded.catalog,
             old_limit=old, new_limit=new, account_ref=account_ref or default_ref, currency=currency,
-            notice_date=issued, effective_date=effective,
+            notice_date=issued, effective_date=effective, bureau=score,
         )
     except ExplainError as exc:
         option = _option_for(exc)

@@ -99,6 +99,7 @@ def format_value(
     catalog: FeatureCatalog | None = None,
     scale: str = "fraction",
     field: str = "value",
+    compact: bool = False,
 ) -> str:
     """A customer's own value of a feature, as a phrase in ``locale``.
 
@@ -127,6 +128,8 @@ def format_value(
         from the catalog, and their wording from the catalog's translations.
     scale
         For ``percent`` without a catalog: ``fraction`` or ``percent``.
+    compact
+        Money without decimals when the amount is whole (``¥8,000``), for a short message.
     """
     locale = negotiate(locale)
     spec = catalog.features.get(feature) if catalog is not None and feature is not None else None
@@ -138,6 +141,16 @@ def format_value(
             raise NoticeInputError(f"{field} of {feature!r}", f"one of {sorted(spec.categories)}", value)
         return catalog.phrase(category_context(feature, raw), spec.categories[raw], locale=locale)
     if kind == "money":
+        own = spec.currency if spec is not None else None
+        whole = compact and Decimal(_number(value, field)) == Decimal(_number(value, field)).to_integral_value()
+        if own is not None and own != currency:
+            # The data's own unit, named in words ("4,771.00 German marks", "4,771.00德国马克"): never the
+            # letter's currency sign on an amount that is not in it.
+            return format_currency(_number(value, field), own, format_type="name", locale=_babel(locale),
+                                   **({"currency_digits": False, "decimal_quantization": False} if whole else {}))
+        if whole:
+            return format_currency(_number(value, field), currency, format="¤#,##0", currency_digits=False,
+                                   locale=_babel(locale))
         return format_money(value, currency, locale=locale, field=field)
     if kind == "percent":
         number = _number(value, field)

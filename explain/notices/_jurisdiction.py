@@ -4,36 +4,140 @@ The profile names a jurisdiction; the toolkit's templates hold the legal wording
 languages) and the profile's ``[legal]`` table holds the lender's own facts:
 
 ======  ==========================================================================================
-CN      PIPL art. 24 (explanation, refusal of solely automated decisions, human review); the lender's
-        complaint channel and the regulator's consumer hotline: ``complaint_channel`` (default: the
-        contact phone), ``regulator`` (name per locale), ``regulator_hotline``.
-US      ECOA / Reg B §1002.9 notice with ``agency`` (name per locale) and ``agency_address``; the
-        creditor's address (``[lender] address``); with ``bureau_data = true`` the FCRA §615 block:
-        ``bureau`` (name), ``bureau_address``, ``bureau_phone``.
-EU      GDPR art. 22(3) (human intervention, point of view, contest) and CCD (EU) 2023/2225 art. 18
-        (explanation of the creditworthiness assessment, review); optional ``supervisor`` (name per locale).
+CN      PIPL art. 24 (explanation, refusal of solely automated decisions: staff decide again, human
+        review), arts. 45/46 (access, copy, correction) and 50 (reasons for a refusal); on adverse kinds the
+        征信 block (《征信业管理条例》 art. 15 prior notice when a repayment is overdue, art. 17 free report,
+        art. 25 objection, PBOC hotline 12363); the lender's complaint channel, its 15-day reply and the
+        regulator's consumer hotline: ``complaint_channel`` (default: the contact phone), ``regulator``
+        (name per locale), ``regulator_hotline``.
+US      On adverse kinds only: the ECOA / Reg B §1002.9 notice with ``agency`` (name per locale) and
+        ``agency_address``; the creditor's address (``[lender] address``); with ``bureau_data = true`` the
+        FCRA §615(a) block (``bureau`` name, ``bureau_address``, ``bureau_phone``) and the credit-score
+        disclosure (§615(a)(2), §609(f)) from the decision's :class:`CreditScore`.
+EU      GDPR art. 22(3) (human intervention, point of view, contest); CCD (EU) 2023/2225 art. 18 on a declined
+        increase (the creditworthiness assessment); the lender's complaint channel (``complaint_channel``,
+        default: the contact phone), the out-of-court redress body ``adr`` (name per locale, required) and
+        an optional ``supervisor``.
 ======  ==========================================================================================
 
 A name may be one string for every locale or a table with one entry per supported locale.
+
+Each pack also declares, as data (:data:`FORBIDDEN_FACTORS`), the factors its law forbids as reasons or
+inputs; ``explain catalog check`` and ``save_bundle`` refuse a catalog whose unprotected group holds one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import datetime as _dt
+from numbers import Integral
+
 from explain._exceptions import NoticeInputError
 from explain.notices._locales import SUPPORTED_LOCALES, negotiate
 
-__all__ = ["JURISDICTIONS", "LegalDetails"]
+__all__ = ["FORBIDDEN_FACTORS", "JURISDICTIONS", "CreditScore", "ForbiddenFactor", "LegalDetails", "forbidden_factor"]
 
 JURISDICTIONS: tuple[str, ...] = ("CN", "US", "EU")
+
+
+@dataclass(frozen=True)
+class ForbiddenFactor:
+    """A factor a pack's law forbids as a reason or an input, and the hints that reveal it in a catalog.
+
+    ``names`` are column-name hints: English whole words, ``snake_case`` fragments or Chinese fragments;
+    ``values`` are category values (whole words) that reveal it under a neutral column name.
+    """
+
+    pack: str
+    factor: str
+    rule: str
+    names: tuple[str, ...]
+    values: tuple[str, ...] = ()
+
+    def matches(self, feature: str, categories: Any = ()) -> bool:
+        spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", feature)
+        tokens = {t for t in re.split(r"[^0-9A-Za-z]+", spaced.lower()) if t}
+        for hint in self.names:
+            if re.search(r"[\u4e00-\u9fff]", hint) or "_" in hint:
+                if hint in feature.lower():
+                    return True
+            elif hint in tokens:
+                return True
+        words: set[str] = set()
+        for value in categories:
+            text = str(value).strip().lower()
+            words |= {text, *(t for t in re.split(r"[^0-9a-z\u4e00-\u9fff]+", text) if t)}
+        return bool(words & set(self.values))
+
+
+_US_BASIS = "ECOA, Reg B 12 CFR 1002.2(z) and 1002.6(b) (a prohibited basis)"
+_CN_FAIR = "人民银行《金融消费者权益保护实施办法》 (no discrimination by ethnicity, religion or marital status)"
+_CN_CREDIT = "《征信业管理条例》第十四条 (information that may not be collected)"
+_GDPR_9 = "GDPR art. 9(1) (a special category of personal data)"
+
+#: Per pack, the factors its law forbids as a reason or an input: data, so a reviewer can read and extend it.
+FORBIDDEN_FACTORS: Mapping[str, tuple[ForbiddenFactor, ...]] = MappingProxyType({
+    "US": (
+        ForbiddenFactor("US", "a telephone listing in the applicant's name", "Reg B 12 CFR 1002.6(b)(4)",
+                        ("telephone", "landline", "phone_listing", "listed_phone", "电话")),
+        ForbiddenFactor("US", "receipt of public assistance", "Reg B 12 CFR 1002.6(b)(2)",
+                        ("public_assistance", "welfare", "benefits", "snap", "tanf", "medicaid", "救助", "低保")),
+        ForbiddenFactor("US", "race or color", _US_BASIS, ("race", "racial", "color", "colour", "ethnic", "ethnicity",
+                                                          "种族", "民族")),
+        ForbiddenFactor("US", "religion", _US_BASIS, ("religion", "religious", "faith", "宗教", "信仰")),
+        ForbiddenFactor("US", "national origin", _US_BASIS, ("nationality", "national", "foreign", "foreigner",
+                                                            "citizen", "citizenship", "immigrant", "origin", "国籍", "籍贯")),
+        ForbiddenFactor("US", "sex", _US_BASIS, ("sex", "gender", "性别"), ("male", "female", "man", "woman")),
+        ForbiddenFactor("US", "marital status", _US_BASIS, ("marital", "married", "marriage", "spouse",
+                                                           "personal_status", "婚姻", "婚否"),
+                        ("married", "single", "divorced", "widowed", "separated")),
+        ForbiddenFactor("US", "age", _US_BASIS, ("age", "aged", "birth", "birthday", "dob", "born", "年龄", "出生")),
+    ),
+    "CN": (
+        ForbiddenFactor("CN", "民族 (ethnicity)", _CN_FAIR, ("ethnic", "ethnicity", "race", "racial", "民族", "种族")),
+        ForbiddenFactor("CN", "宗教信仰 (religious belief)", _CN_CREDIT, ("religion", "religious", "faith", "宗教",
+                                                                        "信仰")),
+        ForbiddenFactor("CN", "婚姻 (marital status)", _CN_FAIR, ("marital", "married", "marriage", "spouse",
+                                                                 "personal_status", "婚姻", "婚否"),
+                        ("married", "single", "divorced", "widowed", "已婚", "未婚", "离异", "丧偶")),
+        ForbiddenFactor("CN", "基因、指纹、血型、疾病和病史 (genes, fingerprints, blood type, illness)", _CN_CREDIT,
+                        ("gene", "genetic", "fingerprint", "blood_type", "illness", "disease", "medical", "基因",
+                         "指纹", "血型", "疾病", "病史")),
+    ),
+    "EU": (
+        ForbiddenFactor("EU", "racial or ethnic origin", _GDPR_9, ("race", "racial", "ethnic", "ethnicity", "种族",
+                                                                   "民族")),
+        ForbiddenFactor("EU", "political opinions", _GDPR_9, ("political", "party_membership", "政治")),
+        ForbiddenFactor("EU", "religious or philosophical beliefs", _GDPR_9, ("religion", "religious", "faith",
+                                                                              "belief", "beliefs", "宗教", "信仰")),
+        ForbiddenFactor("EU", "trade union membership", _GDPR_9, ("trade_union", "union_member", "union_membership", "工会")),
+        ForbiddenFactor("EU", "genetic or biometric data", _GDPR_9, ("genetic", "gene", "biometric", "fingerprint",
+                                                                     "基因", "指纹")),
+        ForbiddenFactor("EU", "health", _GDPR_9, ("health", "disability", "disabled", "illness", "disease", "medical",
+                                                  "健康", "疾病", "残疾")),
+        ForbiddenFactor("EU", "sex life or sexual orientation", _GDPR_9, ("sexual", "orientation", "性取向")),
+    ),
+})
+
+
+def forbidden_factor(feature: str, categories: Any = (), *, packs: Any = JURISDICTIONS) -> ForbiddenFactor | None:
+    """The first factor forbidden by one of ``packs`` that ``feature`` (name or category values) reveals."""
+    for pack in packs:
+        for factor in FORBIDDEN_FACTORS[pack]:
+            if factor.matches(feature, categories):
+                return factor
+    return None
+
+
 _TEXT_KEYS = {"CN": ("complaint_channel", "regulator", "regulator_hotline"),
               "US": ("agency", "agency_address", "bureau", "bureau_address", "bureau_phone"),
-              "EU": ("supervisor",)}
-_REQUIRED = {"CN": ("regulator", "regulator_hotline"), "US": ("agency", "agency_address"), "EU": ()}
+              "EU": ("complaint_channel", "adr", "supervisor")}
+_REQUIRED = {"CN": ("regulator", "regulator_hotline"), "US": ("agency", "agency_address"), "EU": ("adr",)}
 
 
 def _localized(value: Any, field_name: str) -> dict[str, str]:
@@ -92,6 +196,67 @@ class LegalDetails:
     def context(self, locale: str, *, default_channel: str) -> dict[str, Any]:
         """The legal block's variables in ``locale`` (``pack`` names the template)."""
         values = {key: texts[locale] for key, texts in self.texts.items()}
-        if self.jurisdiction == "CN":
+        if self.jurisdiction in ("CN", "EU"):
             values.setdefault("complaint_channel", default_channel)
+        values.setdefault("supervisor", None)
         return {"pack": self.jurisdiction.lower(), "bureau_data": self.bureau_data, **values}
+
+
+#: FCRA §609(f)(1)(C): at most four key factors (a fifth only for inquiries, which we do not special-case).
+MAX_KEY_FACTORS = 4
+
+
+@dataclass(frozen=True)
+class CreditScore:
+    """The credit score a US decision used (FCRA §615(a)(2), §609(f)), as the bureau reported it.
+
+    Built from a decision's bureau fields by :meth:`parse`: ``bureau_score``, ``range`` (lowest and highest
+    possible score), ``date`` (when the score was created) and ``key_factors`` (up to four, the bureau's own
+    wording: one text for every locale or a table per locale).
+    """
+
+    score: int
+    low: int
+    high: int
+    date: _dt.date
+    key_factors: tuple[Mapping[str, str], ...]
+
+    @classmethod
+    def parse(cls, value: Any, *, field: str = "bureau") -> CreditScore:
+        if isinstance(value, CreditScore):
+            return value
+        if not isinstance(value, Mapping):
+            raise NoticeInputError(field, "the decision's bureau fields: bureau_score, range, date, key_factors", value)
+        missing = [k for k in ("bureau_score", "range", "date", "key_factors") if value.get(k) is None]
+        if missing:
+            raise NoticeInputError(f"{field}.{missing[0]}", "given: the US credit-score disclosure needs it", None)
+        score, bounds, date, factors = value["bureau_score"], value["range"], value["date"], value["key_factors"]
+        if isinstance(date, str):
+            try:
+                date = _dt.date.fromisoformat(date)
+            except ValueError:
+                raise NoticeInputError(f"{field}.date", "a date (YYYY-MM-DD)", date) from None
+        if isinstance(date, _dt.datetime) or not isinstance(date, _dt.date):
+            raise NoticeInputError(f"{field}.date", "a date (YYYY-MM-DD)", date)
+        if (not isinstance(bounds, list | tuple) or len(bounds) != 2
+                or not all(isinstance(b, Integral) and not isinstance(b, bool) for b in bounds) or bounds[0] >= bounds[1]):
+            raise NoticeInputError(f"{field}.range", "the lowest and the highest possible score, two whole numbers", bounds)
+        if isinstance(score, bool) or not isinstance(score, Integral) or not bounds[0] <= score <= bounds[1]:
+            raise NoticeInputError(f"{field}.bureau_score", f"a whole number from {bounds[0]} to {bounds[1]}", score)
+        if isinstance(factors, str) or not isinstance(factors, list | tuple) or not 1 <= len(factors) <= MAX_KEY_FACTORS:
+            raise NoticeInputError(f"{field}.key_factors", f"1 to {MAX_KEY_FACTORS} key factors from the bureau", factors)
+        texts = []
+        for i, factor in enumerate(factors):
+            if isinstance(factor, str):
+                factor = dict.fromkeys(SUPPORTED_LOCALES, factor)
+            texts.append(_localized_factor(factor, f"{field}.key_factors[{i}]"))
+        return cls(int(score), int(bounds[0]), int(bounds[1]), date, tuple(texts))
+
+
+def _localized_factor(value: Any, field: str) -> Mapping[str, str]:
+    if isinstance(value, Mapping):
+        texts = {negotiate(k, field=f"{field} locale"): v for k, v in value.items()}
+        if all(isinstance(texts.get(loc), str) and texts[loc].strip() and texts[loc].isprintable()
+               for loc in SUPPORTED_LOCALES):
+            return MappingProxyType({loc: texts[loc].strip() for loc in SUPPORTED_LOCALES})
+    raise NoticeInputError(field, "a one-line text, or a table with one per locale", value)

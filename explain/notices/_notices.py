@@ -25,13 +25,15 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup, escape
-from babel.numbers import is_currency
+from babel.lists import format_list
+from babel.numbers import format_currency, is_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from explain.notices._account_ref import check_account_ref
 from explain.catalog._catalog import FeatureCatalog, advice_applies
 from explain._exceptions import CatalogError, NoticeInputError, UnknownReasonError
-from explain.notices._formatting import MAX_MAGNITUDE, format_date, format_money, format_value
+from explain.notices._formatting import MAX_MAGNITUDE, _babel, format_date, format_money, format_value
+from explain.notices._jurisdiction import CreditScore
 from explain.notices._locales import catalog_path, get_translations, negotiate
 from explain.notices._profile import DEMO_LENDER_DIR, LenderProfile, demo_profile
 from explain.reasons._reasons import Decision, DecisionReasons, Reason
@@ -125,7 +127,14 @@ def _environment(locale: str) -> Environment:
         keep_trailing_newline=True,
         auto_reload=False,
     )
-    gettext, ngettext = _strict_callables(locale)
+    strict_gettext, ngettext = _strict_callables(locale)
+
+    @jinja2.pass_context
+    def gettext(context: Any, message: str) -> str:
+        # A Chinese sentence that speaks as the lender says "{voice}" (我行, 我司 ...): the profile's voice.
+        text = strict_gettext(message)
+        return text.replace("{voice}", context.resolve_or_missing("voice")) if "{voice}" in text else text
+
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(text_blocks=_text_blocks, html_blocks=_html_blocks, html_lines=_html_lines, html_text=_html_text)
     return env
@@ -141,12 +150,23 @@ def _text_blocks(text: str) -> str:
     return "\n".join(line[3:] if line.startswith("## ") else line for line in str(text).strip("\n").splitlines())
 
 
-def _html_blocks(text: str) -> Markup:
+def _linked(context: Any, line: str) -> Markup:
+    """One line escaped, with the lender's phone, email and web address made links (``tel:``, ``mailto:``)."""
+    html = str(escape(line))
+    for text, href in context.resolve_or_missing("links"):
+        shown = str(escape(text))
+        if shown in html:
+            html = html.replace(shown, f'<a href="{escape(href)}">{shown}</a>')
+    return Markup(html)
+
+
+@jinja2.pass_context
+def _html_blocks(context: Any, text: str) -> Markup:
     out: list[str] = []
     items: list[str] = []
     for line in (line.strip() for line in str(text).splitlines()):
         if line.startswith("- "):
-            items.append(f"<li>{escape(line[2:])}</li>")
+            items.append(f"<li>{_linked(context, line[2:])}</li>")
             continue
         if items:
             out.append("<ul>\n" + "\n".join(items) + "\n</ul>")
@@ -154,7 +174,7 @@ def _html_blocks(text: str) -> Markup:
         if line.startswith("## "):
             out.append(f"<h2>{escape(line[3:])}</h2>")
         elif line:
-            out.append(f"<p>{escape(line)}</p>")
+            out.append(f"<p>{_linked(context, line)}</p>")
     if items:
         out.append("<ul>\n" + "\n".join(items) + "\n</ul>")
     return Markup("\n".join(out))
@@ -166,8 +186,9 @@ def _html_text(text: str) -> Markup:
     return escape(str(text))
 
 
-def _html_lines(text: str) -> Markup:
-    return Markup("<br>\n").join(escape(line) for line in str(text).strip().splitlines())
+@jinja2.pass_context
+def _html_lines(context: Any, text: str) -> Markup:
+    return Markup("<br>\n").join(_linked(context, line) for line in str(text).strip().splitlines())
 
 
 @functools.lru_cache(maxsize=None)
@@ -255,19 +276,55 @@ def reason_phrases(
         # The reason shows the customer's own value; name the input that lacks it, as the caller spelled it.
         field = f"features.{feature}" if feature is not None else f"value of reason {reason.code!r}"
         raise NoticeInputError(field, f"a value: the reason {reason.code!r} shows it to the customer", None)
-    short = _("%(label)s (%(value)s)") % {"label": label, "value": shown} if shown is not None else label
+    compact = shown
+    if shown is not None and spec is not None and spec.kind == "money":
+        compact = format_value(reason.value, spec.kind, locale=locale, currency=currency, feature=feature,
+                               catalog=catalog, field=f"features.{feature}", compact=True)
+    short = _("%(label)s (%(value)s)") % {"label": label, "value": compact} if shown is not None else label
+    short_prefix, short_source = (f"features:{feature}", spec) if spec is not None and spec.short else (prefix, entry)
+    if getattr(short_source, "short", None):
+        short = catalog.phrase(f"{short_prefix}:short", short_source.short, locale=locale)
+        if "{value}" in short:
+            short = short.replace("{value}", compact) if compact is not None else label
+    elif shown is not None and message.strip().rstrip(".") == "{value}":
+        short = shown  # the value is itself the sentence's clause ("Your savings with us are very low")
     if reason.counter_intuitive:
-        text = _("%(label)s: %(value)s.") % {"label": label, "value": shown} if shown is not None else label
+        # A list item under "also took these into account": the fact, no verdict and no advice. A category
+        # whose phrase is a whole clause is that clause; anything else is the factor and its value.
+        if shown is not None and message.strip().rstrip(".") == "{value}":
+            text = shown + ("。" if locale == "zh_CN" else ".")
+        else:
+            text = _("%(label)s (%(value)s)") % {"label": label, "value": shown} if shown is not None else label
         return {"label": label, "text": text, "value": shown, "short": short, "advice": None, "counter_intuitive": True}
     text = catalog.phrase(f"{source_prefix}:{reason.effect}", message, locale=locale)
     if shown is not None:
         text = text.replace("{value}", shown)
-    advice = None
+    advice = reason_advice(reason, catalog=catalog, locale=locale)
+    return {"label": label, "text": text, "value": shown, "short": short, "advice": advice, "counter_intuitive": False}
+
+
+def reason_advice(reason: Reason, *, catalog: FeatureCatalog, locale: str) -> str | None:
+    """The catalog's advice for one reason, only where it can apply: an actionable reason whose shown value
+    meets the advice's ``advice_when`` (not a customer whose value is already the good one). The decision's
+    own rule (none on a closure) is :func:`select_advice`'s."""
+    prefix, entry = _phrase_fields(reason, catalog)
+    feature = reason.feature or getattr(entry, "display", None)
+    spec = catalog.features.get(feature) if reason.source == "model" and feature is not None else None
     advice_prefix, advice_source = (f"features:{feature}", spec) if spec is not None and spec.advice else (prefix, entry)
     when = getattr(advice_source, "advice_when", None)
     if reason.actionable and advice_source.advice and advice_applies(when, reason.value):
-        advice = catalog.phrase(f"{advice_prefix}:advice", advice_source.advice, locale=locale)
-    return {"label": label, "text": text, "value": shown, "short": short, "advice": advice, "counter_intuitive": False}
+        return catalog.phrase(f"{advice_prefix}:advice", advice_source.advice, locale=locale)
+    return None
+
+
+def select_advice(decision: Decision, principal: Sequence[dict[str, Any]]) -> list[str]:
+    """What the letter's "what you can do" lists: each principal reason's advice, once, on a decrease or a
+    declined increase; none on an increase (nothing to do) or a closure (no account left to act on).
+
+    The one place a notice's advice is chosen, so a verified "what would change this" line can replace it."""
+    if decision not in (Decision.LIMIT_DECREASE, Decision.INCREASE_DECLINED):
+        return []
+    return list(dict.fromkeys(p["advice"] for p in principal if p["advice"]))
 
 
 # ------------------------------------------------------------------------------------------- short message
@@ -284,26 +341,91 @@ def short_message_length(text: str, locale: str) -> int:
     return len(text)
 
 
+#: How a short message is shortened until it fits one SMS, in this order and cumulatively: the date without
+#: the year, whole amounts without decimals, the compact pointer to the details, then the reason's short
+#: phrase (its label and the customer's value) instead of its sentence, and last, on an increase only, the
+#: pointer to the details (an adverse message always says where to ask for a review). The signature, the
+#: decision, the limit, the date and the reason's value are never dropped.
+_SHORTER = ("short_date", "short_money", "short_compact", "short_phrase", "short_no_details")
+
+
 def _short_message(render: Renderer, decision: Decision, context: dict[str, Any], profile: LenderProfile,
                    locale: str) -> str:
-    """The one-message form: the decision, the new limit (not for a closure), the date and the link always.
-
-    When the whole message does not fit one SMS, the lender's short name replaces its name, then the reason
-    is shortened to its label, then dropped (the letter behind the link carries it); never the limit, the
-    date or the link.
-    """
+    """The one-message form: signature, decision, limit (not for a closure), date, the main reason and where
+    the details are; shortened (:data:`_SHORTER`) until it fits :data:`SHORT_MESSAGE_LIMITS`."""
     name = f"{decision.value}/short.txt"
-    names = dict.fromkeys((context["lender"], profile.short_display_name(locale)))
-    reasons = (*dict.fromkeys((context["top_reason"], context["top_reason_label"])), None) if context["top_reason"] else (None,)
     limit = SHORT_MESSAGE_LIMITS[locale]
-    tried = ""
-    for reason in reasons:
-        for lender in names:
-            tried = render(name, {**context, "lender": lender, "top_reason": reason}).strip()
-            if short_message_length(tried, locale) <= limit:
-                return tried
-    raise NoticeInputError("profile", f"a short_name that fits a {limit}-character message with the limit, date and "
-                                      "link", tried)
+    long = {"short_date": context["effective_date"], "short_new": context["new_limit"],
+            "short_old": context["old_limit"], "short_reason": context["short_reason"], "short_compact": False,
+            "short_details": True}
+    tried = render(name, {**context, **long}).strip()
+    if short_message_length(tried, locale) <= limit:
+        return tried
+    shorter = dict(long)
+    for step in _SHORTER:
+        if step == "short_date":
+            shorter["short_date"] = context["effective_date_short"]
+        elif step == "short_money":
+            shorter["short_new"], shorter["short_old"] = context["new_limit_short"], context["old_limit_short"]
+        elif step == "short_compact":
+            shorter["short_compact"] = True
+        elif step == "short_phrase":
+            if context["short_phrase"] is None:
+                continue
+            shorter["short_reason"] = context["short_phrase"]
+        elif decision.is_adverse:
+            break
+        else:
+            shorter["short_details"] = False
+        tried = render(name, {**context, **shorter}).strip()
+        if short_message_length(tried, locale) <= limit:
+            return tried
+    raise NoticeInputError("profile", f"a signature and contact short enough for a {limit}-character message that "
+                                      "keeps the decision, limit, date and reason", tried)
+
+
+def _sentence_in_message(text: str | None, locale: str) -> str | None:
+    """A reason's sentence (or phrase) inside a short message: no closing stop; in English a capital that
+    only began the sentence is lowered ("Your ..." reads "your ..." after "Main reason:")."""
+    if text is None:
+        return None
+    text = text.strip().rstrip("。.")
+    first = text.split(" ", 1)[0]
+    if locale == "en" and first[:1].isupper() and (len(first) == 1 or first[1:].islower()):
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def _short_money(amount: Decimal, currency: str, locale: str) -> str:
+    """An amount without decimals when it is whole (``¥8,000``), for a short message that must shrink."""
+    amount = Decimal(str(amount))
+    if amount != amount.to_integral_value():
+        return format_money(amount, currency, locale=locale)
+    return format_currency(amount, currency, format="¤#,##0", currency_digits=False, locale=_babel(locale))
+
+
+def _data_sources(profile: LenderProfile, locale: str) -> str:
+    """The profile's declared data sources as one list in ``locale`` ("your application and ...")."""
+    _ = _toolkit_gettext(locale)
+    names = {"application": _("the information in your application"),
+             "account": _("how you have used your account with us"),
+             "credit_report": _("your credit report")}
+    voice = profile.voice(locale)
+    return format_list([names[s].replace("{voice}", voice) for s in profile.data_sources], locale=_babel(locale))
+
+
+def _links(profile: LenderProfile, complaint_channel: str | None) -> tuple[tuple[str, str], ...]:
+    """(text, href) of each contact the HTML letter makes a link: phone(s) as ``tel:``, email, web address."""
+    def tel(number: str) -> str:
+        return "tel:" + "".join(c for c in number if c.isdigit() or c == "+")
+
+    links = [(profile.phone, tel(profile.phone)), (profile.email, f"mailto:{profile.email}")]
+    if complaint_channel and complaint_channel != profile.phone and any(c.isdigit() for c in complaint_channel) \
+            and all(c.isdigit() or c in "+-() " for c in complaint_channel):
+        links.append((complaint_channel, tel(complaint_channel)))
+    if profile.url.startswith(("https://", "http://")):
+        links.append((profile.url, profile.url))
+    return tuple(links)
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -353,6 +475,13 @@ def _text(value: Any, field: str) -> str:
     return value.strip()
 
 
+def _day_month(value: _dt.date, locale: str) -> str:
+    """A date without its year (``12月31日``, ``Dec 31``): the first thing a short message gives up."""
+    from babel.dates import format_skeleton
+
+    return format_skeleton("MMMd", value, locale=_babel(locale))
+
+
 def _reference(*parts: object) -> str:
     """A short reference derived from the inputs, the same in every locale: e.g. ``3F9A-1C07``."""
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest().upper()
@@ -375,6 +504,7 @@ def render_notice(
     notice_date: _dt.date | None = None,
     effective_date: _dt.date | None = None,
     reference: str | None = None,
+    bureau: CreditScore | dict[str, Any] | None = None,
 ) -> Notice:
     """Write the notice for one decision and its principal reasons.
 
@@ -406,6 +536,10 @@ def render_notice(
         decrease or closure, ``notice_date`` otherwise).
     reference
         What the customer quotes to support (default: derived from the inputs, the same in every locale).
+    bureau
+        The credit score the decision used (a :class:`~explain.notices._jurisdiction.CreditScore` or the
+        decision's bureau fields ``bureau_score``, ``range``, ``date``, ``key_factors``): required when the
+        profile says ``bureau_data = true`` (US), refused otherwise.
 
     Raises
     ------
@@ -414,7 +548,7 @@ def render_notice(
     letter = check_letter(
         decision, reasons, locale=locale, channel=channel, profile=profile, catalog=catalog, old_limit=old_limit,
         new_limit=new_limit, account_ref=account_ref, currency=currency, notice_date=notice_date,
-        effective_date=effective_date, reference=reference,
+        effective_date=effective_date, reference=reference, bureau=bureau,
     )
     return write_notice(letter, jinja_renderer(letter.locale))
 
@@ -448,6 +582,7 @@ def check_letter(
     notice_date: _dt.date | None = None,
     effective_date: _dt.date | None = None,
     reference: str | None = None,
+    bureau: CreditScore | dict[str, Any] | None = None,
 ) -> Letter:
     """Everything :func:`render_notice` checks and phrases before a template runs (same arguments)."""
     decision = Decision.parse(decision)
@@ -511,31 +646,61 @@ def check_letter(
     reference = _text(reference, "reference")
     deadline = notice_date + _dt.timedelta(days=profile.review_window_days)
 
+    if profile.legal.bureau_data:
+        if bureau is None:
+            raise NoticeInputError("bureau", "the decision's bureau fields (bureau_score, range, date, key_factors): "
+                                             "the profile says bureau_data = true", None)
+        score = CreditScore.parse(bureau)
+    elif bureau is not None:
+        raise NoticeInputError("bureau", "nothing: the profile does not say bureau_data = true", "given")
+    else:
+        score = None
+
     phrased = [reason_phrases(r, locale=locale, catalog=catalog, currency=currency) for r in reasons]
     principal = [p for p in phrased if not p["counter_intuitive"]]
     money = {"old_limit": format_money(old, currency, locale=locale, field="old_limit"),
-             "new_limit": format_money(new, currency, locale=locale, field="new_limit")}
+             "new_limit": format_money(new, currency, locale=locale, field="new_limit"),
+             "old_limit_short": _short_money(old, currency, locale), "new_limit_short": _short_money(new, currency, locale)}
+    legal = profile.legal.context(locale, default_channel=profile.phone)
+    top = phrased[0] if phrased else None
+    short_phrase = _sentence_in_message(top["short"], locale) if top else None
     context = {
         "lender": profile.display_name(locale),
+        "voice": profile.voice(locale),
+        "signature": profile.sms_signature(locale),
         "address": profile.address(locale),
         "account_ref": account_ref,
         "reference": reference,
         "notice_date": format_date(notice_date, locale=locale, field="notice_date"),
         "effective_date": format_date(effective_date, locale=locale, field="effective_date"),
-        "effective_date_short": format_date(effective_date, locale=locale, field="effective_date", length="medium"),
+        "effective_date_short": _day_month(effective_date, locale),
         "deadline": format_date(deadline, locale=locale),
         "adverse": decision.is_adverse,
+        "kind": decision.value,
         "principal": principal,
         "weighed": [p for p in phrased if p["counter_intuitive"]],
-        "top_reason": phrased[0]["short"] if phrased else None,
-        "top_reason_label": phrased[0]["label"] if phrased else None,
-        "advice": [p["advice"] for p in principal if p["advice"]] if decision.is_adverse else [],
+        "short_reason": _sentence_in_message(top["text"], locale) if top else None,
+        "short_phrase": short_phrase,
+        "short_date": None, "short_new": None, "short_old": None, "short_compact": False, "short_details": True,
+        "details": profile.details_channel(decision.is_adverse),
+        "app": profile.app_names.get(locale),
+        "advice": select_advice(decision, principal),
+        "apply_again": decision is Decision.INCREASE_DECLINED and profile.advice_style == "apply_again",
+        "sources": _data_sources(profile, locale),
+        "overdue": "overdue_repayment" in codes,
+        "review_holds": profile.review_holds and decision in (Decision.LIMIT_DECREASE, Decision.ACCOUNT_CLOSURE),
         "phone": profile.phone,
         "email": profile.email,
         "url": profile.url,
         "short_url": profile.short_url,
+        "links": _links(profile, legal.get("complaint_channel")),
         "review_days": profile.review_window_days,
-        "legal": profile.legal.context(locale, default_channel=profile.phone),
+        "legal": legal,
+        "score_value": str(score.score) if score else None,
+        "score_low": str(score.low) if score else None,
+        "score_high": str(score.high) if score else None,
+        "score_date": format_date(score.date, locale=locale, field="bureau.date") if score else None,
+        "score_factors": [f[locale] for f in score.key_factors] if score else [],
         "jurisdiction": profile.wording_text("jurisdiction", locale=locale) if "jurisdiction" in profile.wording else None,
         "escalation": profile.wording_text("escalation", locale=locale) if "escalation" in profile.wording else None,
         "html_lang": _HTML_LANG[locale],

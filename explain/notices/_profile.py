@@ -31,15 +31,27 @@ DEMO_PROFILE_PATH = DEMO_LENDER_DIR / "profile.toml"
 
 #: Keys of ``[wording]``: English msgids with gettext context ``profile:wording:<key>``.
 WORDING_KEYS: tuple[str, ...] = ("jurisdiction", "escalation")
+#: ``[contact] short_details``: how a short message points to the details (default: phone for an adverse
+#: decision, which does not read like a phishing link, and the link for an increase).
+SHORT_DETAILS: tuple[str, ...] = ("link", "app", "phone")
+#: ``[lender] data_sources``: what the automated decision used, named in "how we made this decision".
+DATA_SOURCES: tuple[str, ...] = ("application", "account", "credit_report")
+#: ``[review] advice``: how the advice is introduced (``apply_again``: "if you apply again" on a declined increase).
+ADVICE_STYLES: tuple[str, ...] = ("help", "apply_again")
+#: The voice of a Chinese letter when the profile sets none; English letters always speak as "we".
+DEFAULT_VOICE = {"zh_CN": "我行", "en": "we"}
+_SIGNATURE_CHARS = frozenset("【】[]%{}")
+
 #: The keys each profile table may hold; anything else is refused, naming the nearest valid key. One list per
 #: table: a new profile setting is one word here and its reading in ``from_dict``. ``[legal]`` is checked per
 #: jurisdiction (:mod:`explain.notices._jurisdiction`), ``[wording]`` against :data:`WORDING_KEYS`, and the
 #: per-locale tables (``[lender.names]`` ...) by locale.
 PROFILE_TABLES: dict[str, tuple[str, ...]] = {
     "": ("lender", "contact", "review", "legal", "wording"),
-    "lender": ("name", "names", "jurisdiction", "short_name", "short_names", "address"),
-    "contact": ("phone", "email", "url", "short_url"),
-    "review": ("window_days", "notice_period_days"),
+    "lender": ("name", "names", "jurisdiction", "short_name", "short_names", "address", "voice", "sms_signature",
+               "data_sources"),
+    "contact": ("phone", "email", "url", "short_url", "short_details", "app"),
+    "review": ("window_days", "notice_period_days", "holds_decision", "advice"),
 }
 
 
@@ -80,8 +92,21 @@ class LenderProfile:
         Where to ask for an explanation or a human review.
     short_url
         A short address for the SMS/push form.
-    short_name, short_names
-        A shorter name for the short message when the full one does not fit (default: the name itself).
+    voices
+        How the lender refers to itself in a Chinese letter (``[lender] voice``: 我行, 我司, 本公司 ...); English
+        letters say "we".
+    sms_signatures
+        The registered SMS signature (短信签名) per locale, on every short message and never shortened; required
+        for ``zh_CN`` (the gateway rejects any other), the lender's name in English by default.
+    short_details, app_names
+        How a short message points to the details: ``link``, ``app`` (``app_names``: the app as customers
+        know it) or ``phone``; by default the phone for an adverse decision and the link for an increase.
+    data_sources
+        What the automated decision used (``application``, ``account``, ``credit_report``).
+    review_holds
+        Whether an adverse change waits while a requested review is pending (``[review] holds_decision``).
+    advice_style
+        ``help`` or ``apply_again`` (a declined increase's advice introduced as "if you apply again").
     review_window_days
         How many days after the notice date the customer can ask for a review.
     notice_period_days
@@ -103,8 +128,13 @@ class LenderProfile:
     wording: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     legal: LegalDetails = field(default_factory=LegalDetails.cn_default)
     addresses: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    short_name: str | None = None
-    short_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    voices: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    sms_signatures: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    short_details: str | None = None
+    app_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    data_sources: tuple[str, ...] = ("account",)
+    review_holds: bool = False
+    advice_style: str = "help"
     source: str = field(default="", repr=False, compare=False)
     phrases: Phrasebook | None = field(default=None, repr=False, compare=False)
 
@@ -120,9 +150,38 @@ class LenderProfile:
         if self.review_window_days < 1:
             raise NoticeInputError("profile review_window_days", "at least 1 day", self.review_window_days)
         names = self._per_locale(self.names, "name", "[lender.names]")
-        short_names = self._per_locale(self.short_names, "short name", "[lender.short_names]")
-        if self.short_name is not None and (not isinstance(self.short_name, str) or not self.short_name.strip()):
-            raise NoticeInputError("profile short_name", "a non-empty string", self.short_name)
+        voices = self._per_locale(self.voices, "voice", "[lender] voice")
+        if voices.get("en", "we") != "we" or any(set(v) & _SIGNATURE_CHARS for v in voices.values()):
+            raise NoticeInputError("profile lender.voice", "how the lender says 'we' in Chinese (我行, 我司, 本公司 ...); "
+                                                           "English letters always say 'we'", dict(voices))
+        signatures = self._per_locale(self.sms_signatures, "sms_signature", "[lender] sms_signature")
+        if "zh_CN" not in signatures:
+            raise NoticeInputError("profile lender.sms_signature", "the registered SMS signature (短信签名) for zh_CN: "
+                                                                   "Chinese gateways send no message without it", None)
+        bad = [v for v in signatures.values() if set(v) & _SIGNATURE_CHARS or len(v) > 30]
+        if bad:
+            raise NoticeInputError("profile lender.sms_signature", "the signature itself, without brackets, at most 30 "
+                                                                   "characters", bad[0])
+        if self.short_details is not None and self.short_details not in SHORT_DETAILS:
+            raise NoticeInputError("profile contact.short_details", f"one of {', '.join(SHORT_DETAILS)}",
+                                   self.short_details)
+        app_names = self._per_locale(self.app_names, "app", "[contact] app")
+        if self.short_details == "app" and set(app_names) != set(SUPPORTED_LOCALES):
+            raise NoticeInputError("profile contact.app", "the app's name in every locale (short_details = \"app\")",
+                                   dict(app_names))
+        sources = self.data_sources
+        if (isinstance(sources, str) or not isinstance(sources, tuple | list) or not sources
+                or not set(sources) <= set(DATA_SOURCES) or len(set(sources)) != len(sources)):
+            raise NoticeInputError("profile lender.data_sources", f"a list of {', '.join(DATA_SOURCES)} (each once)",
+                                   sources)
+        sources = tuple(s for s in DATA_SOURCES if s in sources)
+        if self.legal.bureau_data and "credit_report" not in sources:
+            sources += ("credit_report",)
+        object.__setattr__(self, "data_sources", sources)
+        if not isinstance(self.review_holds, bool):
+            raise NoticeInputError("profile review.holds_decision", "true or false", self.review_holds)
+        if self.advice_style not in ADVICE_STYLES:
+            raise NoticeInputError("profile review.advice", f"one of {', '.join(ADVICE_STYLES)}", self.advice_style)
         empty = [k for k in self.wording if not isinstance(self.wording[k], str) or not self.wording[k].strip()]
         if empty:
             raise NoticeInputError(f"profile wording {empty[0]}", "a non-empty sentence", self.wording[empty[0]])
@@ -130,12 +189,16 @@ class LenderProfile:
         if unknown:
             raise NoticeInputError(f"profile wording {unknown[0]}", f"one of {', '.join(WORDING_KEYS)}", unknown[0])
         object.__setattr__(self, "names", MappingProxyType(names))
-        object.__setattr__(self, "short_names", MappingProxyType(short_names))
+        object.__setattr__(self, "voices", MappingProxyType(voices))
+        object.__setattr__(self, "sms_signatures", MappingProxyType(signatures))
+        object.__setattr__(self, "app_names", MappingProxyType(app_names))
         object.__setattr__(self, "addresses", MappingProxyType(self._per_locale(self.addresses, "address", "[lender.address]")))
         if not self.source:  # built in code rather than read from a file: hash a canonical form instead
             canonical = repr((self.name, self.phone, self.email, self.url, self.short_url, self.review_window_days,
                               self.notice_period_days, sorted(names.items()), sorted(dict(self.wording).items()),
-                              self.short_name, sorted(short_names.items()), self.legal, sorted(self.addresses.items())))
+                              self.legal, sorted(self.addresses.items()), sorted(voices.items()),
+                              sorted(signatures.items()), self.short_details, sorted(app_names.items()), sources,
+                              self.review_holds, self.advice_style))
             object.__setattr__(self, "source", canonical)
         object.__setattr__(self, "wording", MappingProxyType(dict(self.wording)))
         if self.phrases is not None:
@@ -143,6 +206,8 @@ class LenderProfile:
 
     @staticmethod
     def _per_locale(values: Mapping[str, str], what: str, table: str) -> dict[str, str]:
+        if not isinstance(values, Mapping):
+            raise NoticeInputError(f"profile {table}", "a string, or a table with one per locale", values)
         checked = {}
         for locale, text in dict(values).items():
             if not isinstance(text, str) or not text.strip():
@@ -183,6 +248,9 @@ class LenderProfile:
             raise NoticeInputError("profile lender.address", "an address, or a table of addresses per locale", address)
         addresses = dict.fromkeys(SUPPORTED_LOCALES, address) if isinstance(address, str) else dict(address or {})
         legal = LegalDetails.from_table(lender.get("jurisdiction", "CN"), data.get("legal", {}), address=bool(addresses))
+        voice = lender.get("voice", {})
+        signature = lender.get("sms_signature", {})
+        app = contact.get("app", {})
         return cls(
             name=lender.get("name"),
             names=lender.get("names", {}),
@@ -195,8 +263,14 @@ class LenderProfile:
             wording=data.get("wording", {}),
             legal=legal,
             addresses=addresses,
-            short_name=lender.get("short_name"),
-            short_names=lender.get("short_names", {}),
+            voices={"zh_CN": voice} if isinstance(voice, str) else voice,
+            sms_signatures=dict.fromkeys(SUPPORTED_LOCALES, signature) if isinstance(signature, str) else signature,
+            short_details=contact.get("short_details"),
+            app_names=dict.fromkeys(SUPPORTED_LOCALES, app) if isinstance(app, str) else app,
+            data_sources=tuple(lender["data_sources"]) if isinstance(lender.get("data_sources"), list)
+            else lender.get("data_sources", ("account",)),
+            review_holds=review.get("holds_decision", False),
+            advice_style=review.get("advice", "help"),
             source=source,
             phrases=phrases,
         )
@@ -209,10 +283,19 @@ class LenderProfile:
         """The lender's postal address in ``locale``, when the profile gives one."""
         return self.addresses.get(negotiate(locale))
 
-    def short_display_name(self, locale: str) -> str:
-        """The name for a short message that the full name would not fit."""
+    def voice(self, locale: str) -> str:
+        """How the lender says "we" in ``locale``'s letters."""
         locale = negotiate(locale)
-        return self.short_names.get(locale) or self.short_name or self.display_name(locale)
+        return self.voices.get(locale, DEFAULT_VOICE[locale])
+
+    def sms_signature(self, locale: str) -> str:
+        """The registered signature of every short message in ``locale`` (English: the name by default)."""
+        locale = negotiate(locale)
+        return self.sms_signatures.get(locale) or self.display_name(locale)
+
+    def details_channel(self, adverse: bool) -> str:
+        """How a short message points to the details: the profile's choice, else phone (adverse) or link."""
+        return self.short_details or ("phone" if adverse else "link")
 
     def wording_text(self, key: str, *, locale: str) -> str:
         """One ``[wording]`` sentence in ``locale``, from the profile's translations."""

@@ -42,7 +42,8 @@ __all__ = ["NoticeWriter"]
 
 #: Context values that differ from one account to the next, printed as they are.
 _SLOTTED = ("account_ref", "reference", "old_limit", "new_limit", "effective_date", "effective_date_short",
-            "top_reason", "top_reason_label")
+            "old_limit_short", "new_limit_short", "short_reason", "short_phrase", "short_date", "short_new", "short_old",
+            "score_value", "score_low", "score_high", "score_date")
 #: Lists of phrased reasons: these keys of each are slotted.
 _REASON_LISTS = ("principal", "weighed")
 _REASON_KEYS = ("label", "text", "value", "short", "advice")
@@ -95,6 +96,7 @@ def _slotted(context: dict[str, Any], mark: Any) -> tuple[dict[str, Any], list[s
     for name in _REASON_LISTS:
         out[name] = [{**r, **{k: slot(r[k]) for k in _REASON_KEYS}} for r in context[name]]
     out["advice"] = [slot(line) for line in context["advice"]]
+    out["score_factors"] = [slot(line) for line in context["score_factors"]]
     return out, values
 
 

@@ -76,7 +76,8 @@ def test_describe_lists_groups_and_hashes(bundle):
     info = bundle.describe()
     assert info["method"] == "tree_shap" and info["mode"] == "interventional"
     assert info["files"] == bundle.files
-    assert {g["code"] for g in info["groups"] if g["protected"]} == {"personal_status", "age", "nationality"}
+    assert {g["code"] for g in info["groups"] if g["protected"]} == {"personal_status", "age", "nationality",
+                                                                          "telephone_listing"}
     json.dumps(info)
 
 

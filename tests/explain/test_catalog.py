@@ -25,7 +25,7 @@ def test_demo_catalog_groups_the_twenty_attributes(bundle):
     assert len(catalog.feature_names) == 20
     assert 9 <= len([g for g in catalog.groups.values() if not g.protected]) <= 11
     protected = {f for g in catalog.groups.values() if g.protected for f in g.features}
-    assert protected == {"personal_status_and_sex", "age_in_years", "foreign_worker"}
+    assert protected == {"personal_status_and_sex", "age_in_years", "foreign_worker", "telephone"}  # Reg B 1002.6(b)(4)
     assert catalog.group_of("duration_in_month").code == "loan_term"
     assert all(g.advice for g in catalog.groups.values() if g.actionable)
 

@@ -70,9 +70,9 @@ def test_category_is_the_translated_customer_phrase(catalog):
     spec = catalog.features["credit_history"]
     raw = "delay in paying off in the past"
     kwargs = {"feature": "credit_history", "catalog": catalog}
-    assert spec.categories[raw] == "late repayments in the past"
-    assert format_value(raw, "category", locale="en", **kwargs) == "late repayments in the past"
-    assert format_value(raw, "category", locale="zh_CN", **kwargs) == "过去曾有逾期还款"
+    assert spec.categories[raw] == "You have paid late in the past"
+    assert format_value(raw, "category", locale="en", **kwargs) == "You have paid late in the past"
+    assert format_value(raw, "category", locale="zh_CN", **kwargs) == "您过去有过逾期还款"
 
 
 def test_every_category_of_the_demo_catalog_is_translated(catalog):

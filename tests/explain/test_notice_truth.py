@@ -16,6 +16,7 @@ import pytest
 from explain import Decision, FeatureMismatchError, demo_data, render_notice
 from explain.catalog._catalog import advice_applies
 from explain.notices._formatting import format_money
+from explain.notices._notices import reason_phrases
 
 LIMITS = {"limit_decrease": (20000, 8000), "limit_increase": (20000, 30000), "account_closure": (20000, 0),
           "increase_declined": (20000, 30000)}
@@ -99,10 +100,11 @@ def test_every_reason_is_true_to_its_effect_value_and_advice(bundle, sweep):
                     if not reason.counter_intuitive:
                         continue
                     # Neutral, in its own list, after the principal ones, and never with advice.
-                    label = catalog.phrase(f"groups:{reason.code}:label", catalog.groups[reason.code].label,
-                                           locale=locale)
-                    contradicting += not (0 <= weighed_at < notice.text.find(label, weighed_at))
-                expected = {_advice(catalog, r, locale) for r in result.reasons if adverse and _fits(catalog, r)}
+                    shown = reason_phrases(reason, locale=locale, catalog=catalog)["text"]
+                    contradicting += not (0 <= weighed_at < notice.text.find(shown, weighed_at))
+                # Advice where the decision leaves something to do: a decrease or a declined increase.
+                gives_advice = kind in ("limit_decrease", "increase_declined")
+                expected = {_advice(catalog, r, locale) for r in result.reasons if gives_advice and _fits(catalog, r)}
                 bad_advice += set(_advice_lines(notice.text, locale)) != expected - {None}
                 if kind == "account_closure":
                     money = format_money(new, "CNY", locale=locale)
@@ -147,11 +149,11 @@ def test_a_counter_intuitive_reason_is_neutral_and_has_no_advice(bundle):
                     "all credits at this bank paid back duly", "category", None, True, counter_intuitive=True)
     en = reason_phrases(reason, locale="en", catalog=bundle.catalog)
     zh = reason_phrases(reason, locale="zh_CN", catalog=bundle.catalog)
-    assert en["text"] == "Repayment history: all loans with us repaid on time." and en["advice"] is None
-    assert zh["text"] == "还款记录：在我行的贷款均已按时还清。" and zh["advice"] is None
+    assert en["text"] == "You have repaid all your loans with us on time." and en["advice"] is None
+    assert zh["text"] == "您在我行的贷款均已按时还清。" and zh["advice"] is None
     notice = render_notice("limit_decrease", [reason], locale="en", catalog=bundle.catalog, profile=bundle.profile,
                            old_limit=2, new_limit=1, account_ref="1", notice_date=dt.date(2026, 12, 1))
-    assert "The assessment also took these into account:\n- Repayment history: all loans with us repaid on time." in notice.text
+    assert "The assessment also took these into account:\n- You have repaid all your loans with us on time." in notice.text
     assert "counted against you most" not in notice.text and "What you can do" not in notice.text
 
 

@@ -120,7 +120,7 @@ def test_increase_without_reasons_has_no_empty_reasons_section(catalog):
     notice = render_notice("limit_increase", [], locale="en", catalog=catalog, profile=demo_profile(), old_limit=1000, new_limit=2000,
                            account_ref="1", notice_date=NOTICE_DATE)
     assert "These are the main reasons" not in notice.text and "Why we made" not in notice.html
-    assert "Details:" in notice.short
+    assert "Info: example.com/r" in notice.short  # an increase points to the link
 
 
 def test_increase_has_no_advice(catalog):
@@ -205,9 +205,9 @@ def test_every_policy_reason_renders_in_a_notice(catalog, locale):
 
 def test_value_in_the_customer_phrase_not_the_raw_category(catalog):
     phrased = reason_phrases(model_reason(catalog, "current_account"), locale="en", catalog=catalog)
-    assert phrased["text"] == "Your checking account with us: overdrawn."
+    assert phrased["text"] == "Your checking account is overdrawn."  # a whole sentence, not "label: value"
     phrased = reason_phrases(model_reason(catalog, "current_account"), locale="zh_CN", catalog=catalog)
-    assert phrased["text"] == "您在我行的活期账户\uff1a已透支\u3002"
+    assert phrased["text"] == "您的活期账户已透支\u3002"
     assert phrased["label"] == "活期账户"
 
 
@@ -461,6 +461,8 @@ def test_profile_from_a_bad_file(tmp_path):
 
 
 def test_hash_of_a_profile_built_in_code_is_stable():
-    a = LenderProfile(name="B", phone="1", email="e", url="u", short_url="s", wording=demo_profile().wording)
-    b = LenderProfile(name="B", phone="1", email="e", url="u", short_url="s", wording=demo_profile().wording)
+    a = LenderProfile(name="B", phone="1", email="e", url="u", short_url="s", wording=demo_profile().wording,
+                      sms_signatures={"zh_CN": "乙"})
+    b = LenderProfile(name="B", phone="1", email="e", url="u", short_url="s", wording=demo_profile().wording,
+                      sms_signatures={"zh_CN": "乙"})
     assert a.sha256 == b.sha256 == hashlib.sha256(a.source.encode()).hexdigest()

@@ -49,7 +49,7 @@ def _hostile_profile() -> dict:
     data = tomllib.loads(DEMO_PROFILE_PATH.read_text(encoding="utf-8"))
     data["lender"].update(name="{{7*7}} Bank", names={"zh_CN": "{{7*7}}银行"})
     data["lender"].pop("short_name", None)
-    data["contact"].update(phone="{value.__class__}", email="{% if 1 %}x@y{% endif %}",
+    data["contact"].update(phone="{0}1", email="{% if 1 %}x@y{% endif %}",
                            url="https://example.com/{{7*7}}", short_url="e.com/{0}")
     data["wording"] = {key: f"{HOSTILE} ({key})" for key in ("jurisdiction", "escalation")}
     return data
@@ -59,7 +59,8 @@ def _hostile_profile() -> dict:
 def hostile(tmp_path_factory):
     folder = make_lender(tmp_path_factory.mktemp("hostile") / "lender", tomli_w.dumps(_hostile_catalog()),
                          profile_text=tomli_w.dumps(_hostile_profile()),
-                         zh=lambda msgid: msgid if msgid.startswith(LABEL) else f"{ZH}：{msgid}")
+                         zh=lambda msgid: msgid if msgid.startswith(LABEL) else f"{ZH}：{msgid}" if set(msgid) & set("{%$<")
+                         else "某种情况")  # plain category phrases short: the one-SMS form keeps the reason
     return FeatureCatalog.from_toml(folder / "catalog.toml"), LenderProfile.from_toml(folder / "profile.toml")
 
 
@@ -83,11 +84,13 @@ def test_template_syntax_in_catalog_phrases_and_profile_is_printed_literally(bun
                                        notice_date=dt.date(2026, 12, 1))
                 parts = {"subject": notice.subject, "text": notice.text, "html": notice.html, "short": notice.short}
                 for name, part in parts.items():
+                    part = part.replace(notice.reference, "")  # a hash of the inputs: any digits by chance
                     assert "49" not in part and "<class" not in part, (name, part)
                 assert "{{ 7*7 }} {% if true %}yes{% endif %} {value.__class__} ${7*7} {0} %s" in notice.text
                 assert "<i>" not in notice.html and "&lt;i&gt;" in notice.html
                 assert "{value.__class__}" in notice.text and "{% if 1 %}x@y{% endif %}" in notice.text
                 assert f"{HOSTILE} (escalation)" in notice.text and "{{7*7}}" in notice.subject + notice.text
-                if channel == "short":  # the name always; the reason's label when it fits one message
-                    assert "{{7*7}}" in notice.short and "49" not in notice.short
+                if channel == "short":  # the reason always, under the registered signature
+                    assert "{{7*7}}" in notice.short or "{{ 7*7 }}" in notice.short, notice.short
+                    assert "49" not in notice.short
     assert accounts == 2
