@@ -123,3 +123,29 @@ def test_keys_create_takes_tenant_and_scope_options(tmp_path, monkeypatch) -> No
     store.close()
     listed = CliRunner().invoke(app, ["keys", "list", "--database-url", url])
     assert '[tenant brand-a]' in listed.stdout and '[scope {"tenant": "brand-a"}]' in listed.stdout
+
+
+def test_0005_adds_the_scope_columns_and_downgrades_cleanly(tmp_path) -> None:
+    from pathlib import Path
+
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    import explain.audit._store as store_module
+    from explain.audit._store import AuditStore
+
+    store = AuditStore(f"sqlite:///{tmp_path / 'scopes.db'}")
+    key, _ = store.create_api_key("agent", name="before-downgrade")
+    columns = {c["name"] for c in sa.inspect(store.engine).get_columns("api_keys")}
+    assert {"tenant", "scope"} <= columns
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(store_module.__file__).resolve().parents[1] / "migrations"))
+    with store._writing() as conn, conn.begin():  # noqa: SLF001
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003_access_log")
+    store.engine.dispose()
+    assert not {"tenant", "scope"} & {c["name"] for c in sa.inspect(store.engine).get_columns("api_keys")}
+    store.migrate()
+    assert store.authenticate(key).readable_issuers is None  # keys made before are unlimited
+    store.close()
