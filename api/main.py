@@ -13,12 +13,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 
+from api.auditlog import start_log, stop_log
 from api.deps import KeyCache
 from api.limits import BodySizeLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import install_problem_handlers
 from api.pages import agent as agent_page
 from api.routes import audit, bundles, decisions, explanations, health
+from api.routes import log as log_routes
 from api.service import BundleRegistry
 from api.settings import Settings, get_settings
 from explain.audit._store import AuditStore
@@ -44,6 +46,7 @@ def _startup(app: FastAPI, settings: Settings) -> None:
     if settings.warm_up:
         registry.warm_up()
     app.state.bundles = registry
+    start_log(app, settings, app.state.store)
 
 
 def _problem_openapi(app: FastAPI) -> dict[str, Any]:
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            stop_log(app)
             app.state.store.close()
 
     # FastAPIOffline serves the Swagger UI and ReDoc assets itself: lenders run this on networks that cannot
@@ -96,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.compute_slots = threading.BoundedSemaphore(settings.compute_concurrency)
     install_problem_handlers(app)
     for router in (decisions.router, explanations.router, bundles.router, audit.router, health.router,
-                   agent_page.router):
+                   agent_page.router, log_routes.router):
         app.include_router(router)
     # The last added is outermost: metrics time everything (413s included); the size limit answers before
     # anything reads the body.

@@ -33,9 +33,11 @@ __all__ = [
     "Verifier",
     "cosign",
     "generate_key",
+    "load_or_create_signer",
     "load_signer",
     "load_verifier",
     "verify_cosignature",
+    "write_key",
 ]
 
 _ED25519 = 0x01
@@ -145,6 +147,18 @@ def load_signer(path: str | Path) -> Signer:
     except OSError as exc:
         raise CheckpointError(f"Cannot read the log's signing key file {str(path)!r}: {exc.strerror}.") from exc
     return Signer.parse(text)
+
+
+def load_or_create_signer(path: str | Path, *, create: bool, origin: str) -> Signer:
+    """The key in ``path``; with ``create`` (the development default only) a new one is written there first."""
+    path = Path(path)
+    if create and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write_key(generate_key(origin), path)
+        except FileExistsError:
+            pass  # another worker made it first
+    return load_signer(path)
 
 
 def load_verifier(text_or_path: str | Path) -> Verifier:

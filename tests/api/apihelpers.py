@@ -7,9 +7,31 @@ from typing import Any
 from api.settings import Settings
 
 
+_LOG_KEY: list[str] = []
+
+
+def test_log_key_file() -> str:
+    """One signing key for the test session's logs, in a temporary folder (never the repository's var/)."""
+    if not _LOG_KEY:
+        import tempfile
+        from pathlib import Path
+
+        from explain.audit._checkpoint import generate_key, write_key
+
+        path = Path(tempfile.mkdtemp(prefix="explain-log-key-")) / "log.key"
+        write_key(generate_key("test.example/explain-log"), path)
+        _LOG_KEY.append(str(path))
+    return _LOG_KEY[0]
+
+
+test_log_key_file.__test__ = False  # a helper, not a test
+
+
 def make_settings(url: str, **overrides: Any) -> Settings:
-    """Settings for a test app: this database, the demo bundle, no key cache (so revocation is immediate)."""
-    return Settings(**{"database_url": url, "bundles": ["demo"], "auth_cache_seconds": 0, **overrides})
+    """Settings for a test app: this database, the demo bundle, no key cache (so revocation is immediate), the
+    session's log key, a quick sequencer."""
+    return Settings(**{"database_url": url, "bundles": ["demo"], "auth_cache_seconds": 0,
+                       "log_key_file": test_log_key_file(), "log_interval_seconds": 0.05, **overrides})
 
 
 def assert_problem(response: Any, status: int, *, field: str | None = None) -> dict[str, Any]:

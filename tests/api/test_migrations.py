@@ -27,6 +27,15 @@ def _draft(n: int, **extra) -> AuditRecord:
                        0.5, 0.0, -1.0, {"g": 1.0}, [], [], {}, **extra)
 
 
+def _insert_as_0002(store: AuditStore, record: AuditRecord) -> None:
+    """A record as revisions 0002 and 0003 wrote it: the chain only, no Merkle log yet."""
+    row = explain.audit._store._record_to_row(record)
+    with store._writing() as conn, conn.begin():
+        conn.execute(sa.text("INSERT INTO audit_records (%s) VALUES (%s)" % (
+            ", ".join(row), ", ".join(f":{k}" for k in row))), row)
+        conn.execute(sa.text("UPDATE chain_head SET seq = :s, record_hash = :h"), {"s": record.seq, "h": record.record_hash})
+
+
 def test_records_from_0001_still_verify_after_0002(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store = AuditStore(url, migrate=False)
@@ -39,7 +48,7 @@ def test_records_from_0001_still_verify_after_0002(tmp_path) -> None:
             ", ".join(row), ", ".join(f":{k}" for k in row))), row)
         conn.execute(sa.text("UPDATE chain_head SET seq = 1, record_hash = :h"), {"h": old.record_hash})
     store.migrate()
-    assert store.schema_revision() == "0003_access_log"
+    assert store.schema_revision() == "0004_merkle_log"
     appended = store.append(_draft(2, issuer_key_id="abc", issuer_key_name="lender-x"))
     assert store.verify().ok and store.verify().checked == 2
     assert store.get("d-1").issuer_key_id is None
@@ -58,9 +67,9 @@ def test_0003_adds_the_access_log_and_sessions_and_downgrades_cleanly(tmp_path) 
     store = AuditStore(url, migrate=False)
     _upgrade(store, "0002_issuer_key")
     assert not {"access_log", "agent_sessions"} & set(sa.inspect(store.engine).get_table_names())
-    store.append(_draft(1))
+    _insert_as_0002(store, _draft(1).chained(seq=1, prev_hash="0" * 64, created_at="2026-11-01T00:00:00.000000+00:00"))
     store.migrate()
-    assert store.schema_revision() == "0003_access_log"
+    assert store.schema_revision() == "0004_merkle_log"
     _, caller = store.create_api_key("agent", name="reader")
     store.log_reads(caller, [store.get("d-1")], via="api")
     assert [(e.key_name, e.account_ref, e.decision_id) for e in store.access_log()] == [("reader", "acc", "d-1")]

@@ -1,0 +1,116 @@
+"""The Merkle log, in public: its checkpoint and key, inclusion proofs by leaf hash, consistency proofs, and a
+receipt check. No key needed and nothing revealed but hashes: a leaf's proof is found only by its leaf hash,
+which only someone holding the notice and its receipt can compute.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from api.auditlog import get_log
+from api.problems import Problem
+from api.schemas import ProblemDetails
+from explain.audit._checkpoint import CheckpointError
+from explain.audit._log import AuditLog, verify_receipt
+from explain.audit._merkle import ProofError, inclusion_proof, verify_consistency
+
+router = APIRouter(prefix="/v1/log", tags=["log"])
+
+LogDep = Annotated[AuditLog, Depends(get_log)]
+_NOT_FOUND = {404: {"model": ProblemDetails}}
+
+
+class InclusionProof(BaseModel):
+    leaf_index: int
+    tree_size: int
+    inclusion_proof: list[str] = Field(description="Base64 hashes, RFC 9162 audit path, leaf to root.")
+    checkpoint: str = Field(description="The C2SP signed note (checkpoint) of tree_size.")
+
+
+class ConsistencyProof(BaseModel):
+    old_size: int
+    new_size: int
+    consistency_proof: list[str] = Field(description="Base64 hashes, RFC 9162 consistency proof.")
+
+
+class ReceiptCheck(BaseModel):
+    receipt: dict[str, Any] = Field(description="The receipt: leaf, leaf_index, tree_size, inclusion_proof, checkpoint.")
+    notices: dict[str, dict[str, Any]] = Field(default_factory=dict, description='"<locale>/<channel>" -> the notice received.')
+
+
+class ReceiptVerdict(BaseModel):
+    ok: bool
+    tree_size: int | None = None
+    latest_size: int | None = None
+    problem: str | None = None
+
+
+def _latest(log: AuditLog):  # noqa: ANN202
+    checkpoint = log.latest()
+    if checkpoint is None:
+        raise Problem(404, "log-empty", "No checkpoint yet", "The log has not signed a checkpoint yet.")
+    return checkpoint
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse, responses=_NOT_FOUND,
+            summary="The newest signed checkpoint (C2SP signed note)")
+def checkpoint(log: LogDep) -> PlainTextResponse:
+    return PlainTextResponse(_latest(log).note)
+
+
+@router.get("/public-key", response_class=PlainTextResponse, summary="The log's verifier key (name+hash+key)")
+def public_key(log: LogDep) -> PlainTextResponse:
+    return PlainTextResponse(log.verifier.vkey() + "\n")
+
+
+@router.get("/proof/{leaf_hash}", response_model=InclusionProof, responses=_NOT_FOUND,
+            summary="The inclusion proof of a leaf, found by its hash")
+def proof_by_leaf(log: LogDep, leaf_hash: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]) -> InclusionProof:
+    import sqlalchemy as sa
+
+    from explain.audit._store import LogEntryRow
+
+    latest = _latest(log)
+    with log.store.engine.connect() as conn:
+        index = conn.execute(sa.select(LogEntryRow.leaf_index).where(LogEntryRow.leaf_hash == leaf_hash,
+                                                                     LogEntryRow.leaf_index < latest.size)
+                             .order_by(LogEntryRow.leaf_index).limit(1)).scalar_one_or_none()
+        if index is None:
+            raise Problem(404, "leaf-not-found", "Leaf not found",
+                          "No leaf with this hash is in the newest checkpoint (it may be a moment away).")
+        proof = log._computed(conn, lambda node: inclusion_proof(index, latest.size, node))  # noqa: SLF001
+    return InclusionProof(leaf_index=index, tree_size=latest.size, checkpoint=latest.note,
+                          inclusion_proof=[base64.b64encode(p).decode() for p in proof])
+
+
+@router.get("/consistency", response_model=ConsistencyProof, responses={422: {"model": ProblemDetails}},
+            summary="Proof that the tree of old_size is a prefix of the tree of new_size")
+def consistency(log: LogDep, old: Annotated[int, Query(ge=0)], new: Annotated[int, Query(ge=0)]) -> ConsistencyProof:
+    latest = _latest(log)
+    if not old <= new <= latest.size:
+        raise Problem(422, "invalid-request", "Invalid request",
+                      f"Expected 0 <= old <= new <= {latest.size} (the newest checkpoint's size).",
+                      errors=[{"field": "new", "message": "out of range", "expected": f"old..{latest.size}"}])
+    proof = log.consistency(old, new)
+    return ConsistencyProof(old_size=old, new_size=new, consistency_proof=[base64.b64encode(p).decode() for p in proof])
+
+
+@router.post("/verify-receipt", response_model=ReceiptVerdict, response_model_exclude_none=True,
+             summary="Check a notice's receipt: signature, inclusion, notice hashes, and that the log still extends it")
+def check_receipt(log: LogDep, body: ReceiptCheck) -> ReceiptVerdict:
+    """``ok`` when the receipt's checkpoint is signed by this log, the leaf is in it, every notice given
+    hashes to the leaf's value, and the newest checkpoint is a consistent extension of the receipt's."""
+    try:
+        cp = verify_receipt(body.receipt, log.verifier, notices=body.notices)
+        latest = _latest(log)
+        if latest.size < cp.size:
+            raise ProofError(f"The log's newest checkpoint ({latest.size}) is older than the receipt's ({cp.size}).")
+        verify_consistency(cp.size, latest.size, cp.root, latest.root, log.consistency(cp.size, latest.size))
+    except (CheckpointError, ProofError, KeyError, TypeError, ValueError) as exc:
+        return ReceiptVerdict(ok=False, problem=str(exc) if not isinstance(exc, KeyError) else f"missing {exc}")
+    return ReceiptVerdict(ok=True, tree_size=cp.size, latest_size=latest.size)
