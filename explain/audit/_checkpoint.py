@@ -84,7 +84,7 @@ class Verifier:
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
         try:
-            name, hash_hex, blob = vkey.strip().split("+")
+            name, hash_hex, blob = vkey.strip().split("+", 2)
             raw = base64.b64decode(blob, validate=True)
             key = Ed25519PublicKey.from_public_bytes(raw[1:])
         except (ValueError, TypeError) as exc:
@@ -124,7 +124,7 @@ class Signer:
     @classmethod
     def parse(cls, skey: str) -> Signer:
         try:
-            private, key_word, name, hash_hex, blob = skey.strip().split("+")
+            private, key_word, name, hash_hex, blob = skey.strip().split("+", 4)
             raw = base64.b64decode(blob, validate=True)
             key = Ed25519PrivateKey.from_private_bytes(raw[1:])
         except (ValueError, TypeError) as exc:
