@@ -38,8 +38,16 @@ class ConsistencyProof(BaseModel):
     consistency_proof: list[str] = Field(description="Base64 hashes, RFC 9162 consistency proof.")
 
 
+class ReceiptIn(BaseModel):
+    leaf_index: int = Field(ge=0)
+    tree_size: int = Field(ge=1)
+    leaf: dict[str, Any] = Field(description="The decision's leaf: type, decision_id, record_sha256, notice_hashes.")
+    inclusion_proof: list[str] = Field(max_length=64)
+    checkpoint: str = Field(max_length=4096)
+
+
 class ReceiptCheck(BaseModel):
-    receipt: dict[str, Any] = Field(description="The receipt: leaf, leaf_index, tree_size, inclusion_proof, checkpoint.")
+    receipt: ReceiptIn = Field(description="The receipt, as GET /v1/decisions/{id}/proof gives it.")
     notices: dict[str, dict[str, Any]] = Field(default_factory=dict, description='"<locale>/<channel>" -> the notice received.')
 
 
@@ -88,7 +96,7 @@ def proof_by_leaf(log: LogDep, leaf_hash: Annotated[str, Path(pattern="^[0-9a-f]
                           inclusion_proof=[base64.b64encode(p).decode() for p in proof])
 
 
-@router.get("/consistency", response_model=ConsistencyProof, responses={422: {"model": ProblemDetails}},
+@router.get("/consistency", response_model=ConsistencyProof, responses={**_NOT_FOUND, 422: {"model": ProblemDetails}},
             summary="Proof that the tree of old_size is a prefix of the tree of new_size")
 def consistency(log: LogDep, old: Annotated[int, Query(ge=0)], new: Annotated[int, Query(ge=0)]) -> ConsistencyProof:
     latest = _latest(log)
@@ -101,16 +109,19 @@ def consistency(log: LogDep, old: Annotated[int, Query(ge=0)], new: Annotated[in
 
 
 @router.post("/verify-receipt", response_model=ReceiptVerdict, response_model_exclude_none=True,
+             responses={422: {"model": ProblemDetails}},
              summary="Check a notice's receipt: signature, inclusion, notice hashes, and that the log still extends it")
 def check_receipt(log: LogDep, body: ReceiptCheck) -> ReceiptVerdict:
     """``ok`` when the receipt's checkpoint is signed by this log, the leaf is in it, every notice given
     hashes to the leaf's value, and the newest checkpoint is a consistent extension of the receipt's."""
     try:
-        cp = verify_receipt(body.receipt, log.verifier, notices=body.notices)
+        cp = verify_receipt(body.receipt.model_dump(), log.verifier, notices=body.notices)
         latest = _latest(log)
         if latest.size < cp.size:
             raise ProofError(f"The log's newest checkpoint ({latest.size}) is older than the receipt's ({cp.size}).")
         verify_consistency(cp.size, latest.size, cp.root, latest.root, log.consistency(cp.size, latest.size))
-    except (CheckpointError, ProofError, KeyError, TypeError, ValueError) as exc:
-        return ReceiptVerdict(ok=False, problem=str(exc) if not isinstance(exc, KeyError) else f"missing {exc}")
+    except (CheckpointError, ProofError, TypeError, ValueError, AttributeError) as exc:
+        return ReceiptVerdict(ok=False, problem=str(exc))
+    except Problem as exc:  # the log has no checkpoint yet
+        return ReceiptVerdict(ok=False, problem=exc.detail)
     return ReceiptVerdict(ok=True, tree_size=cp.size, latest_size=latest.size)

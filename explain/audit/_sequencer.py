@@ -38,10 +38,11 @@ def push_to_witness(url: str, checkpoint: Checkpoint, old_size: int, proof: Sequ
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the operator's witness URL
             return response.status, [line for line in response.read().decode("utf-8").splitlines() if line]
     except urllib.error.HTTPError as exc:
-        if exc.code == 409:
-            text = exc.read().decode("utf-8").strip()
-            return 409, int(text) if text.isdigit() else 0
-        raise
+        with exc:
+            if exc.code == 409:
+                text = exc.read().decode("utf-8").strip()
+                return 409, int(text) if text.isdigit() else 0
+            raise
 
 
 class Sequencer:

@@ -260,3 +260,43 @@ def test_every_read_goes_on_the_log(trail) -> None:
     assert log.pending() == 0
     code, out = verify(trail)
     assert code == 0 and out["log"]["tree_size"] == 15 + 37
+
+
+def test_a_notice_has_a_receipt_anyone_can_check(service, decision_body, tmp_path: Path) -> None:
+    svc = service
+    issued = svc.client.post("/v1/decisions", json=decision_body(), headers=svc.auth("issuer")).json()
+    decision_id = issued["decision_id"]
+    deadline = time.monotonic() + 30
+    while (r := svc.client.get(f"/v1/decisions/{decision_id}/proof", headers=svc.auth("issuer"))).status_code == 409:
+        assert r.headers["retry-after"] == "1" and time.monotonic() < deadline
+        time.sleep(0.05)
+    assert r.status_code == 200, r.text
+    receipt = r.json()
+    assert receipt["leaf"]["decision_id"] == decision_id and receipt["leaf_index"] < receipt["tree_size"]
+    public_key = svc.client.get("/v1/log/public-key").text.strip()
+    assert receipt["log_public_key"] == public_key
+    # the customer's file: the receipt and the notices received; checked offline with the public key only
+    letter = {key: n for key, n in svc.store.get(decision_id).notices.items()}
+    document = tmp_path / "notice.json"
+    document.write_text(json.dumps({"receipt": receipt, "notices": letter}, ensure_ascii=False), encoding="utf-8")
+    ok = runner.invoke(cli, ["audit", "verify-receipt", str(document), "--public-key", public_key])
+    assert ok.exit_code == 0, ok.output
+    assert f"decision {decision_id} is entry {receipt['leaf_index']}" in ok.stdout
+    edited = {k: {**n, "subject": "edited"} for k, n in letter.items()}
+    document.write_text(json.dumps({"receipt": receipt, "notices": edited}), encoding="utf-8")
+    bad = runner.invoke(cli, ["audit", "verify-receipt", str(document), "--public-key", public_key])
+    assert bad.exit_code == 1 and "is not the one on the log" in bad.output
+    # the public endpoints: no key, nothing revealed but hashes
+    leaf_hash = svc.app.state.audit_log.store.logged_leaf_hash(decision_id)
+    proof = svc.client.get(f"/v1/log/proof/{leaf_hash}")
+    assert proof.status_code == 200 and set(proof.json()) == {"leaf_index", "tree_size", "inclusion_proof", "checkpoint"}
+    assert svc.client.get(f"/v1/log/proof/{'0' * 64}").status_code == 404
+    verdict = svc.client.post("/v1/log/verify-receipt", json={"receipt": receipt, "notices": letter}).json()
+    assert verdict["ok"] is True and verdict["latest_size"] >= receipt["tree_size"]
+    verdict = svc.client.post("/v1/log/verify-receipt", json={"receipt": receipt, "notices": edited}).json()
+    assert verdict["ok"] is False and "not the one on the log" in verdict["problem"]
+    checkpoint = svc.client.get("/v1/log/checkpoint").text
+    size = int(checkpoint.splitlines()[1])
+    consistency = svc.client.get("/v1/log/consistency", params={"old": receipt["tree_size"], "new": size})
+    assert consistency.status_code == 200 and consistency.json()["new_size"] == size
+    assert svc.client.get(f"/v1/decisions/{decision_id}/proof").status_code == 401
