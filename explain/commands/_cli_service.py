@@ -50,9 +50,14 @@ def _migrate(url: str) -> None:
     AuditStore(url).close()  # create or upgrade the schema once, before any worker starts
 
 
-def _run(host: str, port: int, workers: int, log_level: str) -> None:
+def _run(host: str, port: int, workers: int, log_level: str, balance: str = "reuseport") -> None:
     import uvicorn
 
+    from explain.commands import _reuseport
+
+    if workers > 1 and balance == "reuseport" and _reuseport.available():
+        _reuseport.serve_reuseport(host, port, workers, log_level)
+        return
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
                 timeout_graceful_shutdown=10)
 
@@ -69,13 +74,19 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes (all state is in the database).")] = 1,
     database_url: DatabaseOption = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    balance: Annotated[str, typer.Option(help="With several workers: 'reuseport' (each worker its own SO_REUSEPORT "
+                                              "socket, connections spread by the kernel) or 'uvicorn' (one shared "
+                                              "socket).")] = "reuseport",
 ) -> None:
     """Run the notices service (FastAPI under uvicorn); the schema is migrated first."""
     _check_workers(workers)
+    if balance not in ("reuseport", "uvicorn"):
+        typer.echo(f"error: The '--balance' must be 'reuseport' or 'uvicorn'. Got {balance!r} instead.", err=True)
+        raise typer.Exit(2)
     url = _database_url(database_url)
     _prepare_environment(workers)
     _migrate(url)
-    _run(host, port, workers, log_level)
+    _run(host, port, workers, log_level, balance)
 
 
 def serve_demo(
