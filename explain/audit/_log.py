@@ -134,10 +134,14 @@ class AuditLog:
             for index, h in conn.execute(sa.select(LogEntryRow.leaf_index, LogEntryRow.leaf_hash)
                                          .where(LogEntryRow.leaf_index.in_(chunk))):
                 out[(0, index)] = bytes.fromhex(h)
-        for start in range(0, len(upper), 300):
-            chunk = upper[start:start + 300]
-            for lvl, i, h in conn.execute(sa.select(LogNodeRow.level, LogNodeRow.idx, LogNodeRow.hash)
-                                          .where(sa.tuple_(LogNodeRow.level, LogNodeRow.idx).in_(chunk))):
+        by_level: dict[int, list[int]] = {}
+        for lvl, i in upper:
+            by_level.setdefault(lvl, []).append(i)
+        if by_level:
+            # One (level = l AND idx IN ...) term per level: both databases use the primary key for each,
+            # where a row-value IN makes SQLite scan the table.
+            where = sa.or_(*(sa.and_(LogNodeRow.level == lvl, LogNodeRow.idx.in_(ids)) for lvl, ids in by_level.items()))
+            for lvl, i, h in conn.execute(sa.select(LogNodeRow.level, LogNodeRow.idx, LogNodeRow.hash).where(where)):
                 out[(lvl, i)] = bytes.fromhex(h)
         missing = [c for c in coords if c not in out]
         if missing:
