@@ -21,7 +21,7 @@ checkpoints where the log stops reproducing what was signed.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -118,10 +118,13 @@ class AuditLog:
     >>> log.integrate()  # doctest: +SKIP
     """
 
-    def __init__(self, store: AuditStore, *, signer: Signer | None = None, verifier: Verifier | None = None) -> None:
+    def __init__(self, store: AuditStore, *, signer: Signer | None = None, verifier: Verifier | None = None,
+                 retired: Sequence[Verifier] = ()) -> None:
         self.store = store
         self.signer = signer
         self.verifier = verifier or (signer.verifier if signer else None)
+        #: Public keys the log signed with before a rotation (SECURITY.md): their checkpoints still count.
+        self.retired = list(retired)
 
     # ----------------------------------------------------------------------------------------- nodes
     @staticmethod
@@ -212,7 +215,15 @@ class AuditLog:
     def _parse(self, note: str) -> Checkpoint:
         if self.verifier is None:
             raise CheckpointError("Reading checkpoints needs the log's public key (EXPLAIN_LOG_PUBLIC_KEY).")
-        return Checkpoint.parse(note, self.verifier)
+        try:
+            return Checkpoint.parse(note, self.verifier)
+        except CheckpointError:
+            for old in self.retired:
+                try:
+                    return Checkpoint.parse(note, old)
+                except CheckpointError:
+                    continue
+            raise
 
     def add_cosignatures(self, size: int, lines: list[str]) -> Checkpoint:
         """Keep witnesses' cosignature lines with the checkpoint of ``size``."""

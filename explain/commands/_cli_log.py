@@ -114,27 +114,43 @@ def checkpoint(
         typer.echo(f"wrote {out}: tree size {latest.size}", err=True)
 
 
+def _parse_any(text: str, verifiers: list):  # noqa: ANN202
+    """The checkpoint, signed by the current key or (kept from before a rotation) a retired one."""
+    from explain.audit._checkpoint import Checkpoint, CheckpointError
+
+    problem: CheckpointError | None = None
+    for verifier in verifiers:
+        try:
+            return Checkpoint.parse(text, verifier)
+        except CheckpointError as exc:
+            problem = problem or exc
+    raise problem  # type: ignore[misc]
+
+
 def verify(
     checkpoint_file: Annotated[Path, typer.Option("--checkpoint", help="A checkpoint kept outside the database.")],
     public_key: Annotated[str | None, _PUBLIC] = None,
+    retired_key: Annotated[list[str] | None, typer.Option("--retired-key", help="A public key the log signed with "
+                                                          "before a rotation (inline or a file); repeat for several.")] = None,
     database_url: Annotated[str | None, _DB] = None,
     key_file: Annotated[str | None, _KEY] = None,
 ) -> None:
     """Prove the log is an append-only extension of --checkpoint and that every record, notice and read hashes
     into it; also walk the old hash chain. Prints the result as JSON; exit 1 naming the first bad entry."""
-    from explain.audit._checkpoint import Checkpoint, CheckpointError
+    from explain.audit._checkpoint import CheckpointError
     from explain.audit._log import AuditLog
 
     verifier = _verifier(public_key, key_file)
+    retired = [_verifier(k, None) for k in retired_key or []]
     try:
-        trusted = Checkpoint.parse(checkpoint_file.read_text(encoding="utf-8"), verifier)
+        trusted = _parse_any(checkpoint_file.read_text(encoding="utf-8"), [verifier, *retired])
     except OSError as exc:
         raise _fail(f"--checkpoint: cannot read {checkpoint_file}: {exc.strerror}") from None
     except CheckpointError as exc:
         raise _fail(f"--checkpoint: {exc}") from None
     store = _open(database_url)
     try:
-        result = AuditLog(store, verifier=verifier).verify(trusted)
+        result = AuditLog(store, verifier=verifier, retired=retired).verify(trusted)
         chain = store.verify()
     finally:
         store.close()

@@ -252,3 +252,32 @@ def test_signed_notes_follow_the_c2sp_formats(key_file) -> None:
     with pytest.raises(CheckpointError, match="does not verify"):
         Checkpoint.parse(tampered, signer.verifier)
     assert os.stat(key_file).st_mode & 0o777 == 0o600
+
+
+def test_a_key_rotation_keeps_old_checkpoints_verifiable(store, log, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from explain.cli import app as cli
+
+    for i in range(1, 5):
+        store.append(draft(i))
+    before = log.integrate_all()
+    kept = tmp_path / "before-rotation.txt"
+    kept.write_text(before.note, encoding="utf-8")
+    new_key = tmp_path / "new.key"
+    made = CliRunner().invoke(cli, ["audit", "keygen", "--out", str(new_key), "--name", "test.example/log"])
+    assert made.exit_code == 0, made.output
+    from explain.audit._checkpoint import load_signer
+
+    rotated = AuditLog(store, signer=load_signer(new_key))
+    for i in range(5, 8):
+        store.append(draft(i))
+    after = rotated.integrate_all()
+    assert after.size == 7 and after.signature_lines() != before.signature_lines()
+    args = ["audit", "verify", "--checkpoint", str(kept), "--database-url", store.url,
+            "--public-key", made.stdout.strip()]
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 2 and "no signature by the key" in refused.output  # the old key is not trusted yet
+    accepted = CliRunner().invoke(cli, [*args, "--retired-key", log.verifier.vkey()])
+    assert accepted.exit_code == 0, accepted.output
+    assert '"tree_size": 7' in accepted.stdout and '"checkpoint_size": 4' in accepted.stdout
