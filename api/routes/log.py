@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auditlog import get_log
 from api.problems import Problem
@@ -23,9 +23,20 @@ router = APIRouter(prefix="/v1/log", tags=["log"])
 
 LogDep = Annotated[AuditLog, Depends(get_log)]
 _NOT_FOUND = {404: {"model": ProblemDetails}}
+_HASH = "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+_NOTE = f"bank.example/explain-log\n42\n{_HASH}\n\n\u2014 bank.example/explain-log AbCdEf...\n"
+_RECEIPT = {"leaf_index": 7, "tree_size": 42, "inclusion_proof": [_HASH], "checkpoint": _NOTE,
+            "leaf": {"type": "decision", "decision_id": "0b7c2d4e-8f7a-4c1e-9d2b-3f5a6e7b8c9d",
+                     "record_sha256": "ab" * 32, "notice_hashes": {"zh_CN/letter": "cd" * 32}}}
+
+
+def _example(example: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
 
 
 class InclusionProof(BaseModel):
+    model_config = _example({k: v for k, v in _RECEIPT.items() if k != "leaf"})
+
     leaf_index: int
     tree_size: int
     inclusion_proof: list[str] = Field(description="Base64 hashes, RFC 9162 audit path, leaf to root.")
@@ -33,12 +44,16 @@ class InclusionProof(BaseModel):
 
 
 class ConsistencyProof(BaseModel):
+    model_config = _example({"old_size": 7, "new_size": 42, "consistency_proof": [_HASH]})
+
     old_size: int
     new_size: int
     consistency_proof: list[str] = Field(description="Base64 hashes, RFC 9162 consistency proof.")
 
 
 class ReceiptIn(BaseModel):
+    model_config = _example(_RECEIPT)
+
     leaf_index: int = Field(ge=0)
     tree_size: int = Field(ge=1)
     leaf: dict[str, Any] = Field(description="The decision's leaf: type, decision_id, record_sha256, notice_hashes.")
@@ -47,11 +62,15 @@ class ReceiptIn(BaseModel):
 
 
 class ReceiptCheck(BaseModel):
+    model_config = _example({"receipt": _RECEIPT, "notices": {}})
+
     receipt: ReceiptIn = Field(description="The receipt, as GET /v1/decisions/{id}/proof gives it.")
     notices: dict[str, dict[str, Any]] = Field(default_factory=dict, description='"<locale>/<channel>" -> the notice received.')
 
 
 class ReceiptVerdict(BaseModel):
+    model_config = _example({"ok": True, "tree_size": 42, "latest_size": 57})
+
     ok: bool
     tree_size: int | None = None
     latest_size: int | None = None
