@@ -37,5 +37,5 @@ def stop_log(app: FastAPI) -> None:
         sequencer.stop()
 
 
-def get_log(request: Request) -> AuditLog:
+async def get_log(request: Request) -> AuditLog:
     return request.app.state.audit_log

@@ -220,6 +220,11 @@ class IdempotencyRow(Base):
 
 
 _RECORDS = AuditRow.__table__
+_INSERT_RECORD = sa.insert(_RECORDS)
+_INSERT_ENTRY = sa.insert(LogEntryRow.__table__)
+_INSERT_IDEMPOTENCY = sa.insert(IdempotencyRow.__table__)
+_MOVE_HEAD = (sa.update(ChainHead.__table__).where(ChainHead.__table__.c.id == 1)
+              .values(seq=sa.bindparam("new_seq"), record_hash=sa.bindparam("new_hash")))
 _JSON_FIELDS = ("inputs", "group_contributions", "reasons", "excluded", "notice_hashes", "notices")
 _RECORD_FIELDS = tuple(f.name for f in fields(AuditRecord))
 
@@ -444,26 +449,19 @@ class AuditStore:
                         raise IdempotencyConflictError(idempotency.key)
                     return Appended(record=None, response=stored, replayed=True)
             record = draft.chained(seq=head.seq + 1, prev_hash=head.record_hash, created_at=utc_timestamp())
-            conn.execute(sa.insert(_RECORDS).values(_record_to_row(record)))
-            conn.execute(sa.insert(LogEntryRow).values(_decision_entry(record)))
-            conn.execute(
-                sa.update(ChainHead).where(ChainHead.id == 1).values(seq=record.seq, record_hash=record.record_hash)
-            )
+            # Constant statements, values as parameters: SQLAlchemy compiles each once, where .values(row)
+            # coerced some thirty literals into bind parameters on every append.
+            conn.execute(_INSERT_RECORD, _record_to_row(record))
+            conn.execute(_INSERT_ENTRY, _decision_entry(record))
+            conn.execute(_MOVE_HEAD, {"new_seq": record.seq, "new_hash": record.record_hash})
             response = None
             if idempotency is not None:
                 status, body = respond(record) if respond else (201, canonical_json({"decision_id": record.decision_id}))
                 response = StoredResponse(record.decision_id, status, body, idempotency.request_sha256)
-                conn.execute(
-                    sa.insert(IdempotencyRow).values(
-                        caller=idempotency.caller,
-                        key=idempotency.key,
-                        request_sha256=idempotency.request_sha256,
-                        decision_id=record.decision_id,
-                        status_code=status,
-                        response=body,
-                        created_at=record.created_at,
-                    )
-                )
+                conn.execute(_INSERT_IDEMPOTENCY, {
+                    "caller": idempotency.caller, "key": idempotency.key, "request_sha256": idempotency.request_sha256,
+                    "decision_id": record.decision_id, "status_code": status, "response": body,
+                    "created_at": record.created_at})
             return Appended(record=record, response=response, replayed=False)
 
     @staticmethod
