@@ -90,11 +90,17 @@ class Sequencer:
                 log.warning("witness %s did not cosign checkpoint %d: %s", url, checkpoint.size, exc)
 
     def _run(self) -> None:
+        failing = False
         while not self._stop.is_set():
             try:
                 checkpoint = self.step()
+                if failing:
+                    log.warning("log integration works again")
+                failing = False
             except Exception:  # noqa: BLE001 - a database blip must not end the loop; the next tick retries
-                log.exception("log integration failed; retrying")
+                if not failing:  # one line per outage, not one per tick
+                    log.exception("log integration failed; retrying every %.1f s", self.interval)
+                failing = True
                 checkpoint = None
             full = checkpoint is not None and self.log.pending() > 0
             if not full:
