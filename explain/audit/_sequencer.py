@@ -92,16 +92,19 @@ class Sequencer:
     def _run(self) -> None:
         failing = False
         while not self._stop.is_set():
+            full = False
             try:
                 checkpoint = self.step()
+                full = checkpoint is not None and self.log.pending() > 0  # more waiting: go on at once
                 if failing:
                     log.warning("log integration works again")
                 failing = False
-            except Exception:  # noqa: BLE001 - a database blip must not end the loop; the next tick retries
-                if not failing:  # one line per outage, not one per tick
-                    log.exception("log integration failed; retrying every %.1f s", self.interval)
+            except Exception as exc:  # noqa: BLE001 - a database blip must not end the loop; the next tick retries
+                if not failing:  # one line per outage, not one per tick, and no traceback (like the service's)
+                    cause = getattr(exc, "orig", None) or exc
+                    first = (str(cause).strip().splitlines() or [""])[0][:200]
+                    log.warning("log integration failed (%s: %s); retrying every %.1f s",
+                                type(cause).__name__, first, self.interval)
                 failing = True
-                checkpoint = None
-            full = checkpoint is not None and self.log.pending() > 0
             if not full:
                 self._stop.wait(self.interval)

@@ -281,3 +281,35 @@ def test_a_key_rotation_keeps_old_checkpoints_verifiable(store, log, tmp_path) -
     accepted = CliRunner().invoke(cli, [*args, "--retired-key", log.verifier.vkey()])
     assert accepted.exit_code == 0, accepted.output
     assert '"tree_size": 7' in accepted.stdout and '"checkpoint_size": 4' in accepted.stdout
+
+
+def test_the_sequencer_thread_outlives_database_errors(store, log, caplog) -> None:
+    import time
+
+    class Flaky:
+        """The log, whose first three integrations fail as a dropped connection would."""
+
+        failures = 3
+
+        def __getattr__(self, name):
+            return getattr(log, name)
+
+        def integrate(self, **kwargs):
+            if Flaky.failures:
+                Flaky.failures -= 1
+                raise sa.exc.OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
+            return log.integrate(**kwargs)
+
+    store.append(draft(1))
+    sequencer = Sequencer(Flaky(), interval=0.02)
+    sequencer.start()
+    try:
+        deadline = time.monotonic() + 30
+        while log.pending() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        sequencer.stop()
+    assert log.pending() == 0 and log.latest().size == 1 and Flaky.failures == 0
+    failed = [r.getMessage() for r in caplog.records if "log integration failed" in r.getMessage()]
+    assert len(failed) == 1 and "ConnectionError" in failed[0]  # one line per outage, no traceback
+    assert not any(r.exc_info for r in caplog.records)
