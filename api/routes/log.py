@@ -17,7 +17,7 @@ from api.problems import Problem
 from api.schemas import ProblemDetails
 from explain.audit._checkpoint import CheckpointError
 from explain.audit._log import AuditLog, verify_receipt
-from explain.audit._merkle import ProofError, inclusion_proof, verify_consistency
+from explain.audit._merkle import ProofError, verify_consistency
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
 
@@ -98,20 +98,12 @@ def public_key(log: LogDep) -> PlainTextResponse:
 @router.get("/proof/{leaf_hash}", response_model=InclusionProof, responses=_NOT_FOUND,
             summary="The inclusion proof of a leaf, found by its hash")
 def proof_by_leaf(log: LogDep, leaf_hash: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]) -> InclusionProof:
-    import sqlalchemy as sa
-
-    from explain.audit._store import LogEntryRow
-
-    latest = _latest(log)
-    with log.store.engine.connect() as conn:
-        index = conn.execute(sa.select(LogEntryRow.leaf_index).where(LogEntryRow.leaf_hash == leaf_hash,
-                                                                     LogEntryRow.leaf_index < latest.size)
-                             .order_by(LogEntryRow.leaf_index).limit(1)).scalar_one_or_none()
-        if index is None:
-            raise Problem(404, "leaf-not-found", "Leaf not found",
-                          "No leaf with this hash is in the newest checkpoint (it may be a moment away).")
-        proof = log._computed(conn, lambda node: inclusion_proof(index, latest.size, node))  # noqa: SLF001
-    return InclusionProof(leaf_index=index, tree_size=latest.size, checkpoint=latest.note,
+    try:
+        index, checkpoint, proof = log.inclusion_by_leaf(leaf_hash)
+    except LookupError:
+        raise Problem(404, "leaf-not-found", "Leaf not found",
+                      "No leaf with this hash is in the newest checkpoint (it may be a moment away).") from None
+    return InclusionProof(leaf_index=index, tree_size=checkpoint.size, checkpoint=checkpoint.note,
                           inclusion_proof=[base64.b64encode(p).decode() for p in proof])
 
 

@@ -252,6 +252,22 @@ class AuditLog:
         return Receipt(entry.leaf_index, checkpoint.size, decision_leaf(_row_to_record(row)),
                        [base64.b64encode(p).decode() for p in proof], checkpoint.note)
 
+    def inclusion_by_leaf(self, leaf_hash_hex: str) -> tuple[int, Checkpoint, list[bytes]]:
+        """The first leaf with this hash in the newest checkpoint: its index, the checkpoint, the proof.
+        :class:`LookupError` when there is none (the public endpoint: knowing the hash is the credential)."""
+        with self.store.engine.connect() as conn:
+            note = conn.execute(sa.select(LogCheckpointRow.note).order_by(LogCheckpointRow.tree_size.desc())
+                                .limit(1)).scalar_one_or_none()
+            if note is None:
+                raise LookupError(leaf_hash_hex)
+            checkpoint = self._parse(note)
+            index = conn.execute(sa.select(LogEntryRow.leaf_index)
+                                 .where(LogEntryRow.leaf_hash == leaf_hash_hex, LogEntryRow.leaf_index < checkpoint.size)
+                                 .order_by(LogEntryRow.leaf_index).limit(1)).scalar_one_or_none()
+            if index is None:
+                raise LookupError(leaf_hash_hex)
+            return index, checkpoint, self._computed(conn, lambda node: inclusion_proof(index, checkpoint.size, node))
+
     def consistency(self, old_size: int, new_size: int) -> list[bytes]:
         with self.store.engine.connect() as conn:
             return self._computed(conn, lambda node: consistency_proof(old_size, new_size, node))
