@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.metrics import Metrics
@@ -39,15 +40,15 @@ __all__ = [
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_store(request: Request) -> AuditStore:
+async def get_store(request: Request) -> AuditStore:
     return request.app.state.store
 
 
-def get_bundles(request: Request) -> BundleRegistry:
+async def get_bundles(request: Request) -> BundleRegistry:
     return request.app.state.bundles
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
@@ -149,14 +150,17 @@ def check_role(caller: Caller, roles: tuple[str, ...]) -> Caller:
     return caller
 
 
-def authenticate(
+async def authenticate(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Caller:
-    """The caller; :class:`api.routing.GuardedRoute` has usually authenticated already, before the body."""
+    """The caller; :class:`api.routing.GuardedRoute` has usually authenticated already, before the body.
+
+    Async, like the other cheap dependencies here: FastAPI runs a plain ``def`` dependency in the thread
+    pool, one hand-off per dependency per request; only the database look-up needs a thread."""
     known = getattr(request.state, "caller", None)
     if known is not None:
         return known
-    return caller_for(request, bearer_key(request))
+    return await run_in_threadpool(caller_for, request, bearer_key(request))
 
 
 CallerDep = Annotated[Caller, Depends(authenticate)]
@@ -165,7 +169,7 @@ CallerDep = Annotated[Caller, Depends(authenticate)]
 def require_role(*roles: str) -> Callable[[Caller], Caller]:
     """A dependency admitting only callers whose key carries one of ``roles`` (403 otherwise)."""
 
-    def check(caller: CallerDep) -> Caller:
+    async def check(caller: CallerDep) -> Caller:
         return check_role(caller, roles)
 
     check.roles = roles  # type: ignore[attr-defined]  # read by GuardedRoute to check before the body

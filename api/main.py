@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api.auditlog import start_log, stop_log
 from api.deps import KeyCache
 from api.headers import SecurityHeadersMiddleware
 from api.limits import BodySizeLimitMiddleware
@@ -22,6 +23,7 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.problems import install_problem_handlers
 from api.pages import agent as agent_page
 from api.routes import audit, bundles, decisions, explanations, health
+from api.routes import log as log_routes
 from api.service import BundleRegistry
 from api.throttle import AuthThrottle
 from api.settings import Settings, get_settings
@@ -58,6 +60,7 @@ def _startup(app: FastAPI, settings: Settings) -> None:
     if settings.warm_up:
         registry.warm_up()
     app.state.bundles = registry
+    start_log(app, settings, app.state.store)
 
 
 def _problem_openapi(app: FastAPI) -> dict[str, Any]:
@@ -96,12 +99,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            stop_log(app)
             app.state.store.close()
 
     # FastAPIOffline serves the Swagger UI and ReDoc assets itself: lenders run this on networks that cannot
     # reach a CDN, where the stock /docs page would load blank.
     app = FastAPIOffline(title="limit-explain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
-    app.dependency_overrides[get_settings] = lambda: settings
+    async def _settings() -> Settings:  # async: no thread-pool hand-off per request for a constant
+        return settings
+
+    app.dependency_overrides[get_settings] = _settings
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.key_cache = KeyCache(settings.auth_cache_seconds)
@@ -111,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.compute_slots = threading.BoundedSemaphore(settings.compute_concurrency)
     install_problem_handlers(app)
     for router in (decisions.router, explanations.router, bundles.router, audit.router, health.router,
-                   agent_page.router):
+                   agent_page.router, log_routes.router):
         app.include_router(router)
     # The last added is outermost: metrics time everything (413s included); the size limit answers before
     # anything reads the body.

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=8, gt=0)
     compute_concurrency: int = Field(default=1, gt=0, description="Explanations computed at once per worker.")
     max_page_size: int = Field(default=500, gt=0)
+    # The Merkle log (explain.audit._log): its signing key lives in a file or secret store, never the database.
+    log_key_file: str | None = Field(default=None, description=(
+        "File holding the log's Ed25519 signing key (PRIVATE+KEY+...); unset: a development key created in var/."))
+    log_interval_seconds: float = Field(default=0.2, gt=0, le=60, description="How often the sequencer integrates.")
+    log_sequencer: bool = Field(default=True, description="Run the sequencer in this worker (any worker can).")
+    log_witnesses: Annotated[list[str], NoDecode] = Field(default_factory=list, description=(
+        "Comma-separated witness URLs (C2SP tlog-witness) each checkpoint is pushed to."))
 
     # ---- hardening: proxies, HTTPS, header limits, failed-authentication throttling (see SECURITY.md)
     public_url: str | None = Field(default=None, description=(
@@ -63,7 +70,7 @@ class Settings(BaseSettings):
         """Users reach the service over HTTPS (whatever the last hop to this process is)."""
         return bool(self.public_url) and self.public_url.lower().startswith("https://")
 
-    @field_validator("bundles", "default_locales", mode="before")
+    @field_validator("bundles", "default_locales", "log_witnesses", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -8,7 +8,13 @@ own (PostgreSQL by default: a fresh ``explain_bench_<random>`` database, dropped
 3. a steady rate (``--rate``, default 80 % of the capacity just measured) for ``--duration`` seconds, open
    loop: each request is sent at its scheduled time and its latency counted from then, so a stall is not
    hidden by the clients waiting for it (no coordinated omission);
-4. the check: errors must be 0 and the records stored must equal the 201s counted; the chain must verify.
+4. the check: errors must be 0 and the records stored must equal the 201s counted; the chain must verify,
+   and the Merkle log, once the workers' sequencers have integrated everything, must verify against its
+   first checkpoint.
+
+The server's CPU (every process of it, from /proc) is measured over the capacity phase and printed per
+decision and per process; by default three configurations run side by side: 1 worker, 2 workers on
+uvicorn's shared socket (before) and 2 workers on SO_REUSEPORT sockets (after).
 
 With ``--profile`` it samples every worker with py-spy (``pip install py-spy``) during the steady phase
 and prints where the server's time goes, inclusive, by stage.
@@ -47,6 +53,8 @@ os.environ.setdefault("EXPLAIN_HOME", str(REPO / "var" / "bench-home"))
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from explain.audit._checkpoint import Checkpoint, generate_key, load_signer, write_key  # noqa: E402
+from explain.audit._log import AuditLog  # noqa: E402
 from explain.audit._store import AuditStore, normalize_url  # noqa: E402
 
 PROFILES = REPO / "var" / "load-profiles"  # py-spy's raw stacks (git-ignored), for a closer look
@@ -108,12 +116,13 @@ def _bodies() -> list[dict]:
             for i, row in enumerate(rows)]
 
 
-def _start(url: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+def _start(url: str, workers: int, balance: str, key_file: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    env = {**os.environ, "EXPLAIN_DATABASE_URL": url, "EXPLAIN_BUNDLES": "demo", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "EXPLAIN_DATABASE_URL": url, "EXPLAIN_BUNDLES": "demo", "PYTHONPATH": str(REPO),
+           "EXPLAIN_LOG_KEY_FILE": str(key_file)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     cmd = [sys.executable, "-m", "explain.commands._cli_service", "serve", "--port", str(port), "--workers", str(workers),
-           "--log-level", "warning"]
+           "--log-level", "warning", "--balance", balance]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -184,6 +193,26 @@ async def _steady(base: str, clients: int, seconds: float, rate: float, headers:
     return statuses, latencies
 
 
+def _cpu_by_process(group: int) -> dict[int, float]:
+    """CPU seconds (user + system) of every process in the server's process group, by pid (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # field 5, pgrp
+            out[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
+
+
+def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> dict[int, float]:
+    return {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+
+
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -219,27 +248,43 @@ def _stages(raw: Path) -> list[tuple[str, float]]:
     return [(stage, 100 * n / total) for stage, n in totals.most_common()] if total else []
 
 
-def run(workers: int, args: argparse.Namespace, bodies: list[dict], work: Path) -> dict:
+def run(config: str, args: argparse.Namespace, bodies: list[dict], work: Path) -> dict:
+    workers_text, _, balance = config.partition(":")
+    workers, balance = int(workers_text), balance or "reuseport"
     url, own = _own_database(args.database_url)
     store = AuditStore(url)
     key, _ = store.create_api_key("issuer", name=f"bench-{workers}")
     before = store.count()  # a store given by URL may already hold records (an earlier run's)
     headers = {"Authorization": f"Bearer {key}"}
-    proc, base = _start(url, workers, work / f"server-{workers}.log")
+    key_file = work / f"log-{config.replace(':', '-')}.key"
+    write_key(generate_key("bench.example/explain-log"), key_file)
+    proc, base = _start(url, workers, balance, key_file, work / f"server-{config.replace(':', '-')}.log")
     try:
         n, _, _ = asyncio.run(_closed_loop(base, args.clients, args.ceiling_seconds, "GET", "/healthz", {}, None))
         ceiling = n / args.ceiling_seconds
+        cpu0 = _cpu_by_process(proc.pid)
         n, cap_errors, cap_lat = asyncio.run(_closed_loop(base, args.clients, args.capacity_seconds, "POST",
                                                           "/v1/decisions", headers, bodies))
+        cpu = _cpu_delta(cpu0, _cpu_by_process(proc.pid))
         capacity = n / args.capacity_seconds
+        busy = sorted((v / args.capacity_seconds * 100 for v in cpu.values() if v > 0.05), reverse=True)
+        cpu_ms = 1000 * sum(cpu.values()) / max(n, 1)
         rate = args.rate or round(0.8 * capacity, 1)
-        spy = _profile(proc, min(args.duration, 30), PROFILES / f"profile-{workers}.txt") if args.profile else None
+        spy = _profile(proc, min(args.duration, 30), PROFILES / f"profile-{config.replace(':', '-')}.txt") if args.profile else None
         statuses, latencies = asyncio.run(_steady(base, args.clients, args.duration, rate, headers, bodies))
         if spy is not None:
             spy.wait()
         created = statuses.get(201, 0) + (n - cap_errors)
         records = store.count() - before
         verified = store.verify().ok
+        log = AuditLog(store, signer=load_signer(key_file))
+        deadline = time.monotonic() + 60
+        while log.pending() and time.monotonic() < deadline:
+            time.sleep(0.2)  # the workers' sequencers integrate what the server stored
+        with store.engine.connect() as conn:
+            first = conn.execute(sa.text("SELECT note FROM log_checkpoints ORDER BY tree_size LIMIT 1")).scalar_one()
+        logged = log.verify(Checkpoint.parse(first, log.verifier))
+        log_ok = logged.ok and logged.pending == 0 and logged.tree_size >= records
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -247,19 +292,24 @@ def run(workers: int, args: argparse.Namespace, bodies: list[dict], work: Path) 
         if own:
             _drop(own)
     return {
+        "config": f"{workers}w {balance}" if workers > 1 else "1 worker", "cpu_busy": busy, "cpu_ms": cpu_ms,
+        "log_ok": log_ok, "log_size": logged.tree_size,
         "workers": workers, "ceiling": ceiling, "capacity": capacity, "cap_p50": _pct(cap_lat, 0.5),
         "cap_p99": _pct(cap_lat, 0.99), "rate": rate, "requests": sum(statuses.values()),
         "errors": sum(v for k, v in statuses.items() if k != 201) + cap_errors, "p50": _pct(latencies, 0.5),
         "p99": _pct(latencies, 0.99), "achieved": sum(statuses.values()) / args.duration, "records": records,
         "created": created, "verified": verified,
-        "profile": _stages(PROFILES / f"profile-{workers}.txt") if args.profile and (PROFILES / f"profile-{workers}.txt").exists() else [],
+        "profile": _stages(PROFILES / f"profile-{config.replace(':', '-')}.txt") if args.profile and (PROFILES / f"profile-{config.replace(':', '-')}.txt").exists() else [],
+        "load": os.getloadavg(),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", help="store URL (default: a fresh PostgreSQL database, dropped after)")
-    parser.add_argument("--workers", default="1,2", help="worker counts to compare (default 1,2)")
+    parser.add_argument("--workers", default="1,2:uvicorn,2:reuseport",
+                        help="configurations to compare, N[:uvicorn|reuseport] (default 1,2:uvicorn,2:reuseport: "
+                             "before and after spreading connections over the workers)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--duration", type=float, default=180, help="steady phase, seconds (default 180)")
     parser.add_argument("--rate", type=float, default=0, help="steady rate, decisions/s (default 80%% of capacity)")
@@ -267,8 +317,9 @@ def main() -> None:
     parser.add_argument("--capacity-seconds", type=float, default=15)
     parser.add_argument("--profile", action="store_true", help="sample the workers with py-spy (steady phase)")
     args = parser.parse_args()
-    counts = [int(w) for w in args.workers.split(",")]
+    counts = [w.strip() for w in args.workers.split(",") if w.strip()]
     bodies = _bodies()
+    load0 = os.getloadavg()
     PROFILES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="explain-load-") as tmp:
         results = [run(w, args, bodies, Path(tmp)) for w in counts]
@@ -286,11 +337,18 @@ def main() -> None:
         ("steady p99, ms (from scheduled time)", "p99", "{:.1f}"),
         ("records stored / 201s counted", None, None),
         ("chain verifies", "verified", "{}"),
+        ("Merkle log verifies (all integrated)", "log_ok", "{}"),
+        ("server CPU per decision, ms (capacity phase)", "cpu_ms", "{:.1f}"),
+        ("  busy % of a core, per process", None, None),
     ]
-    print(f"{'':<48}" + "".join(f"{str(r['workers']) + ' worker(s)':>16}" for r in results))
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in load0)}; after each: "
+          + "; ".join(' '.join(f'{x:.2f}' for x in r['load']) for r in results))
+    print(f"{'':<48}" + "".join(f"{r['config']:>16}" for r in results))
     for label, key, fmt in rows:
         if label.startswith("  closed"):
             cells = [f"{r['cap_p50']:.0f} / {r['cap_p99']:.0f}" for r in results]
+        elif label.startswith("  busy"):
+            cells = ["/".join(f"{b:.0f}" for b in r["cpu_busy"][:3]) for r in results]
         elif label.startswith("records"):
             cells = [f"{r['records']} / {r['created']}" for r in results]
         else:
@@ -301,10 +359,10 @@ def main() -> None:
         print(f"{'capacity ratio to 1 worker (same run)':<48}" + "".join(f"{r['capacity'] / base['capacity']:>16.2f}" for r in results))
     for r in results:
         if r["profile"]:
-            print(f"\nwhere the workers' time goes (raw stacks: {PROFILES}/profile-{r['workers']}.txt), {r['workers']} worker(s), steady phase (py-spy, inclusive, % of samples):")
+            print(f"\nwhere the workers' time goes (raw stacks: {PROFILES}/profile-*.txt), {r['config']}, steady phase (py-spy, inclusive, % of samples):")
             for stage, share in r["profile"]:
                 print(f"  {stage:<40}{share:6.1f}")
-    failed = [r for r in results if r["errors"] or r["records"] != r["created"] or not r["verified"]]
+    failed = [r for r in results if r["errors"] or r["records"] != r["created"] or not r["verified"] or not r["log_ok"]]
     if failed:
         raise SystemExit("FAILED: errors, a record count that differs from the 201s, or a broken chain")
 

@@ -1,4 +1,9 @@
-"""For auditors: export the trail, verify its hash chain, replay a record."""
+"""For auditors: export the trail, verify its hash chain, replay a record; a decision's receipt (any role).
+
+Every read goes on the Merkle log like a single read (``access_log`` rows, each with its log entry): an
+export logs each chunk of records before it is sent, the report logs every record it covers, a replay its
+record.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,11 @@ import itertools
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 
-from api.deps import AuditorDep, BundlesDep, StoreDep
+from api.auditlog import get_log
+from api.deps import AuditorDep, BundlesDep, CallerDep, StoreDep
 from api.routing import GuardedRoute
 from api.params import DecisionIdPath, IsoDateTime, LocaleQuery
 from api.problems import Problem
@@ -23,7 +29,8 @@ from api.spreadsheet import neutralise_cell
 from explain.audit._audit import AuditRecord, canonical_json
 from explain.notices._locales import negotiate
 from explain.audit._report import render_report, report_from_store
-from explain.audit._store import utc_timestamp
+from explain.audit._log import AuditLog, NotIntegratedError
+from explain.audit._store import AuditStore, Caller, utc_timestamp
 
 router = APIRouter(prefix="/v1", tags=["audit"], route_class=GuardedRoute)
 
@@ -42,6 +49,27 @@ def _utc(value: dt.datetime | None, field: str) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)  # a bare timestamp is read as UTC, like everything stored
     return utc_timestamp(value)
+
+
+def _logged(store: AuditStore, caller: Caller, records: Iterator[AuditRecord], *, via: str,
+            chunk: int = 500) -> Iterator[AuditRecord]:
+    """``records``, each chunk logged as read by ``caller`` before any of it is passed on."""
+    while batch := list(itertools.islice(records, chunk)):
+        store.log_reads(caller, batch, via=via)
+        yield from batch
+
+
+class _ReadLoggingStore:
+    """The store as the report sees it: every record it iterates is logged as read by the caller first."""
+
+    def __init__(self, store: AuditStore, caller: Caller) -> None:
+        self._store, self._caller = store, caller
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._store, name)
+
+    def iter_records(self, **kwargs) -> Iterator[AuditRecord]:  # noqa: ANN003
+        return _logged(self._store, self._caller, self._store.iter_records(**kwargs), via="report")
 
 
 def _jsonl(records: Iterator[AuditRecord]) -> Iterator[bytes]:
@@ -83,7 +111,7 @@ def export(
     if since_s and until_s and until_s <= since_s:
         raise Problem(422, "invalid-request", "Invalid request", "'until' must be after 'since'.",
                       errors=[{"field": "until", "message": "not after 'since'", "expected": f"after {since_s}"}])
-    records = store.iter_records(since=since_s, until=until_s)
+    records = _logged(store, caller, store.iter_records(since=since_s, until=until_s), via="export")
     # Read the first batch now: a database outage is then a 503 before any byte is sent, not a cut stream.
     records = itertools.chain(list(itertools.islice(records, 1)), records)
     if format == "csv":
@@ -113,7 +141,8 @@ def replay_decision(
     record = store.get(decision_id)
     if record is None:
         raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.")
-    return ReplayResponse(**replay(bundles, record))
+    store.log_reads(caller, [record], via="replay")
+    return ReplayResponse(**replay(bundles, record, logged_leaf_hash=store.logged_leaf_hash(decision_id)))
 
 
 @router.get(
@@ -143,8 +172,43 @@ def compliance_report(
     if since_s and until_s and until_s <= since_s:
         raise Problem(422, "invalid-request", "Invalid request", "'until' must be after 'since'.",
                       errors=[{"field": "until", "message": "not after 'since'", "expected": f"after {since_s}"}])
-    figures = report_from_store(store, bundles=list(bundles), since=since_s, until=until_s, sample_size=sample, seed=seed)
+    figures = report_from_store(_ReadLoggingStore(store, caller), bundles=list(bundles), since=since_s, until=until_s, sample_size=sample, seed=seed)
     if format == "json":
         return JSONResponse(figures.to_dict())
     catalog = next(iter(bundles)).catalog if len(bundles) else None
     return HTMLResponse(render_report(figures, locale=negotiate(locale or "zh_CN"), catalog=catalog))
+
+
+LogDep = Annotated[AuditLog, Depends(get_log)]
+
+
+@router.get(
+    "/decisions/{decision_id}/proof",
+    responses={**_ERRORS, 404: {"model": ProblemDetails},
+               409: {"model": ProblemDetails, "description": "Stored, not yet in a signed checkpoint: retry shortly."},
+               200: {"description": "The receipt: the decision's leaf, its inclusion proof and the signed checkpoint."}},
+    summary="A decision's receipt: its inclusion proof in the signed log",
+)
+def decision_proof(decision_id: DecisionIdPath, caller: CallerDep, store: StoreDep, log: LogDep) -> JSONResponse:
+    """What a notice's receipt is: the leaf (decision id, record hash, notice hashes), its RFC 9162 inclusion
+    proof and the C2SP checkpoint that covers it, checkable offline with ``explain audit verify-receipt``."""
+    try:
+        receipt = log.receipt(decision_id)
+    except NotIntegratedError as exc:
+        raise Problem(409, "receipt-pending", "Receipt pending", str(exc), headers={"Retry-After": "1"}) from None
+    except LookupError:
+        raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.") from None
+    if caller.role != "issuer":
+        record = store.get(decision_id)
+        if record is not None:
+            store.log_reads(caller, [record], via="proof")
+    return JSONResponse({"decision_id": decision_id, "log_public_key": log.verifier.vkey(), **receipt.to_dict()})
+
+
+@router.get("/audit/checkpoint", response_class=PlainTextResponse, responses={**_ERRORS, 404: {"model": ProblemDetails}},
+            summary="The newest signed checkpoint, to keep outside the database")
+def audit_checkpoint(caller: AuditorDep, log: LogDep) -> PlainTextResponse:
+    checkpoint = log.latest()
+    if checkpoint is None:
+        raise Problem(404, "log-empty", "No checkpoint yet", "The log has not signed a checkpoint yet.")
+    return PlainTextResponse(checkpoint.note)

@@ -84,9 +84,25 @@ def reasons_payload(reasons: DecisionReasons) -> dict[str, Any]:
     }
 
 
-def replay_record(bundle: ModelBundle | None, record: AuditRecord) -> dict[str, Any]:
+def _record_checks(record: AuditRecord, logged_leaf_hash: str | None) -> dict[str, bool]:
+    """What replaying cannot see by recomputing: that the stored columns are the ones the inputs (and the log)
+    say. A record whose ``account_ref`` was changed still replays to the same notices from its inputs."""
+    from explain.audit._leaves import decision_leaf_hash
+
+    inputs = record.inputs
+    checks = {"columns": (record.account_ref, record.decision, record.bundle_name)
+              == (inputs.get("account_ref"), inputs.get("decision"), inputs.get("bundle"))}
+    if record.prev_hash:  # on the legacy hash chain
+        checks["record_hash"] = record.compute_hash() == record.record_hash
+    if logged_leaf_hash is not None:
+        checks["on_log"] = decision_leaf_hash(record) == logged_leaf_hash
+    return checks
+
+
+def replay_record(bundle: ModelBundle | None, record: AuditRecord, *, logged_leaf_hash: str | None = None) -> dict[str, Any]:
     """Recompute ``record`` from its inputs with ``bundle`` (None: not loaded) and say, part by part, whether
-    the bytes are the same."""
+    the bytes are the same; and whether the record's columns agree with its inputs and, given the leaf hash
+    its log entry holds, with the log."""
     if bundle is None:
         return {"decision_id": record.decision_id, "replayed": False, "identical": False,
                 "problem": f"bundle {record.bundle_name!r} is not loaded"}
@@ -102,6 +118,7 @@ def replay_record(bundle: ModelBundle | None, record: AuditRecord) -> dict[str, 
     checks["catalog_sha256"] = bundle.catalog.sha256 == record.catalog_sha256
     checks["background_sha256"] = bundle.background_sha256 == record.background_sha256
     checks["template_sha256"] = again.template_sha256 == record.template_sha256
+    checks.update(_record_checks(record, logged_leaf_hash))
     notices = {}
     for locale, notice in again.notices.items():
         stored = record.notices.get(locale)

@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from explain.audit._audit import GENESIS_HASH, AuditRecord, ChainVerification, canonical_json, verify_chain
+from explain.audit._leaves import DECISION, READ, decision_leaf_hash, read_leaf_hash
 
 __all__ = [
     "ROLES",
@@ -64,6 +65,16 @@ DEFAULT_DATABASE_URL = f"sqlite:///{Path(__file__).resolve().parents[2] / 'var' 
 def configured_database_url() -> str:
     """``$EXPLAIN_DATABASE_URL`` if set, else the embedded SQLite default (the service reads the same)."""
     return os.environ.get("EXPLAIN_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+#: The development signing key of the Merkle log, made on first use when ``$EXPLAIN_LOG_KEY_FILE`` is unset.
+DEFAULT_LOG_KEY_FILE = Path(__file__).resolve().parents[2] / "var" / "log.key"
+DEFAULT_LOG_ORIGIN = "explain.local/audit-log"
+
+
+def configured_log_key_file() -> str:
+    """``$EXPLAIN_LOG_KEY_FILE`` if set, else the development key file beside the default database."""
+    return os.environ.get("EXPLAIN_LOG_KEY_FILE") or str(DEFAULT_LOG_KEY_FILE)
+
 
 _KEY_PREFIX = "exk"
 _MIGRATION_LOCK = 0x6578706C61696E  # "explain": the pg_advisory_xact_lock id serialising migrations
@@ -161,6 +172,43 @@ class SessionRow(Base):
     expires_at: Mapped[str] = mapped_column(sa.String(32))
 
 
+class LogEntryRow(Base):
+    """One entry of the Merkle log (revision ``0004_merkle_log``): written with what it records, in the same
+    transaction, and given its ``leaf_index`` later by the sequencer (NULL until then)."""
+
+    __tablename__ = "log_entries"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    ref: Mapped[str] = mapped_column(sa.String(64))
+    leaf_hash: Mapped[str] = mapped_column(sa.String(64))
+    leaf_index: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True, unique=True)
+    created_at: Mapped[str] = mapped_column(sa.String(32))
+
+
+class LogNodeRow(Base):
+    """A complete subtree's hash above the leaves: level ``level`` >= 1, covering leaves
+    ``[idx * 2**level, (idx + 1) * 2**level)``."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class LogCheckpointRow(Base):
+    """A signed checkpoint, one per integrated batch; ``note`` gathers witnesses' cosignatures later."""
+
+    __tablename__ = "log_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[str] = mapped_column(sa.String(64))
+    note: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[str] = mapped_column(sa.String(32))
+
+
 class IdempotencyRow(Base):
     __tablename__ = "idempotency_keys"
 
@@ -174,6 +222,11 @@ class IdempotencyRow(Base):
 
 
 _RECORDS = AuditRow.__table__
+_INSERT_RECORD = sa.insert(_RECORDS)
+_INSERT_ENTRY = sa.insert(LogEntryRow.__table__)
+_INSERT_IDEMPOTENCY = sa.insert(IdempotencyRow.__table__)
+_MOVE_HEAD = (sa.update(ChainHead.__table__).where(ChainHead.__table__.c.id == 1)
+              .values(seq=sa.bindparam("new_seq"), record_hash=sa.bindparam("new_hash")))
 _JSON_FIELDS = ("inputs", "group_contributions", "reasons", "excluded", "notice_hashes", "notices")
 _RECORD_FIELDS = tuple(f.name for f in fields(AuditRecord))
 
@@ -406,25 +459,19 @@ class AuditStore:
                         raise IdempotencyConflictError(idempotency.key)
                     return Appended(record=None, response=stored, replayed=True)
             record = draft.chained(seq=head.seq + 1, prev_hash=head.record_hash, created_at=utc_timestamp())
-            conn.execute(sa.insert(_RECORDS).values(_record_to_row(record)))
-            conn.execute(
-                sa.update(ChainHead).where(ChainHead.id == 1).values(seq=record.seq, record_hash=record.record_hash)
-            )
+            # Constant statements, values as parameters: SQLAlchemy compiles each once, where .values(row)
+            # coerced some thirty literals into bind parameters on every append.
+            conn.execute(_INSERT_RECORD, _record_to_row(record))
+            conn.execute(_INSERT_ENTRY, _decision_entry(record))
+            conn.execute(_MOVE_HEAD, {"new_seq": record.seq, "new_hash": record.record_hash})
             response = None
             if idempotency is not None:
                 status, body = respond(record) if respond else (201, canonical_json({"decision_id": record.decision_id}))
                 response = StoredResponse(record.decision_id, status, body, idempotency.request_sha256)
-                conn.execute(
-                    sa.insert(IdempotencyRow).values(
-                        caller=idempotency.caller,
-                        key=idempotency.key,
-                        request_sha256=idempotency.request_sha256,
-                        decision_id=record.decision_id,
-                        status_code=status,
-                        response=body,
-                        created_at=record.created_at,
-                    )
-                )
+                conn.execute(_INSERT_IDEMPOTENCY, {
+                    "caller": idempotency.caller, "key": idempotency.key, "request_sha256": idempotency.request_sha256,
+                    "decision_id": record.decision_id, "status_code": status, "response": body,
+                    "created_at": record.created_at})
             return Appended(record=record, response=response, replayed=False)
 
     @staticmethod
@@ -450,6 +497,12 @@ class AuditStore:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(_RECORDS).where(_RECORDS.c.decision_id == decision_id)).one_or_none()
             return None if row is None else _row_to_record(row)
+
+    def logged_leaf_hash(self, decision_id: str) -> str | None:
+        """The leaf hash the Merkle log holds for a decision (None when it is not on the log)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(LogEntryRow.leaf_hash).where(
+                LogEntryRow.kind == DECISION, LogEntryRow.ref == decision_id)).scalar_one_or_none()
 
     def list_by_account(self, account_ref: str, *, limit: int = 100, offset: int = 0,
                         issuers: frozenset[str] | None = None) -> list[AuditRecord]:
@@ -598,7 +651,11 @@ class AuditStore:
         rows = [{"at": at, "key_id": caller.key_id, "key_name": caller.name, "role": caller.role,
                  "account_ref": r.account_ref, "decision_id": r.decision_id, "via": via} for r in records]
         with self._writing() as conn, conn.begin():
-            conn.execute(sa.insert(AccessRow), rows)
+            ids = conn.execute(sa.insert(AccessRow).returning(AccessRow.id, sort_by_parameter_order=True),
+                               rows).scalars().all()
+            conn.execute(sa.insert(LogEntryRow), [
+                {"kind": READ, "ref": str(i), "leaf_hash": read_leaf_hash(row), "created_at": at}
+                for i, row in zip(ids, rows, strict=True)])
 
     def log_lookup(self, caller: Caller, account_ref: str, *, via: str) -> None:
         """Record that ``caller`` looked up ``account_ref`` and was shown no decision (unknown, or out of its
@@ -606,7 +663,9 @@ class AuditStore:
         row = {"at": utc_timestamp(), "key_id": caller.key_id, "key_name": caller.name, "role": caller.role,
                "account_ref": account_ref, "decision_id": "", "via": via}
         with self._writing() as conn, conn.begin():
-            conn.execute(sa.insert(AccessRow), [row])
+            read_id = conn.execute(sa.insert(AccessRow).returning(AccessRow.id), [row]).scalar_one()
+            conn.execute(sa.insert(LogEntryRow), [{"kind": READ, "ref": str(read_id), "leaf_hash": read_leaf_hash(row),
+                                                   "created_at": row["at"]}])
 
     def access_log(self, *, since: str | None = None, until: str | None = None,
                    account_ref: str | None = None) -> list[AccessEntry]:
@@ -679,6 +738,12 @@ def _readable_issuers(conn: Connection, scope: str | None) -> frozenset[str] | N
     if parsed.get("tenant") is not None:
         readable.update(conn.execute(sa.select(ApiKeyRow.key_id).where(ApiKeyRow.tenant == parsed["tenant"])).scalars())
     return frozenset(readable)
+
+
+def _decision_entry(record: AuditRecord) -> dict[str, Any]:
+    """The log entry of a stored decision (inserted with it, in the same transaction)."""
+    return {"kind": DECISION, "ref": record.decision_id, "leaf_hash": decision_leaf_hash(record),
+            "created_at": record.created_at}
 
 
 def _key_hash(key: str) -> str:

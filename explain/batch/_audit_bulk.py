@@ -6,6 +6,9 @@ record. Records whose ``decision_id`` is already stored are skipped: batch decis
 decision's inputs, so a chunk that was stored just before a crash, and is processed again on resume, adds
 nothing the second time.
 
+Each record's Merkle-log entry is inserted in the same transaction, through the same code as a single
+append (:func:`explain.audit._store._decision_entry`); the sequencer integrates them like any other.
+
 Kept apart from the store module (which the service owns) and built on its table definitions only.
 """
 
@@ -16,7 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from explain.audit._audit import AuditRecord
-from explain.audit._store import AuditRow, AuditStore, ChainHead, _record_to_row, utc_timestamp
+from explain.audit._store import (AuditRow, AuditStore, ChainHead, LogEntryRow, _decision_entry, _record_to_row,
+                                  utc_timestamp)
 
 __all__ = ["append_many"]
 
@@ -34,15 +38,17 @@ def append_many(store: AuditStore, drafts: Sequence[AuditRecord]) -> int:
         ).one()
         stored = set(conn.execute(sa.select(_RECORDS.c.decision_id).where(_RECORDS.c.decision_id.in_(ids))).scalars())
         seq, prev, stamp = head.seq, head.record_hash, utc_timestamp()
-        rows = []
+        rows, entries = [], []
         for draft in drafts:
             if draft.decision_id in stored:
                 continue
             stored.add(draft.decision_id)
             record = draft.chained(seq=seq + 1, prev_hash=prev, created_at=stamp)
             rows.append(_record_to_row(record))
+            entries.append(_decision_entry(record))
             seq, prev = record.seq, record.record_hash
         if rows:
             conn.execute(sa.insert(_RECORDS), rows)
+            conn.execute(sa.insert(LogEntryRow), entries)  # on the Merkle log, for the sequencer to integrate
             conn.execute(sa.update(ChainHead).where(ChainHead.id == 1).values(seq=seq, record_hash=prev))
     return len(rows)

@@ -75,6 +75,9 @@ def report(
 
 def register(app: typer.Typer) -> None:
     """Add ``audit report`` to the ``explain`` command."""
-    audit_app = typer.Typer(help="Reports on the audit trail.", no_args_is_help=True)
+    audit_app = typer.Typer(help="Reports on the audit trail, and its Merkle log.", no_args_is_help=True)
     audit_app.command("report")(report)
+    from explain.commands._cli_log import register_audit
+
+    register_audit(audit_app)
     app.add_typer(audit_app, name="audit")

@@ -7,11 +7,32 @@ from typing import Any
 from api.settings import Settings
 
 
+_LOG_KEY: list[str] = []
+
+
+def test_log_key_file() -> str:
+    """One signing key for the test session's logs, in a temporary folder (never the repository's var/)."""
+    if not _LOG_KEY:
+        import tempfile
+        from pathlib import Path
+
+        from explain.audit._checkpoint import generate_key, write_key
+
+        path = Path(tempfile.mkdtemp(prefix="explain-log-key-")) / "log.key"
+        write_key(generate_key("test.example/explain-log"), path)
+        _LOG_KEY.append(str(path))
+    return _LOG_KEY[0]
+
+
+test_log_key_file.__test__ = False  # a helper, not a test
+
+
 def make_settings(url: str, **overrides: Any) -> Settings:
-    """Settings for a test app: this database, the demo bundle, no key cache (so revocation is immediate), and
-    no failed-authentication throttle (the shared apps see many deliberate 401s; test_throttling.py turns it on)."""
+    """Settings for a test app: this database, the demo bundle, no key cache (so revocation is immediate), the
+    session's log key, a quick sequencer, and no failed-authentication throttle (the shared apps see many
+    deliberate 401s; test_throttling.py turns it on)."""
     return Settings(**{"database_url": url, "bundles": ["demo"], "auth_cache_seconds": 0, "auth_throttle": False,
-                       **overrides})
+                       "log_key_file": test_log_key_file(), "log_interval_seconds": 0.05, **overrides})
 
 
 def assert_problem(response: Any, status: int, *, field: str | None = None) -> dict[str, Any]:

@@ -143,7 +143,7 @@ def test_0005_adds_the_scope_columns_and_downgrades_cleanly(tmp_path) -> None:
     cfg.set_main_option("script_location", str(Path(store_module.__file__).resolve().parents[1] / "migrations"))
     with store._writing() as conn, conn.begin():  # noqa: SLF001
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0003_access_log")
+        command.downgrade(cfg, "0004_merkle_log")
     store.engine.dispose()
     assert not {"tenant", "scope"} & {c["name"] for c in sa.inspect(store.engine).get_columns("api_keys")}
     store.migrate()

@@ -50,7 +50,7 @@ def test_serve_migrates_then_starts_uvicorn_with_the_factory(tmp_path, monkeypat
     url = f"sqlite:///{tmp_path / 's.db'}"
     result = CliRunner().invoke(_app(), ["serve", "--port", "8123", "--workers", "2", "--database-url", url])
     assert result.exit_code == 0, result.output
-    assert calls == [("127.0.0.1", 8123, 2, "info")]
+    assert calls == [("127.0.0.1", 8123, 2, "info", "reuseport")]  # SO_REUSEPORT sockets by default
     assert AuditStore(url, migrate=False).schema_revision() == "0005_agent_scopes"
     import os
 

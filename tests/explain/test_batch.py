@@ -176,11 +176,19 @@ def test_local_worker_processes_give_byte_identical_output(inputs, reference, tm
 
 
 def _chain_records(url: str) -> list:
-    """Every record of the audit store at ``url``, after checking its hash chain is intact."""
+    """Every record of the audit store at ``url``, after checking its hash chain is intact and that each record
+    is on the Merkle log exactly once (bulk appends go through the same log entries as single ones)."""
+    from explain.audit._checkpoint import generate_key
+    from explain.audit._log import AuditLog
+
     store = AuditStore(url)
     try:
         assert store.verify().ok
-        return list(store.iter_records())
+        records = list(store.iter_records())
+        log = AuditLog(store, signer=generate_key("test.example/batch"))
+        checkpoint = log.integrate_all()
+        assert checkpoint.size == len(records) and log.verify(checkpoint).ok
+        return records
     finally:
         store.close()
 

@@ -1,7 +1,7 @@
 """Optional scopes for agent keys, and a tenant label on any key.
 
 Revision ID: 0005_agent_scopes
-Revises: 0003_access_log
+Revises: 0004_merkle_log
 Create Date: 2026-12-05
 
 ``api_keys.tenant`` labels a key (typically an issuer key: which lender, brand or business line it posts
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_agent_scopes"
-down_revision: str | Sequence[str] | None = "0003_access_log"
+down_revision: str | Sequence[str] | None = "0004_merkle_log"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
