@@ -213,7 +213,7 @@ _LINEAR_FROM_PLAYERS = 9
 _IV_TABLE_MAX_PLAYERS = 14
 _IV_BUILD_MAX = 1 << 22
 _IV_DIRECT_RATIO = 1.0  # build by enumerating patterns when that is cheaper than the transform
-_FEW_ROWS = 0  # calls below this many rows take the linear pass on every tree it applies to
+_FEW_ROWS = 8  # calls below this many rows take the linear pass on every tree it applies to (measured)
 _LINEAR_PASS = True  # off: deep path-dependent leaves are computed per call (a cross-check)
 
 
