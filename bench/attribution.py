@@ -151,7 +151,7 @@ def run_cell(label: str, model, mode: str, rows: pd.DataFrame, background: pd.Da
     for name, fn in peers(model, background, mode).items():
         tools[name] = (fn, rows) if callable(fn) else fn
     load = os.getloadavg()[0]
-    line = [f"{label:<24}{mode:<16}{load:>5.1f}"]
+    line = [f"{label:<28}{mode:<16}{load:>5.1f}"]
     rates = {}
     for threads in (1, None):
         set_threads(model, threads)
@@ -186,8 +186,10 @@ def run_cell(label: str, model, mode: str, rows: pd.DataFrame, background: pd.Da
     lat_theirs = latency(lambda i: bare.shap_values(distinct.iloc[[i]].to_numpy(), check_additivity=False),
                          len(distinct))
     lat_ours = latency(lambda i: explainer.explain(distinct.iloc[[i]]), len(distinct))
+    prepared = getattr(explainer, "_prepared", None)
+    held = f", {prepared.nbytes / 2**20:.0f} MiB held" if prepared is not None else ""
     line.append(f"  shap max|d| {gap:.0e}; latency ms shap {lat_theirs[0]:.2f}/{lat_theirs[1]:.2f} "
-                f"ours {lat_ours[0]:.2f}/{lat_ours[1]:.2f}  [{explainer.engine}]")
+                f"ours {lat_ours[0]:.2f}/{lat_ours[1]:.2f}  [{explainer.engine}{held}]")
     print("".join(line), flush=True)
 
 
@@ -228,7 +230,7 @@ def main() -> None:
           "absolute figures are noisy, compare within a line")
     print("rows/s, 1T = one thread, all = all cores; x = ours / bare shap; peers single-threaded, (x = ours / "
           "peer); max|d| = largest difference from our values; latency = one distinct row per call, median/p99\n")
-    print(f"{'model':<24}{'mode':<16}{'load':>5}{'ours 1T':>9}{'ours all':>9}{'shap 1T':>9}{'shap all':>9}"
+    print(f"{'model':<28}{'mode':<16}{'load':>5}{'ours 1T':>9}{'ours all':>9}{'shap 1T':>9}{'shap all':>9}"
           f"{'x 1T':>7}{'x all':>7}  peers, checks, latency")
     for label, (model, share) in make_models().items():
         if args.only and args.only not in label:
@@ -239,7 +241,7 @@ def main() -> None:
             rows = X.iloc[:n] if mode == "path_dependent" else X.iloc[: max(50, n // 5)]
             run_cell(label, model, mode, rows, background, args)
         if label.startswith("LightGBM 200x63"):
-            print(f"{'':<24}interventional, LightGBM 200x63 leaves, single-threaded: ", end="")
+            print(f"{'':<28}interventional, LightGBM 200x63 leaves, single-threaded: ", end="")
             background_sweep(model, X_train, X.iloc[: max(50, n // 5)], [args.background, args.big_background],
                              args.repeat)
 

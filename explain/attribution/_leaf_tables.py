@@ -251,9 +251,11 @@ def _iv_patterns(zdir_t, leaf_node, path_len, path_node, path_left, path_slot, n
 # z-only players are exactly ~m and the x-only ones m minus b, of which there are d - |b|. So every player
 # outside m earns the same A(m) = -v sum_{b >= ~m} W(b) wz[d - |b|, d - |m|], and a player s in m earns
 # R0(m) - R1(m - s), where R0(m) = v sum_{b >= ~m} W(b) wx[d - |b|, d - |m|] and R1 is R0 with one fewer
-# z-only player (the patterns where s sided with z, which earn s nothing). Three numbers per mask instead
-# of d, and the weights depend only on sizes, so they are a ranked superset sum over the patterns.
-IV_SLOTS = 3  # A, R0, R1 per mask
+# z-only player (the patterns where s sided with z, which earn s nothing). Since wx[a, t - 1] = wx[a, t] +
+# wz[a, t] (the Beta function's recurrence), R1(m) = R0(m) - A(m) - v W(full) / (d - |m|): two numbers per
+# mask instead of d, and the weights depend only on sizes, so they are a ranked superset sum over the
+# patterns. A(full) is always 0; its slot holds v W(full), the share of the background reaching the leaf.
+IV_SLOTS = 2  # A, R0 per mask
 
 
 @njit(cache=True)
@@ -270,8 +272,6 @@ def _iv_add(table, off, m, t, nx, w, wx, wz):
     base = off + m * IV_SLOTS
     table[base] -= w * wz[nx, t]
     table[base + 1] += w * wx[nx, t]
-    if t > 0:
-        table[base + 2] += w * wx[nx, t - 1]
 
 
 @njit(cache=True, parallel=True)
@@ -285,6 +285,9 @@ def _iv_tables(value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab
         full = (np.int64(1) << d) - 1
         v = value[leaf_node[li]]
         lo, hi = pat_off[li], pat_off[li + 1]
+        for q in range(lo, hi):
+            if pat_mask[q] == full:
+                table[off + full * IV_SLOTS] = v * pat_w[q]  # A(full) is 0: its slot keeps v W(full)
         direct = 0.0
         for q in range(lo, hi):
             direct += 2.0 ** _popcount(pat_mask[q])
@@ -295,7 +298,8 @@ def _iv_tables(value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab
                 w = v * pat_w[q]
                 sub = b
                 while True:  # every T = ~m inside b
-                    _iv_add(table, off, full & ~sub, _popcount(sub), nx, w, wx, wz)
+                    if sub != 0 or nx != 0:  # (m = full with b = full adds nothing; its A slot is taken)
+                        _iv_add(table, off, full & ~sub, _popcount(sub), nx, w, wx, wz)
                     if sub == 0:
                         break
                     sub = (sub - 1) & b
@@ -313,7 +317,7 @@ def _iv_tables(value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab
         for T in range(n):
             t = _popcount(T)
             for k in range(t, d + 1):
-                if ranked[T, k] != 0.0:
+                if ranked[T, k] != 0.0 and (T != 0 or k != d):
                     _iv_add(table, off, full & ~T, t, d - k, v * ranked[T, k], wx, wz)
     return table
 
@@ -321,15 +325,19 @@ def _iv_tables(value, leaf_node, n_unique, pat_off, pat_mask, pat_w, wx, wz, tab
 @njit(cache=True, inline="always")
 def iv_table_leaf(acc, table, off, mask, d, li, uniq_player):
     """Add an interventional leaf's Shapley values for the row's mask, read from its compressed table."""
+    full = (np.int64(1) << d) - 1
     base = off + mask * IV_SLOTS
     a = table[base]
     r0 = table[base + 1]
-    if a == 0.0 and r0 == 0.0:
+    if mask != full and a == 0.0:
         return  # no background row completes this row's path: the leaf plays no part
+    # R1(m - s) = R0(m - s) - A(m - s) - v W(full) / (d - |m| + 1); -R1 is credited below.
+    reach = table[off + full * IV_SLOTS] / (d - _popcount(mask) + 1)
     for s in range(d):
         bit = np.int64(1) << s
         if mask & bit:
-            acc[uniq_player[li, s]] += r0 - table[off + (mask ^ bit) * IV_SLOTS + 2]
+            other = off + (mask ^ bit) * IV_SLOTS
+            acc[uniq_player[li, s]] += r0 - table[other + 1] + table[other] + reach
         else:
             acc[uniq_player[li, s]] += a
 

@@ -208,12 +208,12 @@ _MAX_PLAYERS_PER_PATH = 62  # bit masks are int64
 # Path-dependent trees whose deepest leaf has this many players are explained by the linear pass (tables
 # cost less per call below it, measured), and so is any tree whose tables would not fit the budget.
 _LINEAR_FROM_PLAYERS = 9
-# Interventional leaves: compressed tables (3 * 2**d numbers) up to this many players, each built with at
+# Interventional leaves: compressed tables (2 * 2**d numbers) up to this many players, each built with at
 # most _IV_BUILD_MAX steps (the ranked superset sum costs d (d + 1) 2**d).
-_IV_TABLE_MAX_PLAYERS = 14
+_IV_TABLE_MAX_PLAYERS = 16
 _IV_BUILD_MAX = 1 << 22
 _IV_DIRECT_RATIO = 1.0  # build by enumerating patterns when that is cheaper than the transform
-_FEW_ROWS = 0  # calls below this many rows take the linear pass on every tree it applies to
+_FEW_ROWS = 8  # calls below this many rows take the linear pass on every tree it applies to (measured)
 _LINEAR_PASS = True  # off: deep path-dependent leaves are computed per call (a cross-check)
 
 

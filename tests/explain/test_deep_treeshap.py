@@ -225,3 +225,16 @@ def test_lightgbm_127_leaves_matches_native_and_shap(wide_data):
     # shap's interventional kernel keeps values in float32 (see test_treeshap).
     np.testing.assert_allclose(phi_i, reference.shap_values(rows), rtol=0, atol=1e-6)
     np.testing.assert_allclose(base_i + phi_i.sum(axis=1), margin_i, rtol=0, atol=1e-10)
+
+
+def test_short_calls_take_the_linear_pass_with_the_same_values(wide_lightgbm, small_data):
+    """A call of a few rows reads no tables (the linear pass streams instead): same values as a batch."""
+    _, ens = wide_lightgbm
+    X, _ = small_data
+    prep = prepare(ens)
+    assert not prep.tree_linear.all() and prep.tree_linear_few.all()
+    batch = explain_prepared(prep, X[:_treeshap._FEW_ROWS + 4])
+    for i in range(3):
+        phi, _, margin = explain_prepared(prep, X[i:i + 1])
+        np.testing.assert_allclose(phi, batch[0][i:i + 1], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(margin, batch[2][i:i + 1], rtol=0, atol=1e-12)
