@@ -61,6 +61,7 @@ PROFILES = REPO / "var" / "load-profiles"  # py-spy's raw stacks (git-ignored), 
 ADMIN_URL = os.environ.get("EXPLAIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # Where a sample's time is counted (inclusive), by the first of these frames found in its stack.
 STAGES = [
+    ("log sequencer (integrate, sign)", "explain/audit/_sequencer.py"),
     ("audit append (store.append)", "append (explain/audit/_store.py"),
     ("notices (render_notice)", "render_notice ("),
     ("explain + reasons", "reasons (explain/attribution/_attribution.py"),
@@ -225,7 +226,7 @@ def _profile(proc: subprocess.Popen, seconds: float, out: Path) -> subprocess.Po
     if not Path(spy).exists():
         print("  (py-spy not found: pip install py-spy to profile)")
         return None
-    return subprocess.Popen([spy, "record", "--pid", str(proc.pid), "--subprocesses", "--format", "raw", "--rate", "200",
+    return subprocess.Popen([spy, "record", "--pid", str(proc.pid), "--subprocesses", "--format", "raw", "--rate", "200", "--gil",
                              "--duration", str(int(seconds)), "--output", str(out), "--nonblocking"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -233,8 +234,8 @@ def _profile(proc: subprocess.Popen, seconds: float, out: Path) -> subprocess.Po
 def _stages(raw: Path) -> list[tuple[str, float]]:
     """Inclusive share of the workers' busy samples by stage (the first matching stage in STAGES wins).
 
-    py-spy leaves idle threads out by default, so the shares are of the time the workers were on a CPU
-    or waiting inside a call (the database, a lock), not of the wall clock."""
+    Sampled with ``--gil``: only the thread holding the GIL, so the shares are of the workers' Python CPU
+    time (waiting on the database or a lock is not counted)."""
     totals: collections.Counter = collections.Counter()
     total = 0
     for line in raw.read_text(errors="replace").splitlines():
