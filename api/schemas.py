@@ -98,7 +98,8 @@ class BureauFields(BaseModel):
     """The credit score a US decision used (FCRA §615(a)(2), §609(f)): required when the lender profile says
     ``bureau_data = true``, printed in the notice's credit-score disclosure."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _example({"bureau_score": 612, "range": [300, 850], "date": "2026-11-20",
+                             "key_factors": ["Too many recent credit inquiries"]}, extra="forbid")
 
     bureau_score: int = Field(strict=True, description="The score, as the consumer reporting agency gave it.")
     range: tuple[int, int] = Field(description="Lowest and highest possible score, e.g. [300, 850].")

@@ -100,8 +100,9 @@ def test_readme_walkthrough_from_csv_and_pipeline_to_a_served_notice(installed, 
         assert letter.startswith(name) and letter.rstrip().endswith(name)
         assert "400-123-4567" in letter and "https://acme.example/review" in letter
         assert "Example Bank" not in letter and "示例银行" not in letter
-        assert "acme.example/r" in notices[locale]["short"]
-    assert notices["zh_CN"]["short"].startswith("【极美消费金融】") or notices["zh_CN"]["short"].startswith("【Acme】")
+        assert "400-123-4567" in notices[locale]["short"]  # a decrease points to the phone, not a link
+    assert notices["zh_CN"]["short"].startswith("【极美消费金融】") and notices["en"]["short"].startswith("Acme: ")
+    assert "我行" not in notices["zh_CN"]["text"] and "我司" in notices["zh_CN"]["text"]  # the lender's own voice
     assert {r["code"] for r in response["reasons"]}.isdisjoint({"age", "gender"})
     assert not re.search(r"[A-Za-z]{4,}", notices["zh_CN"]["text"].replace("https://acme.example/review", "")
                          .replace("review@acme.example", "")), "English words in the Chinese letter"

@@ -243,8 +243,9 @@ def reason_phrases(
     """One reason as the customer reads it, in ``locale``.
 
     Returns ``label``, ``text`` (the adverse or favourable phrase with ``{value}`` replaced by the customer's
-    own value, formatted by its kind), ``value`` (that value alone, or None), ``short`` (label and value, for
-    the short message), ``advice`` and ``counter_intuitive``. The phrase is the shown feature's own when the
+    own value, formatted by its kind), ``value`` (that value alone, or None), ``short`` (the short message's
+    phrase: the catalog's ``short``, the value when it is the whole clause, else label and value; money without
+    decimals when whole), ``advice`` (:func:`reason_advice`) and ``counter_intuitive``. The phrase is the shown feature's own when the
     catalog gives it one, else the group's. Advice is given only for an actionable reason whose value meets
     the advice's ``advice_when``; a counter-intuitive reason gets a neutral sentence naming the factor and the
     value, and no advice. Protected groups are phrased here too (for review), but a notice refuses them.

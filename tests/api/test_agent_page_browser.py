@@ -98,7 +98,8 @@ def test_an_agent_signs_in_looks_up_a_decision_and_reads_it_in_both_languages(br
         chart = page.locator("svg.waterfall.wide")
         assert chart.is_visible()
         assert chart.locator("g.step").count() == len(decision["group_contributions"])
-        protected = {c for c in decision["group_contributions"] if c in ("personal_status", "age", "nationality")}
+        protected = {c for c in decision["group_contributions"] if c in ("personal_status", "age", "nationality",
+                                                                                   "telephone_listing")}
         assert chart.locator("g.step.excluded").count() == len(protected) > 0
         assert "受保护：已排除" in chart.text_content()
         # the exact notices the customer received, both channels, both languages

@@ -20,9 +20,18 @@ def us_service(tmp_path_factory) -> Any:
     bundle = us_bundle(demo_bundle().path, folder / "bundle")
     app = create_app(make_settings(f"sqlite:///{folder / 'store.sqlite'}", bundles=[str(bundle)]))
     with TestClient(app) as client:
-        from conftest import Service
+        yield _Service(app, client)
 
-        yield Service(app, client)
+
+class _Service:
+    """The app, its client and an issuer key (as tests/api/conftest's Service, for this module's app)."""
+
+    def __init__(self, app: Any, client: TestClient) -> None:
+        self.client = client
+        self.key = app.state.store.create_api_key("issuer", name="test-bureau")[0]
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
 
 
 def _body(decision_body, **overrides):

@@ -201,3 +201,25 @@ def test_plain_language_thresholds_hold_in_every_pack(bundle, case_reasons, pack
             sentences = zh_sentences(text)
             assert max(len(s) for s in sentences) <= 50, max(sentences, key=len)
             assert sum(map(len, sentences)) / len(sentences) <= 30
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_eu_complaints_stay_without_a_supervisor(bundle, case_reasons, locale):
+    """The lender's channel and out-of-court redress are always there; "also" only follows them."""
+    details = LegalDetails.from_table("EU", {"adr": EU_LEGAL["adr"]}, address=True)
+    profile = dataclasses.replace(demo_profile(), legal=details, source="")
+    case = next(c for c in DEMO_CASES if c.decision == "limit_decrease")
+    text = render_notice("limit_decrease", case_reasons["limit_decrease"], locale=locale, catalog=bundle.catalog,
+                         profile=profile, old_limit=case.old_limit, new_limit=case.new_limit, account_ref="1",
+                         notice_date=DEMO_NOTICE_DATE, currency="EUR").text
+    expected = (["如需投诉，请联系我行：400-000-0000。", "示例金融纠纷调解机构"] if locale == "zh_CN"
+                else ["To complain, contact us at 400-000-0000.", "the Example Financial Ombudsman"])
+    assert all(e in text for e in expected)
+    assert "also complain" not in text and "也可以向" not in text
+
+
+def test_an_eu_profile_must_name_its_out_of_court_redress():
+    from explain import NoticeInputError
+
+    with pytest.raises(NoticeInputError, match=r"'profile legal.adr' must be given"):
+        LegalDetails.from_table("EU", {"supervisor": "X"}, address=True)

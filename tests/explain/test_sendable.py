@@ -194,3 +194,11 @@ def test_links_are_escaped_and_only_the_lenders_own_contacts(bundle):
                          catalog=bundle.catalog, old_limit=2, new_limit=1, account_ref="1").html
     assert "<script>" not in html and 'href="mailto:x&#34;&gt;&lt;script&gt;@example.com"' in html
     assert 'href="javascript:' not in html  # only http(s) addresses become links
+
+
+def test_catalog_check_notes_label_value_fragments():
+    import tomllib
+
+    text = _catalog({"debt_ratio": [0.1, 0.9]}, phrase="Debt ratio: {value}.")
+    report = check_catalog(FeatureCatalog.from_dict(tomllib.loads(text)), jurisdictions=("CN",))
+    assert any("reads as 'label: value'; write a whole sentence" in note for note in report.notes), report.notes

@@ -42,11 +42,6 @@ def consumer_finance(tmp_path_factory):
     return FeatureCatalog.from_toml(folder / "catalog.toml"), LenderProfile.from_toml(folder / "profile.toml")
 
 
-def _top_value_or_phrase(reason, catalog, locale):
-    phrased = reason_phrases(reason, locale=locale, catalog=catalog)
-    return phrased
-
-
 def _keeps(short: str, kind: str, old: int, new: int, effective: dt.date, phrased: dict, locale: str) -> list[str]:
     """What a short message lost of what it must keep (empty when it kept everything)."""
     lost = []
