@@ -177,6 +177,7 @@ class FeatureCatalog:
         materiality: float = 0.02,
         source: str | None = None,
         phrases: Phrasebook | None = None,
+        recourse: Any = None,
     ) -> None:
         self.groups = MappingProxyType(dict(groups))
         self.features = MappingProxyType(dict(features))
@@ -187,6 +188,11 @@ class FeatureCatalog:
         self.materiality = materiality
         self._source = source
         self.phrases = phrases
+        if recourse is None:
+            from explain.recourse._actions import RecoursePolicy
+
+            recourse = RecoursePolicy(actions=MappingProxyType({}), targets=MappingProxyType({}))
+        self.recourse = recourse  # actions and targets ([actions.*], [recourse]): explain.recourse reads them
         self._validate()
 
     # -- construction -------------------------------------------------------------------------------------
@@ -214,7 +220,7 @@ class FeatureCatalog:
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None,
                   phrases: Phrasebook | None = None) -> FeatureCatalog:
         """Build from the parsed TOML structure, naming the offending table in every error."""
-        _unknown_keys(data, {"catalog", "groups", "features", "policy"}, "top level")
+        _unknown_keys(data, {"catalog", "groups", "features", "policy", "actions", "recourse"}, "top level")
         meta = data.get("catalog", {})
         _unknown_keys(meta, _CATALOG_KEYS, "[catalog]")
         raw_groups = data.get("groups", {})
@@ -314,6 +320,9 @@ class FeatureCatalog:
 
         top = meta.get("top", 4)
         materiality = meta.get("materiality", 0.02)
+        from explain.recourse._actions import parse_recourse  # recourse owns its tables' schema
+
+        recourse = parse_recourse(data, features, groups)
         if phrases is not None:
             phrases.require(toml_phrases(data))
         return cls(
@@ -326,6 +335,7 @@ class FeatureCatalog:
             materiality=materiality,
             source=source,
             phrases=phrases,
+            recourse=recourse,
         )
 
     def _validate(self) -> None:
