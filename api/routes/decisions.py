@@ -82,6 +82,7 @@ def create_decision(
         policy_reasons=body.policy_reasons,
         locales=body.locales or settings.default_locales,
         channels=body.channels,
+        recourse_target=body.recourse_target,
     )
     with request.app.state.compute_slots:
         computation = compute(bundle, inputs)
@@ -104,6 +105,7 @@ def create_decision(
             excluded=record.excluded,
             group_contributions=record.group_contributions,
             notices=notices_out(record.notices, inputs["channels"], inputs["locales"]),
+            recourse=record.recourse,
         )
         return 201, response.model_dump_json()
 

@@ -9,7 +9,7 @@ from api.routing import GuardedRoute
 from api.routes._views import explanation
 from api.routes.decisions import _ERRORS, _bundle_for_request
 from api.schemas import ExplanationRequest, ExplanationResponse, ProblemDetails
-from api.service import analyse
+from api.service import analyse, recourse_for
 
 router = APIRouter(prefix="/v1", tags=["explanations"], route_class=GuardedRoute)
 
@@ -26,4 +26,6 @@ def explain_decision(
     bundle = _bundle_for_request(bundles, body.bundle)
     with request.app.state.compute_slots:
         reasons = analyse(bundle, body.features, body.decision.value, body.policy_reasons)
-    return explanation(bundle, reasons)
+        recourse = recourse_for(bundle, {"features": body.features, "decision": body.decision.value,
+                                         "recourse_target": body.recourse_target})
+    return explanation(bundle, reasons, recourse)

@@ -95,6 +95,7 @@ def _slotted(context: dict[str, Any], mark: Any) -> tuple[dict[str, Any], list[s
     for name in _REASON_LISTS:
         out[name] = [{**r, **{k: slot(r[k]) for k in _REASON_KEYS}} for r in context[name]]
     out["advice"] = [slot(line) for line in context["advice"]]
+    out["recourse_lines"] = [slot(line) for line in context.get("recourse_lines", ())]
     return out, values
 
 

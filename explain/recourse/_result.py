@@ -46,11 +46,9 @@ class Change:
     months: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"feature": self.feature, "kind": self.kind, "current": _plain(self.current), "value": _plain(self.value),
-               "direction": self.direction, "cost": round(float(self.cost), 12)}
-        if self.months is not None:
-            out["months"] = int(self.months)
-        return out
+        return {"feature": self.feature, "kind": self.kind, "current": _plain(self.current), "value": _plain(self.value),
+                "direction": self.direction, "cost": round(float(self.cost), 12),
+                "months": None if self.months is None else int(self.months)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Change:

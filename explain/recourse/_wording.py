@@ -25,7 +25,7 @@ def _frame(decision: str, _: Any) -> str:
     return frames[decision]
 
 
-def _clause(change: Change, *, locale: str, catalog: Any, currency: str, _: Any, ngettext: Any) -> str:
+def _clause(change: Change, *, locale: str, catalog: Any, currency: str, _: Any) -> str:
     action = catalog.recourse.actions[change.feature]
     what = catalog.phrase(f"actions:{change.feature}:label", action.label, locale=locale)
     value = format_value(change.value, change.kind, locale=locale, currency=currency, feature=change.feature,
@@ -33,7 +33,7 @@ def _clause(change: Change, *, locale: str, catalog: Any, currency: str, _: Any,
     if change.kind == "category":
         return _("%(what)s were: %(value)s") % {"what": what, "value": value}
     if change.months is not None:
-        months = ngettext("%(num)d month", "%(num)d months", change.months) % {"num": change.months}
+        months = format_value(change.months, "months", locale=locale, field=f"recourse.{change.feature}.months")
         return _("in %(months)s %(what)s were %(value)s or more") % {"months": months, "what": what, "value": value}
     if change.direction == "decrease":
         return _("%(what)s were %(value)s or less") % {"what": what, "value": value}
@@ -46,10 +46,10 @@ def recourse_lines(recourse: Recourse | None, *, locale: str, catalog: Any, curr
 
     if recourse is None or not recourse.suggestions:
         return []
-    _, ngettext = _strict_callables(locale)
+    _ = _strict_callables(locale)[0]
     lines = []
     for suggestion in recourse.suggestions:
-        clauses = [_clause(c, locale=locale, catalog=catalog, currency=currency, _=_, ngettext=ngettext)
+        clauses = [_clause(c, locale=locale, catalog=catalog, currency=currency, _=_)
                    for c in suggestion.changes]
         changes = clauses[0]
         for clause in clauses[1:]:
@@ -64,6 +64,6 @@ def review_line(recourse: Recourse | None, *, locale: str) -> str | None:
 
     if recourse is None or not recourse.needs_review:
         return None
-    _, _n = _strict_callables(locale)
+    _ = _strict_callables(locale)[0]
     return _("We found no change you could make that would, by itself, change this decision. You can ask for a "
              "person to review it.")
