@@ -30,6 +30,7 @@ from explain.recourse._result import Certificate, Change, Recourse, Suggestion
 __all__ = ["RecourseSolver", "find_recourse"]
 
 _ROUND = 12  # costs compared after rounding, so float noise never decides between equal costs
+_FIRST_CHUNK = 64  # candidates scored in the first pass (then 4x each pass)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class _Feature:
     sorted_background: np.ndarray | None
     order: tuple[str, ...]
     background: np.ndarray
+    encoding: dict | None = None  # category -> its model-space columns, encoded once
 
     def moves(self, x: Any) -> FeatureMoves:
         if self.kind == "category":
@@ -105,8 +107,16 @@ class RecourseSolver:
                 if kind != "category":
                     thresholds = self._raw_thresholds(columns, column, bg_model, split)
             if kind == "category":
+                order = orders.get(name, ())
+                encoding = None
+                if self.exact and order:
+                    # Each category's model columns, once: the other columns do not change them.
+                    probe = background.iloc[[0] * len(order)].reset_index(drop=True)
+                    probe[name] = np.asarray(order, dtype=object)
+                    encoded = self._adapter.transform(probe)[:, columns]
+                    encoding = {c: encoded[k] for k, c in enumerate(order)}
                 features.append(_Feature(action, j, kind, columns, trees, None, -np.inf, np.inf, 1.0, 1.0, None,
-                                         orders.get(name, ()), column.astype(object)))
+                                         order, column.astype(object), encoding))
                 continue
             values = column.astype(np.float64)
             lo = action.min if action.min is not None else (
@@ -185,32 +195,40 @@ class RecourseSolver:
         total = cands["cost"].shape[0]
         order = np.lexsort((cands["b"], cands["a"], cands["g"], cands["f"], np.round(cands["dist"], _ROUND),
                             cands["n"], np.round(cands["cost"], _ROUND)))
-        budget = self.policy.budget
-        chosen = order[:budget]
-        margins = self._margins(account, moves, cands, chosen)
-        scores = self._score(margins)
-        evaluated = int(chosen.shape[0])
-        feasible = np.flatnonzero(self.meets(scores, target))
-        suggestions = self._verified(account, row, moves, cands, chosen[feasible], target)
+        limit = min(self.policy.budget, total)
+        state = self._margin_state(account, moves)
+        suggestions: list[Suggestion] = []
+        taken: list[frozenset] = []
+        seen_scores: list[np.ndarray] = []
+        any_feasible = False
+        evaluated, chunk = 0, _FIRST_CHUNK
+        # In cost order, a growing chunk at a time: the first feasible candidates are the optimum, and most
+        # accounts stop after the first chunk; an infeasible account is scored through to the end.
+        while evaluated < limit and len(suggestions) < self.policy.suggestions:
+            chosen = order[evaluated:min(limit, evaluated + chunk)]
+            scores = self._score(self._margins(state, moves, cands, chosen))
+            seen_scores.append(scores)
+            feasible = chosen[self.meets(scores, target)]
+            any_feasible |= bool(feasible.size)
+            self._verified(account, row, moves, cands, feasible, target, suggestions, taken)
+            evaluated += chosen.shape[0]
+            chunk *= 4
         if suggestions:
             return Recourse(status="found", evaluated=evaluated, suggestions=tuple(suggestions), **base)
+        scores = np.concatenate(seen_scores)
         best = int(np.argmin(scores) if self.higher_is == "risk" else np.argmax(scores))
         best_score = float(scores[best])
         better = best_score < score if self.higher_is == "risk" else best_score > score
         cert = self._certificate(total, best_score if better else score,
-                                 self._changes(row, moves, cands, int(chosen[best])) if better else ())
-        status = ("unverified" if feasible.size else "infeasible") if evaluated == total else "budget_exhausted"
+                                 self._changes(row, moves, cands, int(order[best])) if better else ())
+        status = ("unverified" if any_feasible else "infeasible") if evaluated == total else "budget_exhausted"
         return Recourse(status=status, evaluated=evaluated, certificate=cert, **base)
 
     def _verified(self, account: pd.DataFrame, row: pd.Series, moves: list, cands: dict, feasible: np.ndarray,
-                  target: float) -> list[Suggestion]:
-        """The cheapest feasible candidates with distinct feature sets, each re-scored by the model itself.
-
-        Picked from the search's scores, then verified in one call of the model; a candidate the model does
-        not confirm is dropped and the next one taken, so nothing unverified is ever returned.
-        """
-        suggestions: list[Suggestion] = []
-        taken: list[frozenset] = []
+                  target: float, suggestions: list[Suggestion], taken: list[frozenset]) -> None:
+        """Add to ``suggestions`` the cheapest feasible candidates with new feature sets, each re-scored by the
+        model itself; a candidate the model does not confirm is dropped and the next one taken, so nothing
+        unverified is ever returned."""
         start = 0
         while start < feasible.shape[0] and len(suggestions) < self.policy.suggestions:
             picked: list[tuple[int, tuple[Change, ...]]] = []
@@ -228,13 +246,12 @@ class RecourseSolver:
                     break
             if not picked:
                 break
-            frame = pd.concat([self._apply(account, changes) for _, changes in picked], ignore_index=True)
+            frame = self._apply(account, [changes for _, changes in picked])
             verified = self._score(self._model_margin(frame))
             for (i, changes), value in zip(picked, verified.tolist(), strict=True):
                 if self.meets(value, target):
                     suggestions.append(Suggestion(changes, float(cands["cost"][i]), float(value)))
                     taken.append(frozenset(c.feature for c in changes))
-        return suggestions
 
     def _current_margin(self, account: pd.DataFrame) -> np.ndarray:
         """The account's margin: through the flattened trees (proven equal to the model's when the explainer
@@ -282,35 +299,31 @@ class RecourseSolver:
             out["n"].append(np.full(len(a), n))
         return {k: np.concatenate(v) for k, v in out.items()}
 
-    def _margins(self, account: pd.DataFrame, moves: list, cands: dict, chosen: np.ndarray) -> np.ndarray:
+    def _margins(self, state: Any, moves: list, cands: dict, chosen: np.ndarray) -> np.ndarray:
         if self.exact:
-            return self._tree_margins(account, moves, cands, chosen)
-        return self._searched_margins(account, moves, cands, chosen)
+            return self._tree_margins(state, moves, cands, chosen)
+        return self._searched_margins(state, moves, cands, chosen)
 
-    def _single_rows(self, account: pd.DataFrame, moves: list) -> tuple[pd.DataFrame, list[slice]]:
-        """The account repeated once per candidate value, each block moving one feature."""
-        sizes = [len(m.values) for _, m in moves]
-        frame = account.loc[account.index.repeat(sum(sizes))].reset_index(drop=True)
-        slices, start = [], 0
-        for (f, m), n in zip(moves, sizes, strict=True):
-            name = f.action.feature
-            column = frame[name].to_numpy(dtype=object if f.kind == "category" else np.float64, copy=True)
-            column[start:start + n] = np.asarray(m.values, dtype=column.dtype)
-            frame[name] = column
-            slices.append(slice(start, start + n))
-            start += n
-        return frame, slices
-
-    def _tree_margins(self, account: pd.DataFrame, moves: list, cands: dict, chosen: np.ndarray) -> np.ndarray:
+    def _margin_state(self, account: pd.DataFrame, moves: list) -> Any:
+        """What scoring any candidate of this account needs, computed once: for trees, the account's and
+        every single change's prepared rows and per-tree leaf values; otherwise the account itself."""
+        if not self.exact:
+            return account
         from explain.attribution._treeshap import _prepare_inputs
         from explain.recourse._kernels import leaf_values
 
         ens, adapter = self._ens, self._adapter
-        x0 = _prepare_inputs(ens, adapter.transform(account))
-        all_trees = np.arange(ens.n_trees, dtype=np.int64)
-        m0 = float(ens.base_offset + leaf_values(ens, x0, all_trees).sum())
-        frame, slices = self._single_rows(account, moves)
-        singles = _prepare_inputs(ens, adapter.transform(frame))
+        x0t = adapter.transform(account)
+        sizes = [len(m.values) for _, m in moves]
+        singles_t = np.repeat(x0t, sum(sizes), axis=0)
+        slices, start = [], 0
+        for (f, m), n in zip(moves, sizes, strict=True):
+            singles_t[start:start + n][:, f.columns] = self._encoded(f, m.values, account)
+            slices.append(slice(start, start + n))
+            start += n
+        x0 = _prepare_inputs(ens, x0t)
+        singles = _prepare_inputs(ens, singles_t)
+        m0 = float(ens.base_offset + leaf_values(ens, x0, np.arange(ens.n_trees, dtype=np.int64)).sum())
         leaves, leaves0, delta = [], [], []
         for (f, _), sl in zip(moves, slices, strict=True):
             lv = leaf_values(ens, singles[sl], f.trees)
@@ -318,11 +331,32 @@ class RecourseSolver:
             leaves.append(lv)
             leaves0.append(l0)
             delta.append(lv.sum(axis=1) - l0.sum())
+        return {"x0": x0, "m0": m0, "singles": singles, "slices": slices, "leaves": leaves, "leaves0": leaves0,
+                "delta": delta}
+
+    def _encoded(self, f: _Feature, values: tuple, account: pd.DataFrame) -> np.ndarray:
+        """The model-space columns of feature ``f`` for each value: a number that is its own column is
+        itself; a category's columns were encoded once when the solver was built; anything else is encoded
+        by the model's own transform."""
+        if f.kind != "category" and f.thresholds is not None:
+            return np.asarray(values, dtype=np.float64)[:, None]
+        if f.encoding is not None:
+            return np.stack([f.encoding[v] for v in values])
+        frame = account.loc[account.index.repeat(len(values))].reset_index(drop=True)
+        frame[f.action.feature] = np.asarray(values, dtype=object if f.kind == "category" else np.float64)
+        return self._adapter.transform(frame)[:, f.columns]
+
+    def _tree_margins(self, state: dict, moves: list, cands: dict, chosen: np.ndarray) -> np.ndarray:
+        from explain.recourse._kernels import leaf_values
+
+        ens = self._ens
+        x0, m0, singles, slices = state["x0"], state["m0"], state["singles"], state["slices"]
+        leaves, leaves0, delta = state["leaves"], state["leaves0"], state["delta"]
         out = np.empty(chosen.shape[0])
         fsel, gsel = cands["f"][chosen], cands["g"][chosen]
         asel, bsel = cands["a"][chosen], cands["b"][chosen]
         one = gsel < 0
-        for p in range(len(moves)):
+        for p in np.unique(fsel[one]).tolist():
             hit = one & (fsel == p)
             out[hit] = m0 + delta[p][asel[hit]]
         two = np.flatnonzero(~one)
@@ -376,13 +410,17 @@ class RecourseSolver:
         return tuple(out)
 
     @staticmethod
-    def _apply(account: pd.DataFrame, changes: tuple[Change, ...]) -> pd.DataFrame:
-        frame = account.copy()
-        for c in changes:
-            if c.kind == "category":
-                frame[c.feature] = np.asarray([c.value], dtype=object)
-            else:
-                frame[c.feature] = np.asarray([c.value], dtype=np.float64)
+    def _apply(account: pd.DataFrame, changes: list[tuple[Change, ...]]) -> pd.DataFrame:
+        """The account once per list of changes, each row with its changes applied."""
+        frame = account.loc[account.index.repeat(len(changes))].reset_index(drop=True)
+        for name in sorted({c.feature for row in changes for c in row}):
+            categorical = any(c.kind == "category" for row in changes for c in row if c.feature == name)
+            column = frame[name].to_numpy(dtype=object if categorical else np.float64, copy=True)
+            for k, row in enumerate(changes):
+                for c in row:
+                    if c.feature == name:
+                        column[k] = c.value
+            frame[name] = column
         return frame
 
 

@@ -70,3 +70,26 @@ def test_recourse_target_is_validated(service) -> None:
             "recourse_target": "low"}
     r = service.client.post("/v1/explanations", json=body, headers=service.auth("agent"))
     assert r.status_code == 422 and "recourse_target" in r.text
+
+
+def test_agent_page_shows_the_recorded_recourse(service, decision_body) -> None:
+    import html
+    import re
+
+    created = service.client.post("/v1/decisions", json=decision_body(features=_features(59)),
+                                  headers=service.auth("issuer")).json()
+    blocked = service.client.post("/v1/decisions", json=decision_body(features=_features(59), recourse_target=0.001),
+                                  headers=service.auth("issuer")).json()
+    service.client.cookies.clear()
+    form = service.client.get("/agent/sign-in")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    service.client.post("/agent/sign-in", data={"csrf": csrf, "key": service.keys["agent"]}, follow_redirects=False)
+    for lang, heading, opener, verified in (("en", "What would change this decision", "If ", "(verified)"),
+                                           ("zh_CN", "怎样可以改变这一决定", "如果", "（已验证）")):
+        page = html.unescape(service.client.get(f"/agent/decisions/{created['decision_id']}?lang={lang}").text)
+        section = page.split(heading, 1)[1].split("</section>", 1)[0]
+        items = re.findall(r'<span class="recourse-text">(.*?)</span>', section)
+        assert len(items) == len(created["recourse"]["suggestions"]) and all(i.startswith(opener) for i in items)
+        assert section.count(verified) == len(items)
+        page = html.unescape(service.client.get(f"/agent/decisions/{blocked['decision_id']}?lang={lang}").text)
+        assert 'id="recourse-review"' in page and 'class="recourse-text"' not in page
