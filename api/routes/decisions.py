@@ -87,6 +87,8 @@ def create_decision(
     with request.app.state.compute_slots:
         computation = compute(bundle, inputs)
     draft = make_record(bundle, inputs, computation, issuer=caller)
+    if computation.recourse is not None:  # the time is recorded here; the record keeps the deterministic work count
+        metrics.recourse_seconds.labels(computation.recourse.status).observe(computation.recourse.elapsed_ms / 1000)
 
     def respond(record: AuditRecord) -> tuple[int, str]:
         response = DecisionResponse(

@@ -30,6 +30,8 @@ def test_what_if_returns_verified_suggestions(service) -> None:
     for suggestion in recourse["suggestions"]:
         assert suggestion["score"] <= recourse["target"]
         assert _risk_after(suggestion, features) == pytest.approx(suggestion["score"], abs=1e-12)
+    metrics = service.client.get("/metrics").text
+    assert 'explain_recourse_duration_seconds_count{status="found"}' in metrics  # the time, recorded per search
     favourable = service.client.post("/v1/explanations", json={**body, "decision": "limit_increase"},
                                      headers=service.auth("agent")).json()
     assert favourable["recourse"] is None

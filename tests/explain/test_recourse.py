@@ -308,3 +308,13 @@ def test_catalog_refuses_targets_for_favourable_kinds():
     data = {**_TOY_CATALOG, "recourse": {"targets": {"limit_increase": 0.2}}}
     with pytest.raises(CatalogError, match="not an adverse decision kind"):
         FeatureCatalog.from_dict(data)
+
+
+def test_recourse_exports_are_pinned():
+    import explain.recourse
+
+    assert explain.recourse.__all__ == [
+        "ACTION_DIRECTIONS", "ActionSpec", "Certificate", "Change", "Recourse", "RecoursePolicy", "RecourseSolver",
+        "find_recourse",
+    ]
+    assert all(getattr(explain.recourse, name) is not None for name in explain.recourse.__all__)
