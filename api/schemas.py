@@ -149,8 +149,14 @@ class ExcludedOut(BaseModel):
     would_rank: int
 
 
+_EXAMPLE_CHANGE = {"feature": "credit_amount", "kind": "money", "current": 12579, "value": 8100, "direction": "decrease",
+                   "cost": 0.04, "months": None}
+
+
 class ChangeOut(BaseModel):
     """One feature a suggestion moves, from the customer's value to the suggested one."""
+
+    model_config = _example(_EXAMPLE_CHANGE)
 
     feature: str
     kind: str
@@ -162,6 +168,8 @@ class ChangeOut(BaseModel):
 
 
 class SuggestionOut(BaseModel):
+    model_config = _example({"changes": [_EXAMPLE_CHANGE], "cost": 0.04, "score": 0.3277})
+
     changes: list[ChangeOut]
     cost: float
     score: float = Field(description="The model's own score of the account with the changes applied (verified).")
@@ -173,8 +181,7 @@ class RecourseOut(BaseModel):
     model_config = _example(
         {"decision": "limit_decrease", "status": "found", "score": 0.62, "target": 0.4, "higher_is": "risk",
          "method": "tree_cells", "exact": True, "evaluated": 550,
-         "suggestions": [{"changes": [{"feature": "credit_amount", "kind": "money", "current": 12579, "value": 8100,
-                                       "direction": "decrease", "cost": 0.04}], "cost": 0.04, "score": 0.3277}],
+         "suggestions": [{"changes": [_EXAMPLE_CHANGE], "cost": 0.04, "score": 0.3277}],
          "certificate": None}
     )
 

@@ -129,6 +129,7 @@ class RecourseSolver:
             features.append(_Feature(action, j, kind, columns, trees, thresholds, lo, hi, step, scale,
                                      np.sort(values), (), column))
         self._features = tuple(features)
+        self._pairs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.n_trees = self._ens.n_trees if self.exact else 0
 
     def _raw_thresholds(self, columns: np.ndarray, raw: np.ndarray, bg_model: np.ndarray,
@@ -198,7 +199,8 @@ class RecourseSolver:
         limit = min(self.policy.budget, total)
         state = self._margin_state(account, moves)
         suggestions: list[Suggestion] = []
-        taken: list[frozenset] = []
+        taken: list[frozenset] = []  # feature sets of the suggestions kept or awaiting verification
+        picked: list[tuple[int, tuple[Change, ...]]] = []
         seen_scores: list[np.ndarray] = []
         any_feasible = False
         evaluated, chunk = 0, _FIRST_CHUNK
@@ -210,9 +212,20 @@ class RecourseSolver:
             seen_scores.append(scores)
             feasible = chosen[self.meets(scores, target)]
             any_feasible |= bool(feasible.size)
-            self._verified(account, row, moves, cands, feasible, target, suggestions, taken)
+            for i in feasible.tolist():
+                if len(suggestions) + len(picked) == self.policy.suggestions:
+                    break
+                changes = self._changes(row, moves, cands, i)
+                features = frozenset(c.feature for c in changes)
+                if any(t <= features for t in taken):
+                    continue  # the same features again, or a superset: a costlier variant, not another way
+                picked.append((i, changes))
+                taken.append(features)
             evaluated += chosen.shape[0]
             chunk *= 4
+            if picked and (len(suggestions) + len(picked) == self.policy.suggestions or evaluated >= limit):
+                self._verify(account, cands, picked, target, suggestions, taken)
+                picked = []
         if suggestions:
             return Recourse(status="found", evaluated=evaluated, suggestions=tuple(suggestions), **base)
         scores = np.concatenate(seen_scores)
@@ -224,34 +237,18 @@ class RecourseSolver:
         status = ("unverified" if any_feasible else "infeasible") if evaluated == total else "budget_exhausted"
         return Recourse(status=status, evaluated=evaluated, certificate=cert, **base)
 
-    def _verified(self, account: pd.DataFrame, row: pd.Series, moves: list, cands: dict, feasible: np.ndarray,
-                  target: float, suggestions: list[Suggestion], taken: list[frozenset]) -> None:
-        """Add to ``suggestions`` the cheapest feasible candidates with new feature sets, each re-scored by the
-        model itself; a candidate the model does not confirm is dropped and the next one taken, so nothing
-        unverified is ever returned."""
-        start = 0
-        while start < feasible.shape[0] and len(suggestions) < self.policy.suggestions:
-            picked: list[tuple[int, tuple[Change, ...]]] = []
-            pending = list(taken)
-            for pos in range(start, feasible.shape[0]):
-                start = pos + 1
-                i = int(feasible[pos])
-                changes = self._changes(row, moves, cands, i)
-                features = frozenset(c.feature for c in changes)
-                if any(t <= features for t in pending):
-                    continue  # the same features again, or a superset: a costlier variant, not another way
-                picked.append((i, changes))
-                pending.append(features)
-                if len(suggestions) + len(picked) == self.policy.suggestions:
-                    break
-            if not picked:
-                break
-            frame = self._apply(account, [changes for _, changes in picked])
-            verified = self._score(self._model_margin(frame))
-            for (i, changes), value in zip(picked, verified.tolist(), strict=True):
-                if self.meets(value, target):
-                    suggestions.append(Suggestion(changes, float(cands["cost"][i]), float(value)))
-                    taken.append(frozenset(c.feature for c in changes))
+    def _verify(self, account: pd.DataFrame, cands: dict, picked: list, target: float,
+                suggestions: list[Suggestion], taken: list[frozenset]) -> None:
+        """Re-score the picked candidates with the model itself, in one call, and keep those it confirms;
+        a candidate the model does not confirm is never shown (its features may be suggested again)."""
+        frame = self._apply(account, [changes for _, changes in picked])
+        verified = self._score(self._model_margin(frame))
+        for (i, changes), value in zip(picked, verified.tolist(), strict=True):
+            if self.meets(value, target):
+                suggestions.append(Suggestion(changes, float(cands["cost"][i]), float(value)))
+            else:
+                taken.remove(frozenset(c.feature for c in changes))
+        suggestions.sort(key=lambda s: (round(s.cost, _ROUND), len(s.changes)))
 
     def _current_margin(self, account: pd.DataFrame) -> np.ndarray:
         """The account's margin: through the flattened trees (proven equal to the model's when the explainer
@@ -346,6 +343,15 @@ class RecourseSolver:
         frame[f.action.feature] = np.asarray(values, dtype=object if f.kind == "category" else np.float64)
         return self._adapter.transform(frame)[:, f.columns]
 
+    def _shared_trees(self, fp: _Feature, fq: _Feature) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The trees that split on both features, and their positions in each feature's tree list (cached)."""
+        key = (fp.index, fq.index)
+        found = self._pairs.get(key)
+        if found is None:
+            shared = np.intersect1d(fp.trees, fq.trees)
+            found = self._pairs[key] = (shared, np.searchsorted(fp.trees, shared), np.searchsorted(fq.trees, shared))
+        return found
+
     def _tree_margins(self, state: dict, moves: list, cands: dict, chosen: np.ndarray) -> np.ndarray:
         from explain.recourse._kernels import leaf_values
 
@@ -368,14 +374,12 @@ class RecourseSolver:
                 fp, fq = moves[p][0], moves[q][0]
                 a, b = asel[idx], bsel[idx]
                 value = m0 + delta[p][a] + delta[q][b]
-                shared = np.intersect1d(fp.trees, fq.trees)
+                shared, in_p, in_q = self._shared_trees(fp, fq)
                 if shared.size:
                     rows = np.repeat(x0, idx.shape[0], axis=0)
                     rows[:, fp.columns] = singles[slices[p]][a][:, fp.columns]
                     rows[:, fq.columns] = singles[slices[q]][b][:, fq.columns]
                     joint = leaf_values(ens, rows, shared).sum(axis=1)
-                    in_p = np.searchsorted(fp.trees, shared)
-                    in_q = np.searchsorted(fq.trees, shared)
                     # Trees on both features were counted once with each alone; replace them by the joint pass.
                     value += joint - leaves[p][a][:, in_p].sum(axis=1) - leaves[q][b][:, in_q].sum(axis=1) \
                         + leaves0[p][in_p].sum()
