@@ -176,7 +176,8 @@ class RecourseSolver:
         from explain.reasons._reasons import Decision
 
         kind = Decision.parse(decision)
-        score = float(self._score(self._current_margin(account))[0])
+        x0t = self._adapter.transform(account) if self.exact else None
+        score = float(self._score(self._current_margin(account, x0t))[0])
         target = self.target_for(kind.value, target_override)
         base = {"decision": kind.value, "score": score, "target": target, "higher_is": self.higher_is,
                 "method": self.method, "exact": self.exact}
@@ -197,7 +198,7 @@ class RecourseSolver:
         order = np.lexsort((cands["b"], cands["a"], cands["g"], cands["f"], np.round(cands["dist"], _ROUND),
                             cands["n"], np.round(cands["cost"], _ROUND)))
         limit = min(self.policy.budget, total)
-        state = self._margin_state(account, moves)
+        state = self._margin_state(account, moves, x0t)
         suggestions: list[Suggestion] = []
         taken: list[frozenset] = []  # feature sets of the suggestions kept or awaiting verification
         picked: list[tuple[int, tuple[Change, ...]]] = []
@@ -250,7 +251,7 @@ class RecourseSolver:
                 taken.remove(frozenset(c.feature for c in changes))
         suggestions.sort(key=lambda s: (round(s.cost, _ROUND), len(s.changes)))
 
-    def _current_margin(self, account: pd.DataFrame) -> np.ndarray:
+    def _current_margin(self, account: pd.DataFrame, x0t: np.ndarray | None = None) -> np.ndarray:
         """The account's margin: through the flattened trees (proven equal to the model's when the explainer
         was built), else the model's own."""
         if not self.exact:
@@ -259,7 +260,7 @@ class RecourseSolver:
         from explain.recourse._kernels import leaf_values
 
         ens = self._ens
-        rows = _prepare_inputs(ens, self._adapter.transform(account))
+        rows = _prepare_inputs(ens, self._adapter.transform(account) if x0t is None else x0t)
         return ens.base_offset + leaf_values(ens, rows, np.arange(ens.n_trees, dtype=np.int64)).sum(axis=1)
 
     def _certificate(self, candidates: int, best_score: float, best_changes: tuple) -> Certificate:
@@ -301,7 +302,7 @@ class RecourseSolver:
             return self._tree_margins(state, moves, cands, chosen)
         return self._searched_margins(state, moves, cands, chosen)
 
-    def _margin_state(self, account: pd.DataFrame, moves: list) -> Any:
+    def _margin_state(self, account: pd.DataFrame, moves: list, x0t: np.ndarray | None = None) -> Any:
         """What scoring any candidate of this account needs, computed once: for trees, the account's and
         every single change's prepared rows and per-tree leaf values; otherwise the account itself."""
         if not self.exact:
@@ -310,7 +311,7 @@ class RecourseSolver:
         from explain.recourse._kernels import leaf_values
 
         ens, adapter = self._ens, self._adapter
-        x0t = adapter.transform(account)
+        x0t = adapter.transform(account) if x0t is None else x0t
         sizes = [len(m.values) for _, m in moves]
         singles_t = np.repeat(x0t, sum(sizes), axis=0)
         slices, start = [], 0
