@@ -30,7 +30,7 @@ from explain.recourse._result import Certificate, Change, Recourse, Suggestion
 __all__ = ["RecourseSolver", "find_recourse"]
 
 _ROUND = 12  # costs compared after rounding, so float noise never decides between equal costs
-_FIRST_CHUNK = 64  # candidates scored in the first pass (then 4x each pass)
+_FIRST_CHUNK = 64  # candidates scored in the first pass (then twice as many each pass)
 
 
 @dataclass(frozen=True)
@@ -203,14 +203,27 @@ class RecourseSolver:
         taken: list[frozenset] = []  # feature sets of the suggestions kept or awaiting verification
         picked: list[tuple[int, tuple[Change, ...]]] = []
         seen_scores: list[np.ndarray] = []
+        seen: list[np.ndarray] = []  # the candidates those scores belong to
         any_feasible = False
-        evaluated, chunk = 0, _FIRST_CHUNK
+        position = {f.action.feature: p for p, (f, _) in enumerate(moves)}
+        evaluated, consumed, chunk = 0, 0, _FIRST_CHUNK
         # In cost order, a growing chunk at a time: the first feasible candidates are the optimum, and most
-        # accounts stop after the first chunk; an infeasible account is scored through to the end.
-        while evaluated < limit and len(suggestions) < self.policy.suggestions:
-            chosen = order[evaluated:min(limit, evaluated + chunk)]
+        # accounts stop after the first chunk; an infeasible account is scored through to the end. Once a
+        # suggestion is kept, candidates using all of its features are not scored: they cannot be another.
+        while consumed < limit and len(suggestions) < self.policy.suggestions:
+            chosen = order[consumed:min(limit, consumed + chunk)]
+            consumed += chosen.shape[0]
+            chunk *= 2
+            for kept in taken:
+                p, q = sorted(position[f] for f in kept) + [None] * (2 - len(kept))
+                fsel, gsel = cands["f"][chosen], cands["g"][chosen]
+                covers = (fsel == p) | (gsel == p) if q is None else ((fsel == p) & (gsel == q))
+                chosen = chosen[~covers]
+            if not chosen.size:
+                continue
             scores = self._score(self._margins(state, moves, cands, chosen))
             seen_scores.append(scores)
+            seen.append(chosen)
             feasible = chosen[self.meets(scores, target)]
             any_feasible |= bool(feasible.size)
             for i in feasible.tolist():
@@ -223,19 +236,21 @@ class RecourseSolver:
                 picked.append((i, changes))
                 taken.append(features)
             evaluated += chosen.shape[0]
-            chunk *= 4
-            if picked and (len(suggestions) + len(picked) == self.policy.suggestions or evaluated >= limit):
+            if picked and (len(suggestions) + len(picked) == self.policy.suggestions or consumed >= limit):
                 self._verify(account, cands, picked, target, suggestions, taken)
                 picked = []
+        if picked:  # the budget ran out with candidates still unverified
+            self._verify(account, cands, picked, target, suggestions, taken)
         if suggestions:
             return Recourse(status="found", evaluated=evaluated, suggestions=tuple(suggestions), **base)
-        scores = np.concatenate(seen_scores)
+        scores = np.concatenate(seen_scores) if seen_scores else np.array([score])
+        candidates = np.concatenate(seen) if seen else np.array([-1])
         best = int(np.argmin(scores) if self.higher_is == "risk" else np.argmax(scores))
         best_score = float(scores[best])
         better = best_score < score if self.higher_is == "risk" else best_score > score
         cert = self._certificate(total, best_score if better else score,
-                                 self._changes(row, moves, cands, int(order[best])) if better else ())
-        status = ("unverified" if any_feasible else "infeasible") if evaluated == total else "budget_exhausted"
+                                 self._changes(row, moves, cands, int(candidates[best])) if better else ())
+        status = ("unverified" if any_feasible else "infeasible") if consumed == total else "budget_exhausted"
         return Recourse(status=status, evaluated=evaluated, certificate=cert, **base)
 
     def _verify(self, account: pd.DataFrame, cands: dict, picked: list, target: float,
