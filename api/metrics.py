@@ -37,6 +37,13 @@ class Metrics:
             ["kind", "locale", "channel"],
             registry=self.registry,
         )
+        self.recourse_seconds = Histogram(
+            "explain_recourse_duration_seconds",
+            "Time to search what would change an adverse decision (explain.recourse), by outcome.",
+            ["status"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
         self.errors = Counter(
             "explain_http_errors",
             "Requests answered with an error status, by route template and status.",

@@ -92,6 +92,10 @@ class ExplanationRequest(BaseModel):
         max_length=256, description="Raw feature values of one account, by feature name.")
     decision: Decision = Field(description="What the lender did (or considers doing).")
     policy_reasons: list[Code] = Field(default_factory=list, max_length=5, description="Policy reason codes, given first.")
+    recourse_target: float | None = Field(
+        default=None, ge=-1e6, le=1e6, allow_inf_nan=False,
+        description="Score the decision needed, overriding the bundle's target for this decision kind "
+                    "(higher_is risk: at or below it). Recourse is computed for adverse decisions only.")
 
 
 class BureauFields(BaseModel):
@@ -170,6 +174,55 @@ class ExcludedOut(BaseModel):
     would_rank: int
 
 
+_EXAMPLE_CHANGE = {"feature": "credit_amount", "kind": "money", "current": 12579, "value": 8100, "direction": "decrease",
+                   "cost": 0.04, "months": None}
+
+
+class ChangeOut(BaseModel):
+    """One feature a suggestion moves, from the customer's value to the suggested one."""
+
+    model_config = _example(_EXAMPLE_CHANGE)
+
+    feature: str
+    kind: str
+    current: Any
+    value: Any
+    direction: str = Field(description="decrease, increase, or safer (categories, toward the start of their order).")
+    cost: float
+    months: int | None = Field(default=None, description="For features that change only with time: the wait.")
+
+
+class SuggestionOut(BaseModel):
+    model_config = _example({"changes": [_EXAMPLE_CHANGE], "cost": 0.04, "score": 0.3277})
+
+    changes: list[ChangeOut]
+    cost: float
+    score: float = Field(description="The model's own score of the account with the changes applied (verified).")
+
+
+class RecourseOut(BaseModel):
+    """What would change the decision: verified suggestions, cheapest first, or a certificate that none exists."""
+
+    model_config = _example(
+        {"decision": "limit_decrease", "status": "found", "score": 0.62, "target": 0.4, "higher_is": "risk",
+         "method": "tree_cells", "exact": True, "evaluated": 550,
+         "suggestions": [{"changes": [_EXAMPLE_CHANGE], "cost": 0.04, "score": 0.3277}],
+         "certificate": None}
+    )
+
+    decision: str
+    status: Literal["found", "infeasible", "target_met", "budget_exhausted", "unverified", "no_actions", "no_target"]
+    score: float
+    target: float | None
+    higher_is: str
+    method: str
+    exact: bool = Field(description="Every cell of the model's splits was searched (tree ensembles).")
+    evaluated: int = Field(description="Candidate changes scored (bounded by the catalog's budget).")
+    suggestions: list[SuggestionOut]
+    certificate: dict[str, Any] | None = Field(
+        default=None, description="When no suggestion: the actions considered and the best score reachable.")
+
+
 class ExplanationResponse(BaseModel):
     model_config = _example(
         {"bundle": {"name": "german-credit-demo", "version": "1.0.0", "sha256": EXAMPLE_HASH},
@@ -188,6 +241,7 @@ class ExplanationResponse(BaseModel):
     reasons: list[ReasonOut]
     excluded: list[ExcludedOut] = Field(description="Protected groups that would have qualified; never given.")
     group_contributions: dict[str, float]
+    recourse: RecourseOut | None = Field(default=None, description="Adverse decisions: what would change it.")
 
 
 class NoticeOut(BaseModel):
@@ -295,6 +349,7 @@ class StoredDecision(BaseModel):
     record_hash: str
     issuer: IssuerOut | None = Field(default=None, description="The key that issued it (records written before migration 0002 have none).")
     reader: ReaderView | None = None
+    recourse: RecourseOut | None = Field(default=None, description="What would change it, as recorded (adverse decisions).")
 
 
 class AccountDecisions(BaseModel):

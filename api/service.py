@@ -19,7 +19,7 @@ from explain import ModelBundle, Reason, demo_bundle
 from explain.audit._audit import AuditRecord, canonical_json
 from explain.notices._locales import negotiate
 from explain.notices._notices import reason_phrases
-from explain.audit._replay import Computation, analyse, compute, reasons_payload, replay_record
+from explain.audit._replay import Computation, analyse, compute, reasons_payload, recourse_for, replay_record
 from explain.audit._store import Caller
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "make_record",
     "reader_reasons",
     "reasons_payload",
+    "recourse_for",
     "replay",
 ]
 
@@ -94,6 +95,7 @@ def decision_inputs(
     locales: Iterable[str],
     channels: Iterable[str],
     bureau: Mapping[str, Any] | None = None,
+    recourse_target: float | None = None,
 ) -> dict[str, Any]:
     """The request as it is stored: canonical JSON values, locales negotiated, the notice date fixed."""
     negotiated = []
@@ -117,6 +119,8 @@ def decision_inputs(
     }
     if bureau is not None:  # only when given: records without it keep their stored form
         raw["bureau"] = dict(bureau)
+    if recourse_target is not None:  # only when given: requests without one keep their stored form
+        raw["recourse_target"] = recourse_target
     return json.loads(canonical_json(raw))
 
 
@@ -140,6 +144,7 @@ def make_record(bundle: ModelBundle, inputs: Mapping[str, Any], computation: Com
         notices=computation.notices,
         issuer_key_id=issuer.key_id if issuer else None,
         issuer_key_name=issuer.name if issuer else None,
+        recourse=computation.recourse_payload,
         **payload,
     )
 

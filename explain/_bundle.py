@@ -361,6 +361,18 @@ class ModelBundle:
         """The bundle's :class:`~explain.Explainer`, built once and reused."""
         return self._explainer
 
+    @cached_property
+    def _recourse_solver(self) -> Any:
+        from explain.recourse._solver import RecourseSolver
+
+        return RecourseSolver(self.explainer(), self.catalog.recourse,
+                              kinds={f: s.kind for f, s in self.catalog.features.items()},
+                              orders={f: s.order for f, s in self.catalog.features.items()})
+
+    def recourse_solver(self) -> Any:
+        """The bundle's :class:`~explain.recourse.RecourseSolver` (catalog actions and targets), built once."""
+        return self._recourse_solver
+
     def describe(self) -> dict[str, Any]:
         """What a caller or auditor needs to know about the bundle, JSON-ready."""
         explainer = self.explainer()

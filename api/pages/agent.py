@@ -313,6 +313,33 @@ def _when(stamp: str, locale: str) -> str:
     return format_datetime(dt.datetime.fromisoformat(stamp), format="medium", tzinfo=dt.UTC, locale=locale)
 
 
+def _recourse_view(record: AuditRecord, catalog: Any, locale: str, currency: str) -> dict[str, Any] | None:
+    """The recorded recourse in the agent's language: each verified suggestion's sentence and score, or the
+    certificate's best reachable score when there is none."""
+    from explain.recourse import Recourse
+    from explain.recourse._wording import recourse_lines
+
+    if record.recourse is None:
+        return None
+    recourse = Recourse.from_dict(record.recourse)
+
+    def score(value: float | None) -> str:
+        if value is None:
+            return ""
+        if 0 <= value <= 1:
+            return format_percent(value, format="#,##0.0%", locale=locale)
+        return format_decimal(value, format="#,##0.000", locale=locale)
+
+    lines = recourse_lines(recourse, locale=locale, catalog=catalog, currency=currency) if catalog is not None else []
+    return {
+        "status": recourse.status,
+        "target": score(recourse.target),
+        "suggestions": [{"text": text, "score": score(s.score)} for text, s in zip(lines, recourse.suggestions, strict=True)],
+        "best": score(recourse.certificate.best_score) if recourse.certificate is not None else None,
+        "review": recourse.needs_review,
+    }
+
+
 def _decision_view(bundles: BundleRegistry, record: AuditRecord, locale: str) -> dict[str, Any]:
     """Everything the decision page shows, phrased in the agent's ``locale``."""
     try:
@@ -359,6 +386,7 @@ def _decision_view(bundles: BundleRegistry, record: AuditRecord, locale: str) ->
             notices.append({"locale": code, "lang": "zh-CN" if code == "zh_CN" else "en", "notice": notice})
     return {
         "reasons": reasons,
+        "recourse": _recourse_view(record, catalog, locale, currency),
         "catalog_loaded": catalog is not None,
         "chart": Markup(chart),
         "contributions": [{"label": label(c), "value": fmt(v), "protected": c in protected} for c, v in ordered],

@@ -14,8 +14,9 @@ def bundle_ref(bundle: ModelBundle) -> BundleRef:
     return BundleRef(name=bundle.name, version=str(bundle.version), sha256=bundle.sha256)
 
 
-def explanation(bundle: ModelBundle, reasons: DecisionReasons) -> ExplanationResponse:
-    return ExplanationResponse(bundle=bundle_ref(bundle), decision=reasons.decision, **reasons_payload(reasons))
+def explanation(bundle: ModelBundle, reasons: DecisionReasons, recourse: Any = None) -> ExplanationResponse:
+    return ExplanationResponse(bundle=bundle_ref(bundle), decision=reasons.decision, **reasons_payload(reasons),
+                               recourse=None if recourse is None else recourse.to_dict())
 
 
 def notices_out(notices: dict[str, dict[str, Any]], channels: list[str], order: list[str] | None = None) -> list[NoticeOut]:
@@ -54,6 +55,7 @@ def stored(record: AuditRecord, reader: dict[str, Any] | None = None) -> StoredD
         record_hash=record.record_hash,
         issuer=IssuerOut(key_id=record.issuer_key_id, name=record.issuer_key_name) if record.issuer_key_id else None,
         reader=ReaderView(**reader) if reader else None,
+        recourse=record.recourse,
     )
 
 

@@ -85,10 +85,13 @@ def create_decision(
         locales=body.locales or settings.default_locales,
         channels=body.channels,
         bureau=body.bureau.model_dump(mode="json") if body.bureau is not None else None,
+        recourse_target=body.recourse_target,
     )
     with request.app.state.compute_slots:
         computation = compute(bundle, inputs)
     draft = make_record(bundle, inputs, computation, issuer=caller)
+    if computation.recourse is not None:  # the time is recorded here; the record keeps the deterministic work count
+        metrics.recourse_seconds.labels(computation.recourse.status).observe(computation.recourse.elapsed_ms / 1000)
 
     def respond(record: AuditRecord) -> tuple[int, str]:
         response = DecisionResponse(
@@ -107,6 +110,7 @@ def create_decision(
             excluded=record.excluded,
             group_contributions=record.group_contributions,
             notices=notices_out(record.notices, inputs["channels"], inputs["locales"]),
+            recourse=record.recourse,
         )
         return 201, response.model_dump_json()
 

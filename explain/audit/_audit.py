@@ -45,7 +45,7 @@ GENESIS_HASH = "0" * 64
 _UNHASHED = frozenset({"prev_hash", "record_hash", "notices"})
 # Fields added after the first records were written: hashed when set, left out when None, so records written
 # before them keep their hashes.
-_HASHED_WHEN_SET = frozenset({"issuer_key_id", "issuer_key_name"})
+_HASHED_WHEN_SET = frozenset({"issuer_key_id", "issuer_key_name", "recourse"})
 
 
 def _canonical(obj: Any) -> Any:
@@ -124,6 +124,9 @@ class AuditRecord:
     record_hash: str = ""
     issuer_key_id: str | None = None
     issuer_key_name: str | None = None
+    # What would change the decision (explain.recourse.Recourse.to_dict()): verified suggestions or the
+    # certificate that none exists. Hashed when set; None for favourable decisions and older records.
+    recourse: dict[str, Any] | None = None
 
     def payload(self) -> dict[str, Any]:
         """The hashed fields, as plain JSON values."""

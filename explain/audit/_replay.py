@@ -21,7 +21,7 @@ from explain._bundle import ModelBundle
 from explain.notices._notices import render_notice
 from explain.reasons._reasons import DecisionReasons
 
-__all__ = ["Computation", "analyse", "compute", "reasons_payload", "replay_record"]
+__all__ = ["Computation", "analyse", "compute", "reasons_payload", "recourse_for", "replay_record"]
 
 
 def analyse(bundle: ModelBundle, features: Mapping[str, Any], decision: str, policy_reasons: Iterable[str] = ()) -> DecisionReasons:
@@ -30,10 +30,29 @@ def analyse(bundle: ModelBundle, features: Mapping[str, Any], decision: str, pol
     return bundle.explainer().reasons(frame, decision=decision, policy_reasons=tuple(policy_reasons))[0]
 
 
+def recourse_for(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Any:
+    """What would change an adverse decision (:mod:`explain.recourse`), or None: a favourable decision, or a
+    catalog that declares no actions. ``inputs["recourse_target"]``, when the caller gave one, overrides the
+    catalog's target for the decision kind."""
+    from explain.reasons._reasons import Decision
+    from explain.recourse._solver import find_recourse
+
+    if not Decision.parse(inputs["decision"]).is_adverse or not bundle.catalog.recourse.enabled:
+        return None
+    frame = pd.DataFrame([dict(inputs["features"])])
+    return find_recourse(bundle, frame, inputs["decision"], target=inputs.get("recourse_target"))
+
+
 @dataclass(frozen=True)
 class Computation:
     reasons: DecisionReasons
     notices: dict[str, dict[str, Any]]  # locale -> Notice.to_dict()
+    recourse: Any = None  # explain.recourse.Recourse for an adverse decision, else None
+
+    @property
+    def recourse_payload(self) -> dict[str, Any] | None:
+        """The recourse as the audit record stores it (deterministic: no clock)."""
+        return None if self.recourse is None else json.loads(canonical_json(self.recourse.to_dict()))
 
     @property
     def notice_hashes(self) -> dict[str, str]:
@@ -48,6 +67,7 @@ class Computation:
 def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
     """Explain and render from stored-form ``inputs``: the single code path for issuing and replaying."""
     reasons = analyse(bundle, inputs["features"], inputs["decision"], inputs["policy_reasons"])
+    recourse = recourse_for(bundle, inputs)
     effective = inputs.get("effective_date")
     notices = {}
     for locale in inputs["locales"]:
@@ -65,9 +85,10 @@ def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
             notice_date=dt.date.fromisoformat(inputs["notice_date"]),
             effective_date=dt.date.fromisoformat(effective) if effective else None,
             bureau=inputs.get("bureau"),
+            recourse=recourse,
         )
         notices[locale] = json.loads(canonical_json(notice.to_dict()))
-    return Computation(reasons=reasons, notices=notices)
+    return Computation(reasons=reasons, notices=notices, recourse=recourse)
 
 
 def reasons_payload(reasons: DecisionReasons) -> dict[str, Any]:
@@ -115,6 +136,7 @@ def replay_record(bundle: ModelBundle | None, record: AuditRecord, *, logged_lea
     checks: dict[str, bool] = {}
     for name in ("score", "margin", "base_value", "method", "group_contributions", "reasons", "excluded"):
         checks[name] = canonical_json(payload[name]) == canonical_json(getattr(record, name))
+    checks["recourse"] = canonical_json(again.recourse_payload) == canonical_json(record.recourse)
     checks["catalog_sha256"] = bundle.catalog.sha256 == record.catalog_sha256
     checks["background_sha256"] = bundle.background_sha256 == record.background_sha256
     checks["template_sha256"] = again.template_sha256 == record.template_sha256

@@ -228,7 +228,10 @@ _INSERT_IDEMPOTENCY = sa.insert(IdempotencyRow.__table__)
 _MOVE_HEAD = (sa.update(ChainHead.__table__).where(ChainHead.__table__.c.id == 1)
               .values(seq=sa.bindparam("new_seq"), record_hash=sa.bindparam("new_hash")))
 _JSON_FIELDS = ("inputs", "group_contributions", "reasons", "excluded", "notice_hashes", "notices")
-_RECORD_FIELDS = tuple(f.name for f in fields(AuditRecord))
+# The recourse travels inside the inputs column's JSON under a key no request can carry (no migration): the
+# record's hash covers it as a field of its own either way.
+_RECORD_FIELDS = tuple(f.name for f in fields(AuditRecord) if f.name != "recourse")
+_RECOURSE_KEY = "_recourse"
 
 
 @dataclass(frozen=True)
@@ -333,11 +336,14 @@ def _row_to_record(row: Any) -> AuditRecord:
     values = {name: getattr(row, name) for name in _RECORD_FIELDS}
     for name in _JSON_FIELDS:
         values[name] = json.loads(values[name])
+    values["recourse"] = values["inputs"].pop(_RECOURSE_KEY, None)
     return AuditRecord(**values)
 
 
 def _record_to_row(record: AuditRecord) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(record, name) for name in _RECORD_FIELDS}
+    if record.recourse is not None:
+        values["inputs"] = {**values["inputs"], _RECOURSE_KEY: record.recourse}
     for name in _JSON_FIELDS:
         values[name] = canonical_json(values[name])
     return values

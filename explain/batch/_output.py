@@ -32,7 +32,7 @@ from explain.batch._plan import ERROR_COLUMNS
 __all__ = ["PartsFolder", "output_columns", "stage_chunk", "to_arrow", "write_frame"]
 
 _BASE = ("row", "account", "decision_id", "decision", "old_limit", "new_limit", "currency", "score", "locale",
-         "reason_codes", "reason_contributions", "excluded_codes", "reference", "template_version")
+         "reason_codes", "reason_contributions", "excluded_codes", "reference", "template_version", "recourse")
 _CHANNEL_PARTS = {"letter": ("subject", "text", "html"), "short": ("short",)}
 _LISTS = {"reason_codes": "string", "reason_contributions": "float64", "excluded_codes": "string"}
 _NUMBERS = {"row": "int64", "old_limit": "float64", "new_limit": "float64", "score": "float64"}

@@ -37,7 +37,7 @@ __all__ = ["RESULT_COLUMNS", "decision_id", "empty_result", "process_chunk"]
 #: Columns of a chunk's result frame, in order; ``output_columns`` picks the ones the output file keeps.
 RESULT_COLUMNS = (
     "row", "account", "decision_id", "decision", "old_limit", "new_limit", "currency", "score", "locale",
-    "reason_codes", "reason_contributions", "excluded_codes", "reference", "template_version",
+    "reason_codes", "reason_contributions", "excluded_codes", "reference", "template_version", "recourse",
     "subject", "text", "html", "short", "error_field", "error", "audit",
 )
 _ID_NAMESPACE = uuid.UUID("6f1c2a4e-1d0b-5b8e-9a51-3c6f0e2d7b90")
@@ -94,19 +94,30 @@ def _error_field(exc: ExplainError) -> str:
     return str(getattr(exc, "field", "") or type(exc).__name__)
 
 
-def _render(ctx: Context, job: Job, reasons: Any, decision: dict[str, Any], account: str) -> dict[str, Any]:
+def _recourse(ctx: Context, X: pd.DataFrame, position: Any, kind: Decision) -> Any:
+    """What would change an adverse decision (explain.recourse), the same search the service runs; None for
+    a favourable one or a catalog without actions."""
+    if not kind.is_adverse or not ctx.bundle.catalog.recourse.enabled:
+        return None
+    account = ctx.bundle.explainer()._checked(X.loc[[position]])
+    return ctx.bundle.recourse_solver().solve(account, kind.value)
+
+
+def _render(ctx: Context, job: Job, reasons: Any, decision: dict[str, Any], account: str,
+            recourse: Any = None) -> dict[str, Any]:
     notices = {}
     for locale in job.locales:
         notices[locale] = ctx.writer.render(
             decision["decision"], reasons, locale=locale, channel=job.channels[0], profile=ctx.profile,
             catalog=ctx.bundle.catalog, old_limit=float(decision["old_limit"]), new_limit=float(decision["new_limit"]),
             account_ref=account, currency=decision["currency"], notice_date=job.notice_date,
-            bureau=decision.get("bureau"),
+            bureau=decision.get("bureau"), recourse=recourse,
         )
     return notices
 
 
-def _record(ctx: Context, job: Job, inputs: dict[str, Any], reasons: Any, notices: dict[str, Any]) -> AuditRecord:
+def _record(ctx: Context, job: Job, inputs: dict[str, Any], reasons: Any, notices: dict[str, Any],
+            recourse: dict[str, Any] | None = None) -> AuditRecord:
     """The draft audit record, in the same shape the service stores (so ``/replay`` works on it)."""
     stored = {locale: json.loads(canonical_json(n.to_dict())) for locale, n in notices.items()}
     data = json.loads(canonical_json(reasons.to_dict()))
@@ -121,6 +132,7 @@ def _record(ctx: Context, job: Job, inputs: dict[str, Any], reasons: Any, notice
         else f"{data['method']}:{data['mode']}", score=data["score"], margin=data["margin"],
         base_value=data["base_value"], group_contributions=data["group_contributions"], reasons=data["reasons"],
         excluded=data["excluded"], notice_hashes={loc: notice_sha256(n) for loc, n in stored.items()}, notices=stored,
+        recourse=recourse,
     )
 
 
@@ -160,7 +172,8 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
                 "why, so give a policy reason")})
             continue
         try:
-            notices = _render(ctx, job, outcome, decision, account)
+            recourse = _recourse(ctx, X, position, kind)
+            notices = _render(ctx, job, outcome, decision, account, recourse)
         except ExplainError as exc:
             out.append({**base, "error_field": _error_field(exc), "error": str(exc)})
             continue
@@ -172,7 +185,8 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
             "channels": list(job.channels),
             **({"bureau": decision["bureau"]} if decision.get("bureau") is not None else {}),
         }))
-        record = _record(ctx, job, inputs, outcome, notices) if job.audit else None
+        payload = None if recourse is None else json.loads(canonical_json(recourse.to_dict()))
+        record = _record(ctx, job, inputs, outcome, notices, payload) if job.audit else None
         ident = record.decision_id if record else decision_id(bundle_sha, inputs)
         codes = [r.code for r in outcome.reasons]
         contributions = [r.contribution for r in outcome.reasons]
@@ -184,8 +198,11 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
                 "new_limit": float(decision["new_limit"]), "currency": decision["currency"], "score": outcome.score,
                 "locale": locale, "reason_codes": codes, "reason_contributions": contributions,
                 "excluded_codes": excluded, "reference": notice.reference, "template_version": notice.template_version,
+                "recourse": None if payload is None else canonical_json(payload),
                 "subject": notice.subject, "text": notice.text, "html": notice.html, "short": notice.short,
                 "audit": json.dumps(record.to_dict(), ensure_ascii=False) if record and k == 0 else None,
             })
     result = pd.DataFrame(out, columns=list(RESULT_COLUMNS))
+    # No recourse (a favourable decision, an error row) is None, never a float NaN, in this text column.
+    result["recourse"] = result["recourse"].astype(object).where(result["recourse"].notna(), None)
     return result.astype({"row": "int64", "old_limit": "float64", "new_limit": "float64", "score": "float64"})

@@ -42,7 +42,7 @@ PERCENT_SCALES: tuple[str, ...] = ("fraction", "percent")
 _POLICY_KEYS = {"label", "adverse", "favourable", "advice", "actionable"}
 _CATALOG_KEYS = {"name", "version", "top", "materiality"}
 #: The catalog's top-level tables (one list per table above: a new key is one word in one list).
-_TOP_KEYS = {"catalog", "groups", "features", "policy"}
+_TOP_KEYS = {"catalog", "groups", "features", "policy", "actions", "recourse"}
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,7 @@ class FeatureCatalog:
         materiality: float = 0.02,
         source: str | None = None,
         phrases: Phrasebook | None = None,
+        recourse: Any = None,
     ) -> None:
         self.groups = MappingProxyType(dict(groups))
         self.features = MappingProxyType(dict(features))
@@ -202,6 +203,11 @@ class FeatureCatalog:
         self.materiality = materiality
         self._source = source
         self.phrases = phrases
+        if recourse is None:
+            from explain.recourse._actions import RecoursePolicy
+
+            recourse = RecoursePolicy(actions=MappingProxyType({}), targets=MappingProxyType({}))
+        self.recourse = recourse  # actions and targets ([actions.*], [recourse]): explain.recourse reads them
         self._validate()
 
     # -- construction -------------------------------------------------------------------------------------
@@ -357,6 +363,9 @@ class FeatureCatalog:
 
         top = meta.get("top", 4)
         materiality = meta.get("materiality", 0.02)
+        from explain.recourse._actions import parse_recourse  # recourse owns its tables' schema
+
+        recourse = parse_recourse(data, features, groups)
         if phrases is not None:
             phrases.require(toml_phrases(data))
         return cls(
@@ -369,6 +378,7 @@ class FeatureCatalog:
             materiality=materiality,
             source=source,
             phrases=phrases,
+            recourse=recourse,
         )
 
     def _validate(self) -> None:

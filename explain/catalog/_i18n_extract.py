@@ -79,6 +79,11 @@ def toml_phrases(data: Mapping[str, Any]) -> Iterator[Phrase]:
             text = reason.get(name)
             if isinstance(text, str):
                 yield Phrase(f"policy:{code}:{name}", text, f"Policy reason {code!r}, {name}.")
+    for feature, action in data.get("actions", {}).items():
+        if isinstance(action, dict) and isinstance(action.get("label"), str):
+            yield Phrase(f"actions:{feature}:label", action["label"],
+                         f"Feature {feature!r} as a customer can change it, inside \"what would change this\" "
+                         "(e.g. \"If the amount you owe were ...\"): a noun phrase.")
     for key, text in data.get("wording", {}).items():
         if isinstance(text, str):
             yield Phrase(f"profile:wording:{key}", text, f"Lender profile wording {key!r}.")

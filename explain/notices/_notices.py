@@ -506,6 +506,7 @@ def render_notice(
     effective_date: _dt.date | None = None,
     reference: str | None = None,
     bureau: CreditScore | dict[str, Any] | None = None,
+    recourse: Any = None,
 ) -> Notice:
     """Write the notice for one decision and its principal reasons.
 
@@ -541,6 +542,10 @@ def render_notice(
         The credit score the decision used (a :class:`~explain.notices._jurisdiction.CreditScore` or the
         decision's bureau fields ``bureau_score``, ``range``, ``date``, ``key_factors``): required when the
         profile says ``bureau_data = true`` (US), refused otherwise.
+    recourse
+        An :class:`~explain.recourse.Recourse` for this account and decision: a "what would change this" line per
+        verified suggestion (in place of the catalog's static advice), or the pointer to human review when the
+        search proved none exists.
 
     Raises
     ------
@@ -549,7 +554,7 @@ def render_notice(
     letter = check_letter(
         decision, reasons, locale=locale, channel=channel, profile=profile, catalog=catalog, old_limit=old_limit,
         new_limit=new_limit, account_ref=account_ref, currency=currency, notice_date=notice_date,
-        effective_date=effective_date, reference=reference, bureau=bureau,
+        effective_date=effective_date, reference=reference, bureau=bureau, recourse=recourse,
     )
     return write_notice(letter, jinja_renderer(letter.locale))
 
@@ -584,6 +589,7 @@ def check_letter(
     effective_date: _dt.date | None = None,
     reference: str | None = None,
     bureau: CreditScore | dict[str, Any] | None = None,
+    recourse: Any = None,
 ) -> Letter:
     """Everything :func:`render_notice` checks and phrases before a template runs (same arguments)."""
     decision = Decision.parse(decision)
@@ -707,8 +713,25 @@ def check_letter(
         "html_lang": _HTML_LANG[locale],
         **money,
     }
+    context.update(_recourse_context(recourse, decision, locale=locale, catalog=catalog, currency=currency))
     return Letter(decision=decision, locale=locale, channel=channel, profile=profile, catalog=catalog, codes=codes,
                   reference=reference, context=context)
+
+
+def _recourse_context(recourse: Any, decision: Decision, *, locale: str, catalog: FeatureCatalog,
+                      currency: str) -> dict[str, Any]:
+    """The "what would change this" lines; where there is one, it takes the place of the static advice."""
+    from explain.recourse._wording import recourse_lines, review_line
+
+    if recourse is None:
+        return {"recourse_lines": [], "recourse_review": None}
+    if recourse.decision != decision.value:
+        raise NoticeInputError("recourse", f"recourse for this decision ({decision.value!r})", recourse.decision)
+    lines = recourse_lines(recourse, locale=locale, catalog=catalog, currency=currency)
+    context: dict[str, Any] = {"recourse_lines": lines, "recourse_review": review_line(recourse, locale=locale)}
+    if lines:
+        context["advice"] = []
+    return context
 
 
 def jinja_renderer(locale: str, environment: Environment | None = None) -> Renderer:

@@ -97,6 +97,7 @@ def _slotted(context: dict[str, Any], mark: Any) -> tuple[dict[str, Any], list[s
         out[name] = [{**r, **{k: slot(r[k]) for k in _REASON_KEYS}} for r in context[name]]
     out["advice"] = [slot(line) for line in context["advice"]]
     out["score_factors"] = [slot(line) for line in context["score_factors"]]
+    out["recourse_lines"] = [slot(line) for line in context.get("recourse_lines", ())]
     return out, values
 
 

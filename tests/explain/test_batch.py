@@ -21,6 +21,8 @@ import pytest
 from typer.testing import CliRunner
 
 from explain import demo_bundle, demo_data, render_notice
+from explain.audit._audit import canonical_json
+from explain.recourse import find_recourse
 from explain.audit._store import AuditStore
 from explain.batch import read_output, run_batch
 
@@ -105,12 +107,15 @@ def test_rows_equal_the_notice_of_each_account_alone(reference):
         kind = ["limit_decrease", "limit_increase", "account_closure", "increase_declined"][i % 4]
         policy = ("overdue_repayment",) if i % 4 == 2 else ()
         reasons = explainer.reasons(X.iloc[[i]], decision=kind, policy_reasons=policy)[0]
+        recourse = find_recourse(demo_bundle(), X.iloc[[i]], kind) if kind != "limit_increase" else None
         for locale in ("zh_CN", "en"):
             row = frame[(frame["account"] == account) & (frame["locale"] == locale)].iloc[0]
             alone = render_notice(kind, reasons, locale=locale, old_limit=20000.0,
                                   new_limit=[8000.0, 30000.0, 0.0, 30000.0][i % 4], account_ref=account,
                                   notice_date=NOTICE_DATE, catalog=demo_bundle().catalog,
-                                  profile=demo_bundle().profile)
+                                  profile=demo_bundle().profile, recourse=recourse)
+            stored = row["recourse"] if isinstance(row["recourse"], str) else None
+            assert stored == (None if recourse is None else canonical_json(recourse.to_dict()))
             assert (row["subject"], row["text"], row["html"], row["short"]) == (
                 alone.subject, alone.text, alone.html, alone.short)
             assert list(row["reason_codes"]) == list(reasons.codes)

@@ -1,0 +1,310 @@
+"""Recourse: ours (exact over the trees' split cells) against DiCE's random counterfactuals, same actions.
+
+Not a test: figures depend on the machine and on whoever else uses its cores. Two models on the demo data
+and the demo catalog's actions and targets: the demo bundle (HistGradientBoosting, 120 trees of depth 4) and
+an XGBoost pipeline with 200 trees of depth 6 (same encoding). The accounts are the ``--accounts`` riskiest
+ones above the limit_decrease target. For each method it prints
+
+- validity: the share of accounts whose suggestion, applied, gets a model score at or below the target
+  (scored by the model's own predict_proba, not by either method);
+- cost against the optimum: the optimum is a brute-force search over every value on the grid (singles and
+  pairs, scored by the model) on the first ``--optimum-accounts`` accounts; DiCE's cost uses the same cost
+  function (background percentile shift);
+- features changed (mean and max) and constraint breaks (a feature outside the actions, against its
+  direction or outside its bounds);
+- time per account, p50 and p99, single-threaded (NUMBA_NUM_THREADS=1, threadpoolctl limits), and ours on
+  all cores beside it; against DiCE, ours is timed again account by account alternately with DiCE, so a
+  change of load on a shared machine weighs on both alike.
+
+DiCE (``dice-ml``, method "random") gets ``features_to_vary`` = the actionable features and
+``permitted_range`` = each one's bounds on its allowed side of the account's value (categories: the value
+and the reachable safer ones), ``stopping_threshold`` = 1 - target, a fixed seed; it runs on the first
+``--dice-accounts`` accounts (it takes seconds per account).
+
+    python bench/recourse.py [--accounts 200] [--dice-accounts 40] [--optimum-accounts 20]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NUMBA_NUM_THREADS", str(os.cpu_count() or 1))
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import itertools  # noqa: E402
+import logging  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from explain import Explainer, demo_bundle, demo_data  # noqa: E402
+from explain._demo import TARGET, _build_pipeline  # noqa: E402
+from explain.recourse import RecourseSolver  # noqa: E402
+from explain.recourse._cells import percentile  # noqa: E402
+
+DECISION = "limit_decrease"
+
+
+def xgboost_pipeline(bundle):  # noqa: ANN001, ANN201
+    """The demo pipeline's encoding with XGBoost, 200 trees of depth 6, in place of HistGradientBoosting."""
+    import xgboost
+    from sklearn.pipeline import Pipeline
+
+    data = demo_data(with_target=True)
+    y = (data[TARGET] == "bad").astype(int).to_numpy()
+    X = data.drop(columns=[TARGET])
+    encode = _build_pipeline(bundle.catalog, X).named_steps["encode"]
+    model = xgboost.XGBClassifier(n_estimators=200, max_depth=6, learning_rate=0.1, n_jobs=1, random_state=0)
+    return Pipeline([("encode", encode), ("model", model)]).fit(X, y)
+
+
+def solver_for(model, bundle) -> RecourseSolver:  # noqa: ANN001
+    catalog = bundle.catalog
+    explainer = Explainer(model, catalog=catalog, background=bundle.background, higher_is="risk",
+                          tree_mode="interventional", random_state=0)
+    return RecourseSolver(explainer, catalog.recourse, kinds={f: s.kind for f, s in catalog.features.items()},
+                          orders={f: s.order for f, s in catalog.features.items()})
+
+
+def risk(model, frame: pd.DataFrame) -> np.ndarray:  # noqa: ANN001
+    return model.predict_proba(frame)[:, 1]
+
+
+def change_cost(feature, x, v) -> float:  # noqa: ANN001
+    """The catalog's cost of moving one resolved feature from ``x`` to ``v`` (the solver's cost function)."""
+    action = feature.action
+    if feature.kind == "category":
+        order = feature.order
+        if action.cost is not None:
+            return action.cost * abs(order.index(str(x)) - order.index(str(v)))
+        ranks = np.sort([order.index(str(b)) for b in feature.background if str(b) in order]).astype(float)
+        return float(abs(percentile(ranks, np.array([order.index(str(v))], float))[0]
+                         - percentile(ranks, np.array([order.index(str(x))], float))[0]))
+    if action.cost is not None:
+        return action.cost * abs(float(v) - float(x))
+    return float(abs(percentile(feature.sorted_background, np.array([float(v)]))[0]
+                     - percentile(feature.sorted_background, np.array([float(x)]))[0]))
+
+
+def allowed_values(feature, x) -> list:  # noqa: ANN001
+    """Every value on the grid on the allowed side of ``x`` within bounds: the brute force's search space."""
+    if feature.kind == "category":
+        order = feature.order
+        return [c for c in order[: order.index(str(x))] if not feature.action.to or c in feature.action.to]
+    lo = max(feature.lo, float(x) - 1e5)
+    hi = min(feature.hi, float(x) + 1e5)
+    step = feature.step
+    grid = np.round(np.arange(np.ceil(lo / step) * step, hi + step / 2, step), 10)
+    down = feature.action.direction == "decrease"
+    return [float(v) for v in grid if lo <= v <= hi and (v < float(x) if down else v > float(x))]
+
+
+def brute_force_optimum(solver: RecourseSolver, model, account: pd.DataFrame, target: float) -> float:  # noqa: ANN001
+    row = account.iloc[0]
+    options = [[(f, v, change_cost(f, row[f.action.feature], v)) for v in allowed_values(f, row[f.action.feature])]
+               for f in solver._features]
+    combos = [(o,) for opts in options for o in opts]
+    combos += [(a, b) for i, j in itertools.combinations(range(len(options)), 2) for a in options[i] for b in options[j]]
+    frame = account.loc[account.index.repeat(len(combos))].reset_index(drop=True)
+    for feature in solver._features:
+        name = feature.action.feature
+        column = frame[name].to_numpy(dtype=object, copy=True)
+        for k, combo in enumerate(combos):
+            for f, v, _ in combo:
+                if f is feature:
+                    column[k] = v
+        frame[name] = column if feature.kind == "category" else column.astype(float)
+    costs = np.array([sum(c for *_, c in combo) for combo in combos])
+    feasible = risk(model, frame) <= target
+    return float(np.round(costs[feasible], 12).min()) if feasible.any() else np.inf
+
+
+def breaks(solver: RecourseSolver, account: pd.Series, changed: dict) -> int:
+    """Changes outside the declared actions, against their direction or outside their bounds."""
+    resolved = {f.action.feature: f for f in solver._features}
+    bad = 0
+    for name, value in changed.items():
+        f = resolved.get(name)
+        if f is None:
+            bad += 1
+        elif f.kind == "category":
+            bad += value not in allowed_values(f, account[name])
+        else:
+            x = float(account[name])
+            down = f.action.direction == "decrease"
+            bad += not (f.lo <= float(value) <= f.hi and (float(value) < x if down else float(value) > x))
+    return bad
+
+
+def run_ours(solver: RecourseSolver, model, accounts: pd.DataFrame, target: float) -> dict:  # noqa: ANN001
+    checked = [solver._adapter.validate(accounts.iloc[[i]]) for i in range(len(accounts))]
+    solver.solve(checked[0], DECISION)  # compile and warm
+    times, results = [], []
+    for account in checked:
+        start = time.perf_counter()
+        results.append(solver.solve(account, DECISION))
+        times.append(time.perf_counter() - start)
+    return {"results": results, "times": np.array(times)}
+
+
+def summarise_ours(name: str, solver: RecourseSolver, model, accounts: pd.DataFrame, target: float, out: dict,  # noqa: ANN001
+                   optimum: list[float]) -> dict:
+    valid, changed, costs, bad = [], [], [], 0
+    for i, r in enumerate(out["results"]):
+        if not r.suggestions:
+            valid.append(False)
+            continue
+        s = r.suggestions[0]
+        applied = accounts.iloc[[i]].copy()
+        for c in s.changes:
+            applied[c.feature] = [c.value]
+        valid.append(bool(risk(model, applied)[0] <= target))
+        changed.append(len(s.changes))
+        costs.append(s.cost)
+        bad += breaks(solver, accounts.iloc[i], {c.feature: c.value for c in s.changes})
+    found = [r for r in out["results"] if r.suggestions]
+    at_optimum = [abs(round(out["results"][i].suggestions[0].cost, 12) - o) <= 1e-9
+                  for i, o in enumerate(optimum) if np.isfinite(o) and out["results"][i].suggestions]
+    statuses = pd.Series([r.status for r in out["results"]]).value_counts().to_dict()
+    return {"name": name, "valid": np.mean([v for r, v in zip(out["results"], valid) if r.suggestions]) if found else np.nan,
+            "found": len(found), "n": len(out["results"]), "statuses": statuses,
+            "optimal": f"{sum(at_optimum)}/{len(at_optimum)}", "changed_mean": np.mean(changed) if changed else np.nan,
+            "changed_max": max(changed) if changed else 0, "breaks": bad,
+            "p50_ms": 1000 * np.percentile(out["times"], 50), "p99_ms": 1000 * np.percentile(out["times"], 99),
+            "costs": costs}
+
+
+def run_dice(solver: RecourseSolver, model, accounts: pd.DataFrame, target: float, train: pd.DataFrame) -> dict:  # noqa: ANN001
+    import dice_ml
+
+    numeric = [c for c in accounts.columns if pd.api.types.is_numeric_dtype(accounts[c])]
+    data = dice_ml.Data(dataframe=train, continuous_features=numeric, outcome_name="bad")
+    wrapped = dice_ml.Model(model=model, backend="sklearn")
+    dice = dice_ml.Dice(data, wrapped, method="random")
+    vary = [f.action.feature for f in solver._features]
+    times, out, ours_times = [], [], []
+    for i in range(len(accounts)):
+        account = accounts.iloc[[i]]
+        row = account.iloc[0]
+        ranges = {}
+        for f in solver._features:
+            x = row[f.action.feature]
+            if f.kind == "category":
+                ranges[f.action.feature] = [str(x), *allowed_values(f, x)]
+            elif f.action.direction == "decrease":
+                ranges[f.action.feature] = [max(f.lo, float(train[f.action.feature].min())), float(x)]
+            else:
+                ranges[f.action.feature] = [float(x), min(f.hi, float(train[f.action.feature].max()))]
+        checked = solver._adapter.validate(account)
+        start = time.perf_counter()
+        solver.solve(checked, DECISION)  # interleaved with DiCE, account by account: the same load for both
+        ours_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cf = dice.generate_counterfactuals(account, total_CFs=1, desired_class=0, features_to_vary=vary,
+                                                   permitted_range=ranges, stopping_threshold=1 - target,
+                                                   random_seed=0, verbose=False)
+            found = cf.cf_examples_list[0].final_cfs_df
+        except Exception as exc:  # noqa: BLE001 - DiCE raises bare exceptions when it finds nothing
+            found = None
+            _ = exc
+        times.append(time.perf_counter() - start)
+        if found is None or len(found) == 0:
+            out.append(None)
+            continue
+        cf_row = found.drop(columns=["bad"], errors="ignore").iloc[[0]][accounts.columns].astype(accounts.dtypes.to_dict())
+        changed = {c: cf_row.iloc[0][c] for c in accounts.columns if cf_row.iloc[0][c] != row[c]}
+        out.append((cf_row, changed))
+    return {"results": out, "times": np.array(times), "ours_times": np.array(ours_times)}
+
+
+def summarise_dice(solver: RecourseSolver, model, accounts: pd.DataFrame, target: float, out: dict,  # noqa: ANN001
+                   ours_costs: dict[int, float]) -> dict:
+    resolved = {f.action.feature: f for f in solver._features}
+    valid, changed, ratio, bad, found = [], [], [], 0, 0
+    for i, item in enumerate(out["results"]):
+        if item is None:
+            continue
+        found += 1
+        cf_row, diff = item
+        valid.append(bool(risk(model, cf_row)[0] <= target))
+        changed.append(len(diff))
+        bad += breaks(solver, accounts.iloc[i], diff)
+        cost = sum(change_cost(resolved[f], accounts.iloc[i][f], v) for f, v in diff.items() if f in resolved)
+        if i in ours_costs and ours_costs[i] > 0:
+            ratio.append(cost / ours_costs[i])
+    return {"name": "DiCE random", "valid": np.mean(valid) if valid else np.nan, "found": found, "n": len(out["results"]),
+            "changed_mean": np.mean(changed) if changed else np.nan, "changed_max": max(changed) if changed else 0,
+            "breaks": bad, "cost_ratio_median": np.median(ratio) if ratio else np.nan,
+            "p50_ms": 1000 * np.percentile(out["times"], 50), "p99_ms": 1000 * np.percentile(out["times"], 99),
+            "ours_p50_ms": 1000 * np.percentile(out["ours_times"], 50)}
+
+
+def bench_model(name: str, model, bundle, args, train: pd.DataFrame) -> None:  # noqa: ANN001
+    X = demo_data()
+    target = bundle.catalog.recourse.targets[DECISION]
+    scores = risk(model, X)
+    order = np.argsort(-scores, kind="stable")
+    chosen = [i for i in order if scores[i] > target][: args.accounts]
+    accounts = X.iloc[chosen].reset_index(drop=True)
+    solver = solver_for(model, bundle)
+    print(f"\n== {name}: {len(accounts)} adverse accounts (score > target {target}), "
+          f"{len(solver._features)} actionable features, max {solver.policy.max_changes} changes, "
+          f"method {solver.method}")
+    with threadpool_limits(1):
+        numba.set_num_threads(1)
+        single = run_ours(solver, model, accounts, target)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    every = run_ours(solver, model, accounts, target)
+    optimum = [brute_force_optimum(solver, model, accounts.iloc[[i]], target)
+               for i in range(min(args.optimum_accounts, len(accounts)))]
+    ours = summarise_ours("ours (exact cells)", solver, model, accounts, target, single, optimum)
+    print(f"  ours: validity {ours['valid']:.1%} of {ours['found']}/{ours['n']} accounts with a suggestion "
+          f"(statuses {ours['statuses']}); optimal {ours['optimal']} against brute force; features changed "
+          f"mean {ours['changed_mean']:.2f} max {ours['changed_max']}; constraint breaks {ours['breaks']}")
+    print(f"        time per account single-threaded p50 {ours['p50_ms']:.1f} ms p99 {ours['p99_ms']:.1f} ms; "
+          f"all cores p50 {1000 * np.percentile(every['times'], 50):.1f} ms p99 "
+          f"{1000 * np.percentile(every['times'], 99):.1f} ms")
+    n_dice = min(args.dice_accounts, len(accounts))
+    if n_dice:
+        ours_costs = {i: r.suggestions[0].cost for i, r in enumerate(single["results"][:n_dice]) if r.suggestions}
+        with threadpool_limits(1):
+            numba.set_num_threads(1)
+            dice = summarise_dice(solver, model, accounts.iloc[:n_dice], target,
+                                  run_dice(solver, model, accounts.iloc[:n_dice], target, train), ours_costs)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        ours_p50 = dice["ours_p50_ms"]
+        print(f"  DiCE: validity {dice['valid']:.1%} of {dice['found']}/{dice['n']} accounts with a counterfactual; "
+              f"cost / optimum median {dice['cost_ratio_median']:.2f}; features changed mean "
+              f"{dice['changed_mean']:.2f} max {dice['changed_max']}; constraint breaks {dice['breaks']}")
+        print(f"        time per account single-threaded p50 {dice['p50_ms']:.0f} ms p99 {dice['p99_ms']:.0f} ms; "
+              f"ours on the same {n_dice} accounts, timed alternately with DiCE, p50 {ours_p50:.1f} ms: "
+              f"{dice['p50_ms'] / ours_p50:.1f}x faster")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--dice-accounts", type=int, default=40)
+    parser.add_argument("--optimum-accounts", type=int, default=20)
+    args = parser.parse_args()
+    logging.getLogger("dice_ml").setLevel(logging.ERROR)
+    bundle = demo_bundle()
+    data = demo_data(with_target=True)
+    train = data.drop(columns=[TARGET]).assign(bad=(data[TARGET] == "bad").astype(int))
+    print(f"load average before: {os.getloadavg()}, cores {os.cpu_count()}")
+    bench_model("demo bundle (HistGradientBoosting, 120 trees, depth 4)", bundle.model, bundle, args, train)
+    bench_model("XGBoost pipeline (200 trees, depth 6)", xgboost_pipeline(bundle), bundle, args, train)
+    print(f"\nload average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
