@@ -270,6 +270,9 @@ class StoredDecision(BaseModel):
     record_hash: str
     issuer: IssuerOut | None = Field(default=None, description="The key that issued it (records written before migration 0002 have none).")
     reader: ReaderView | None = None
+    held: bool = Field(default=False, description="The change is held: a human review is open and the lender's "
+                                                 "profile holds decreases and closures meanwhile.")
+    review: dict[str, Any] | None = Field(default=None, description="The open review, if any: id, state, due date.")
 
 
 class AccountDecisions(BaseModel):

@@ -17,7 +17,8 @@ import typer
 
 __all__ = ["register"]
 
-_ROLES_HELP = "issuer (posts decisions), agent (reads them, what-if) or auditor (reads, exports, verifies, replays)"
+_ROLES_HELP = ("issuer (posts decisions, asks for reviews for the customer), agent (reads them, what-if, triages reviews), "
+               "auditor (reads, exports, verifies, replays) or reviewer (decides reviews)")
 
 DatabaseOption = Annotated[
     str | None,

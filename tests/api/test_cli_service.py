@@ -51,7 +51,7 @@ def test_serve_migrates_then_starts_uvicorn_with_the_factory(tmp_path, monkeypat
     result = CliRunner().invoke(_app(), ["serve", "--port", "8123", "--workers", "2", "--database-url", url])
     assert result.exit_code == 0, result.output
     assert calls == [("127.0.0.1", 8123, 2, "info")]
-    assert AuditStore(url, migrate=False).schema_revision() == "0004_merkle_log"
+    assert AuditStore(url, migrate=False).schema_revision() == "0005_reviews"
     import os
 
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"]  # several workers share their metrics through files

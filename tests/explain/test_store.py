@@ -66,7 +66,7 @@ def _draft(i: int, account: str = "acc-1") -> AuditRecord:
 
 
 def test_schema_is_migrated_on_start(store) -> None:
-    assert store.schema_revision() == "0004_merkle_log"
+    assert store.schema_revision() == "0005_reviews"
     assert store.ping()
     AuditStore(store.url).close()  # a second start (another worker) is a no-op
 
