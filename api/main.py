@@ -19,6 +19,7 @@ from api.limits import BodySizeLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import install_problem_handlers
 from api.pages import agent as agent_page
+from api.pages import reviews as review_pages
 from api.routes import audit, bundles, decisions, explanations, health
 from api.routes import log as log_routes
 from api.routes import reviews as review_routes
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.compute_slots = threading.BoundedSemaphore(settings.compute_concurrency)
     install_problem_handlers(app)
     for router in (decisions.router, explanations.router, bundles.router, audit.router, health.router,
-                   agent_page.router, log_routes.router, review_routes.router):
+                   review_pages.router, agent_page.router, log_routes.router, review_routes.router):
         app.include_router(router)
     # The last added is outermost: metrics time everything (413s included); the size limit answers before
     # anything reads the body.

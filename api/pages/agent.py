@@ -8,7 +8,7 @@ Security, in one place:
   HTTPS); the database keeps only the token's sha256, so any worker can serve the session and revoking the key
   ends it;
 - every form post carries a CSRF token that must match the session's (the sign-in form: a one-off cookie);
-- only ``agent`` and ``auditor`` keys may sign in (an ``issuer`` key gets 403);
+- only ``agent``, ``auditor`` and ``reviewer`` keys may sign in (an ``issuer`` key gets 403);
 - pages are sent with a strict Content-Security-Policy (no script at all, styles from ``/agent/assets``),
   ``no-store`` and ``no-referrer``;
 - every decision shown is logged (who read which account, when) before it is shown.
@@ -49,7 +49,7 @@ SESSION_COOKIE = "explain_session"
 SIGNIN_COOKIE = "explain_signin"
 LANG_COOKIE = "explain_lang"
 SESSION_SECONDS = 8 * 3600  # one working day
-PAGE_ROLES = ("agent", "auditor")
+PAGE_ROLES = ("agent", "auditor", "reviewer")
 MAX_FORM_BYTES = 8 * 1024
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
@@ -242,7 +242,10 @@ async def decision(request: Request, decision_id: str) -> Response:
     locale = _locale(request)
     view = _decision_view(request.app.state.bundles, record, locale)
     await run_in_threadpool(store.log_reads, session.caller, [record], via="page")
-    return _render(request, "decision.html", session=session, record=record, **view)
+    from api.routes.reviews import open_review  # the review stage's routes, imported when first needed
+
+    review = await run_in_threadpool(open_review, store, record.decision_id)
+    return _render(request, "decision.html", session=session, record=record, open_review=review, **view)
 
 
 # ---------------------------------------------------------------------------------------- decision view

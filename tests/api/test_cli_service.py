@@ -41,7 +41,7 @@ def test_keys_create_refuses_an_unknown_role(tmp_path, monkeypatch) -> None:
     result = CliRunner().invoke(_app(), ["keys", "create", "--role", "root", "--database-url",
                                          f"sqlite:///{tmp_path / 'k.db'}"])
     assert result.exit_code == 2
-    assert "'--role' must be one of 'issuer', 'agent', 'auditor'. Got 'root'" in result.output
+    assert "'--role' must be one of 'issuer', 'agent', 'auditor', 'reviewer'. Got 'root'" in result.output
 
 
 def test_serve_migrates_then_starts_uvicorn_with_the_factory(tmp_path, monkeypatch) -> None:

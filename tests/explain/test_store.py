@@ -136,7 +136,7 @@ def test_api_keys_are_stored_hashed_and_checked(store) -> None:
 
 
 def test_api_key_role_is_validated(store) -> None:
-    with pytest.raises(ValueError, match="'role' must be one of 'issuer', 'agent', 'auditor'. Got 'admin'"):
+    with pytest.raises(ValueError, match="'role' must be one of 'issuer', 'agent', 'auditor', 'reviewer'. Got 'admin'"):
         store.create_api_key("admin")
 
 
