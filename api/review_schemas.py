@@ -39,7 +39,8 @@ class ReviewActionRequest(BaseModel):
                                   "circumstances_changed", "assessment_error"]] = Field(default_factory=list,
                                                                                        max_length=6)
     new_limit: float | None = Field(default=None, ge=0, lt=1e12,
-                                    description="The limit an overturn puts in place (a closure: default the old limit).")
+                                    description="The limit an overturn puts in place (a closure: default the old "
+                                                "limit).")
     facts: dict[str, FactValue] = Field(default_factory=dict, max_length=50,
                                         description="A what-if's corrected facts, on top of the request's.")
 

@@ -62,7 +62,8 @@ def _review_view(request: Request, review: Any, record: Any, locale: str) -> dic
         body = e.body
         events.append({"event": e, "when": _when(e.at, locale), "text": body.get("rationale") or body.get("note")
                        or body.get("statement") or "",
-                       "reasons": body.get("outcome_reasons") or (body.get("outcome") or {}).get("outcome_reasons") or [],
+                       "reasons": body.get("outcome_reasons")
+                       or (body.get("outcome") or {}).get("outcome_reasons") or [],
                        "new_limit": _money(body["new_decision"]["new_limit"], currency, locale)
                        if body.get("new_decision") else None})
     outcome_notices = []
@@ -72,7 +73,8 @@ def _review_view(request: Request, review: Any, record: Any, locale: str) -> dic
             if notice is not None:
                 outcome_notices.append({"locale": code, "lang": "zh-CN" if code == "zh_CN" else "en",
                                         "notice": notice})
-    what_ifs = [{"when": _when(e.at, locale), "score": format_decimal(e.body["score"], format="0.000", locale=locale), "reasons": [r["code"] for r in e.body["reasons"]],
+    what_ifs = [{"when": _when(e.at, locale), "score": format_decimal(e.body["score"], format="0.000", locale=locale),
+                 "reasons": [r["code"] for r in e.body["reasons"]],
                  "facts": e.body["facts"]} for e in review.events if e.action == "what_if"]
     request_body = review.request.body
     return {"review": review, "events": events, "statement": request_body.get("statement", ""),

@@ -85,7 +85,8 @@ def create_review(
     bundles: BundlesDep, metrics: MetricsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255,
                                                   pattern=NO_CONTROL,
-                                                  description="Retry-safe: the same key returns the first response.")] = None,
+                                                  description="Retry-safe: the same key returns the first "
+                                                              "response.")] = None,
 ) -> Response:
     """Opens a review in state ``requested``, with its due date from the jurisdiction. Refused (409) after the
     profile's review window or while another review of the decision is open. With an ``Idempotency-Key`` a

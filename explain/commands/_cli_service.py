@@ -92,7 +92,8 @@ def serve_demo(
     url_db = _database_url(database_url)
     _prepare_environment(workers)
     store = AuditStore(url_db)
-    keys = {role: store.create_api_key(role, name=f"demo-{role}")[0] for role in ("issuer", "agent", "auditor")}
+    keys = {role: store.create_api_key(role, name=f"demo-{role}")[0]
+            for role in ("issuer", "agent", "auditor", "reviewer")}
     store.close()
     url = f"http://{host}:{port}"
     body = ('{"account_ref": "6222-0001", "bundle": "german-credit-demo", "decision": "limit_decrease", '

@@ -379,3 +379,41 @@ def test_reviews_are_on_the_log_verify_and_replay(fresh_service, decision_body, 
                              "'overturned', 'k', 'n', 'agent', '{}')"), {"r": rid, "d": issued["decision_id"]})
     code, report = verify()
     assert code != 0 and any("review event" in p and "not on the log" in p for p in report["log"]["problems"])
+
+
+# ------------------------------------------------------------------------------------------------- report
+def test_the_compliance_report_counts_reviews_deadlines_overturns_and_disagreement(fresh_service, decision_body) -> None:
+    svc = fresh_service
+    a, b = ({"Authorization": f"Bearer {svc.store.create_api_key('reviewer', name=n)[0]}"} for n in ("ra", "rb"))
+    ids = []
+    for _ in range(4):
+        body = decision_body(**{"notice_date": TODAY.isoformat(), "effective_date": None})
+        issued = svc.client.post("/v1/decisions", json=body, headers=svc.auth("issuer")).json()
+        review = ask(svc, issued["decision_id"]).json()
+        act(svc, review["review_id"], svc.auth("agent"), "triage")
+        ids.append((review["review_id"], issued["reasons"][0]["code"]))
+    act(svc, ids[0][0], a, "uphold", rationale="x", outcome_reasons=["reasons_confirmed"])
+    act(svc, ids[1][0], a, "overturn", rationale="x", outcome_reasons=["facts_corrected"], new_limit=9000)
+    act(svc, ids[2][0], b, "overturn", rationale="x", outcome_reasons=["facts_corrected"], new_limit=20000)
+    act(svc, ids[2][0], a, "reject", rationale="not enough evidence")
+    act(svc, ids[2][0], b, "overturn", rationale="more evidence", outcome_reasons=["facts_corrected"], new_limit=20000)
+    act(svc, ids[2][0], a, "confirm", rationale="ok")
+    with svc.store.engine.begin() as conn:  # the fourth came in 20 days ago: 5 days overdue, still open
+        conn.execute(sa.text("UPDATE reviews SET due_date = :d WHERE review_id = :r"),
+                     {"d": (TODAY - dt.timedelta(days=5)).isoformat(), "r": ids[3][0]})
+    figures = svc.client.get("/v1/audit/report", params={"format": "json", "sample": 0},
+                             headers=svc.auth("auditor")).json()["reviews"]
+    assert figures["total"] == 4 and figures["by_state"] == {"in_review": 1, "overturned": 2, "upheld": 1}
+    assert figures["decided"] == 3 and figures["on_time"] == 3 and figures["overdue_open"] == 1
+    assert figures["days_to_decision"] == {"median": 0, "max": 0}
+    assert figures["overturn_rate"] == pytest.approx(2 / 3)
+    assert {r["key"]: (r["decided"], r["overturned"]) for r in figures["by_reviewer"]} == {"ra": (2, 1), "rb": (1, 1)}
+    groups: dict[str, list[int]] = {}
+    for (rid, code), outcome in zip(ids[:3], (0, 1, 1), strict=True):
+        groups.setdefault(code, [0, 0])
+        groups[code][0] += 1
+        groups[code][1] += outcome
+    assert {r["key"]: [r["decided"], r["overturned"]] for r in figures["by_reason_group"]} == groups
+    assert figures["second_looks"] == 2 and figures["disagreements"] == 1 and figures["disagreement_rate"] == 0.5
+    html = svc.client.get("/v1/audit/report", params={"locale": "en", "sample": 0}, headers=svc.auth("auditor")).text
+    assert "Human review" in html and "A second reviewer disagreed 1 times in 2 second looks (50.0%)." in html
