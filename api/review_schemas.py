@@ -45,7 +45,21 @@ class ReviewActionRequest(BaseModel):
                                         description="A what-if's corrected facts, on top of the request's.")
 
 
+_EVENT = {"id": 7, "review_id": "1b2c3d4e-0000-4000-8000-000000000001",
+          "decision_id": "8a4c1f62-3a0e-4a43-9a8e-3f0f3d1e5b1c",
+          "seq": 1, "at": "2026-12-05T08:00:00.000000+00:00", "action": "request", "from_state": "",
+          "to_state": "requested", "key_id": "3f9c0a7b21d4e856", "key_name": "lender-x", "role": "issuer",
+          "body": {"statement": "Please look again.", "facts": {}, "channel": "phone"}}
+_REVIEW = {"review_id": _EVENT["review_id"], "decision_id": _EVENT["decision_id"], "account_ref": "6222-0001",
+           "state": "requested", "awaiting_second_reviewer": False, "allowed_actions": ["triage", "note", "withdraw"],
+           "held": True, "jurisdiction": "CN", "requested_at": _EVENT["at"], "due_date": "2026-12-20",
+           "overdue": False, "decided_at": None, "statement": "Please look again.", "facts": {}, "channel": "phone",
+           "outcome": None, "events": [_EVENT]}
+
+
 class ReviewEventOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_EVENT]})
+
     id: int
     review_id: str
     decision_id: str
@@ -62,6 +76,8 @@ class ReviewEventOut(BaseModel):
 
 class ReviewOut(BaseModel):
     """A review: its state, the moves it allows, its due date, and every event in order."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_REVIEW]})
 
     review_id: str
     decision_id: str
@@ -85,11 +101,18 @@ class ReviewOut(BaseModel):
 class ReviewQueue(BaseModel):
     """Reviews, overdue open ones first, then by due date."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"overdue": 0, "reviews": [_REVIEW]}]})
+
     overdue: int
     reviews: list[ReviewOut]
 
 
 class ReviewReplay(BaseModel):
+    """Each outcome notice of a review rendered again from its stored inputs: identical or not, per locale."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"review_id": _EVENT["review_id"], "state": "upheld", "identical": True,
+         "notices": [{"seq": 3, "action": "uphold", "identical": True, "locales": {"zh_CN": True, "en": True}}]}]})
     review_id: str
     state: str
     identical: bool

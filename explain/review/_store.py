@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection
 
 from explain.audit._audit import canonical_json
 from explain.audit._leaves import REVIEW, review_leaf_hash
-from explain.audit._store import (AuditStore, Caller, IdempotencyClaim, IdempotencyConflictError, IdempotencyRow,
-                                  LogEntryRow, StoredResponse, utc_timestamp)
+from explain.audit._store import (AuditRow, AuditStore, Caller, IdempotencyClaim, IdempotencyConflictError,
+                                  IdempotencyRow, LogEntryRow, StoredResponse, utc_timestamp)
 from explain.review._errors import ReviewOpenError, TransitionError
 from explain.review._records import Review, event_from_row
 from explain.review._tables import ReviewEventRow, ReviewRow
@@ -67,6 +67,9 @@ class ReviewStore:
                     if seen.request_sha256 != idempotency.request_sha256:
                         raise IdempotencyConflictError(idempotency.key)
                     return Opened(review=None, response=seen, replayed=True)
+            # Lock the decision's record (PostgreSQL; SQLite's write lock is already held): two requests for
+            # the same decision at once then see each other, and only one review is opened.
+            conn.execute(sa.select(AuditRow.seq).where(AuditRow.decision_id == decision_id).with_for_update()).first()
             busy = conn.execute(sa.select(ReviewRow.review_id, ReviewRow.state).where(
                 ReviewRow.decision_id == decision_id, ReviewRow.state.in_(_OPEN)).with_for_update()).first()
             if busy is not None:

@@ -147,6 +147,57 @@ def test_only_the_issuer_asks_and_unknown_decisions_are_404(service, decision, r
     assert_problem(ask(service, "00000000-0000-0000-0000-000000000000"), 404)
 
 
+def test_simultaneous_requests_open_one_review(service, decision) -> None:
+    """Eight requests for the same decision at once (the domain call, from threads): one review, seven refusals."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from explain import demo_bundle
+    from explain.review import ReviewOpenError, ReviewStore, request_review
+
+    issued = decision()
+    record = service.store.get(issued["decision_id"])
+    caller = service.store.authenticate(service.keys["issuer"])
+
+    def one(i: int) -> str:
+        try:
+            request_review(ReviewStore(service.store), record, demo_bundle(), caller=caller, statement=f"try {i}",
+                           channel="app")
+            return "opened"
+        except ReviewOpenError:
+            return "refused"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(one, range(8)))
+    assert outcomes == ["opened"] + ["refused"] * 7
+    assert len(ReviewStore(service.store).for_decision(issued["decision_id"])) == 1
+
+
+def test_simultaneous_decisions_one_lands_the_other_is_refused(service, decision, reviewers) -> None:
+    """Two reviewers decide the same review at once: one outcome is recorded, the other gets the 409."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from explain import demo_bundle
+    from explain.review import ReviewStore, TransitionError
+    from explain.review import act as review_act
+
+    review = in_review(service, decision)
+    record = service.store.get(review["decision_id"])
+    callers = [service.store.authenticate(h["Authorization"].split()[1]) for h in reviewers.values()]
+
+    def one(caller) -> str:  # noqa: ANN001
+        try:
+            review_act(ReviewStore(service.store), review["review_id"], "uphold", caller=caller, record=record,
+                       bundle=demo_bundle(), rationale="stands", outcome_reasons=["reasons_confirmed"])
+            return "upheld"
+        except TransitionError:
+            return "refused"
+
+    with ThreadPoolExecutor(2) as pool:
+        assert sorted(pool.map(one, callers)) == ["refused", "upheld"]
+    final = ReviewStore(service.store).get(review["review_id"])
+    assert [e.action for e in final.events] == ["request", "triage", "uphold"]
+
+
 # ------------------------------------------------------------------------------------------- transitions
 def test_every_allowed_transition(service, decision, reviewers) -> None:
     a, b = reviewers["reviewer-a"], reviewers["reviewer-b"]
