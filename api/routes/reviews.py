@@ -153,7 +153,10 @@ def _review(store: AuditStore, review_id: str) -> Review:
 
 @router.get("/reviews/{review_id}", response_model=ReviewOut, responses=_ERRORS, summary="One review")
 def get_review(review_id: DecisionIdPath, caller: ReaderCaller, store: StoreDep) -> ReviewOut:
-    return _out(_review(store, review_id))
+    """The review with every event; reading it is logged as a read of its decision (who looked at which account)."""
+    review = _review(store, review_id)
+    store.log_reads(caller, [_decision(store, review.decision_id)], via="api")
+    return _out(review)
 
 
 @router.post("/reviews/{review_id}/actions", response_model=ReviewOut, responses=_ERRORS,
