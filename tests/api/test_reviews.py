@@ -198,6 +198,26 @@ def test_simultaneous_decisions_one_lands_the_other_is_refused(service, decision
     assert [e.action for e in final.events] == ["request", "triage", "uphold"]
 
 
+@pytest.mark.parametrize(("pack", "review", "days"), [("CN", "", 15), ("US", "", 30), ("EU", "reply_days = 10", 10)])
+def test_the_due_date_follows_the_jurisdiction_pack(service, decision, pack, review, days) -> None:
+    """The same request under each pack's profile: the due date is the pack's (or the lender's own) bound."""
+    import dataclasses
+
+    from review_support import profile
+
+    from explain import demo_bundle
+    from explain.review import ReviewStore, request_review
+
+    bundle = dataclasses.replace(demo_bundle(), profile=profile(pack, review))
+    record = service.store.get(decision()["decision_id"])
+    caller = service.store.authenticate(service.keys["issuer"])
+    now = dt.datetime(TODAY.year, TODAY.month, TODAY.day, 23, 59, tzinfo=dt.UTC)
+    opened = request_review(ReviewStore(service.store), record, bundle, caller=caller, statement="why?",
+                            channel="branch", now=now)
+    assert opened.review.jurisdiction == pack
+    assert opened.review.due_date == (TODAY + dt.timedelta(days=days)).isoformat()
+
+
 # ------------------------------------------------------------------------------------------- transitions
 def test_every_allowed_transition(service, decision, reviewers) -> None:
     a, b = reviewers["reviewer-a"], reviewers["reviewer-b"]

@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+from review_support import profile
 
 from explain import demo_bundle
-from explain.notices._profile import DEMO_PROFILE_PATH, LenderProfile, demo_profile
+from explain.notices._profile import demo_profile
 from explain.review import (FINAL_STATES, OUTCOME_REASONS, PACK_REPLY_DAYS, Action, ReviewInputError, ReviewPolicy,
                             State, allowed_actions, next_state, render_outcome_notices)
 
@@ -23,26 +23,6 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "review_outcome"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 PARTS = {"subject.txt": "subject", "letter.txt": "text", "letter.html": "html", "short.txt": "short"}
 LOCALES = ("zh_CN", "en")
-US_LEGAL = """[legal]
-agency = "Consumer Financial Protection Bureau"
-agency_address = "1700 G Street NW, Washington, DC 20552"
-"""
-EU_LEGAL = """[legal]
-supervisor = "the Example Financial Supervisory Authority"
-"""
-
-
-def profile(pack: str = "CN", review: str = "") -> LenderProfile:
-    """The demo profile moved to ``pack``, with ``review`` lines in its ``[review]`` table."""
-    text = DEMO_PROFILE_PATH.read_text(encoding="utf-8")
-    if pack != "CN":
-        text = text.replace('jurisdiction = "CN"', f'jurisdiction = "{pack}"')
-        text = text[:text.index("[legal]")] + {"US": US_LEGAL, "EU": EU_LEGAL}[pack]
-    for line in review.splitlines():  # an override replaces the demo's own line
-        key = line.split("=")[0].strip()
-        text = "".join(t for t in text.splitlines(keepends=True) if not t.startswith(f"{key} ="))
-    text = text.replace("[review]\n", f"[review]\n{review}\n")
-    return LenderProfile.from_dict(tomllib.loads(text), source=text, phrases=demo_profile().phrases)
 
 
 # ------------------------------------------------------------------------------------------ state machine
