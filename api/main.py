@@ -22,8 +22,10 @@ from api.limits import BodySizeLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import install_problem_handlers
 from api.pages import agent as agent_page
+from api.pages import reviews as review_pages
 from api.routes import audit, bundles, decisions, explanations, health
 from api.routes import log as log_routes
+from api.routes import reviews as review_routes
 from api.service import BundleRegistry
 from api.throttle import AuthThrottle
 from api.settings import Settings, get_settings
@@ -38,7 +40,7 @@ Explains credit-limit decisions: lender systems post a decision, the service sco
 chooses the principal reasons, renders the customer's notices (zh_CN and en) and appends a tamper-evident
 audit record. Support agents read decisions back in their own language; auditors export, verify and replay.
 
-Authenticate with `Authorization: Bearer <key>`; keys carry one role: `issuer`, `agent` or `auditor`
+Authenticate with `Authorization: Bearer <key>`; keys carry one role: `issuer`, `agent`, `auditor` or `reviewer`
 (`explain keys create --role ROLE`). Every error is an RFC 9457 problem details document.
 """
 
@@ -118,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.compute_slots = threading.BoundedSemaphore(settings.compute_concurrency)
     install_problem_handlers(app)
     for router in (decisions.router, explanations.router, bundles.router, audit.router, health.router,
-                   agent_page.router, log_routes.router):
+                   review_pages.router, agent_page.router, log_routes.router, review_routes.router):
         app.include_router(router)
     # The last added is outermost: metrics time everything (413s included); the size limit answers before
     # anything reads the body.

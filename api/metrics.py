@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
 
 __all__ = ["Metrics", "MetricsMiddleware"]
@@ -49,6 +49,18 @@ class Metrics:
             "Requests answered with an error status, by route template and status.",
             ["route", "status"],
             registry=self.registry,
+        )
+        self.review_events = Counter(
+            "explain_review_events",
+            "Actions taken on human reviews, by action.",
+            ["action"],
+            registry=self.registry,
+        )
+        self.reviews_overdue = Gauge(
+            "explain_reviews_overdue",
+            "Open reviews past their due date, as of the last queue read.",
+            registry=self.registry,
+            multiprocess_mode="max",
         )
 
         self.auth_failures = Counter(

@@ -350,6 +350,9 @@ class StoredDecision(BaseModel):
     issuer: IssuerOut | None = Field(default=None, description="The key that issued it (records written before migration 0002 have none).")
     reader: ReaderView | None = None
     recourse: RecourseOut | None = Field(default=None, description="What would change it, as recorded (adverse decisions).")
+    held: bool = Field(default=False, description="The change is held: a human review is open and the lender's "
+                                                 "profile holds decreases and closures meanwhile.")
+    review: dict[str, Any] | None = Field(default=None, description="The open review, if any: id, state, due date.")
 
 
 class AccountDecisions(BaseModel):

@@ -12,7 +12,7 @@ Security, in one place:
   sign-out too, and it ends the session in the database before the cookie is dropped;
 - paths and lookups are checked before the database sees them (no control characters; account references by
   :mod:`explain.notices._account_ref`), and an agent key's scope hides what it may not read;
-- only ``agent`` and ``auditor`` keys may sign in (an ``issuer`` key gets 403);
+- only ``agent``, ``auditor`` and ``reviewer`` keys may sign in (an ``issuer`` key gets 403);
 - pages are sent with a strict Content-Security-Policy (no script at all, styles from ``/agent/assets``),
   ``no-store`` and ``no-referrer``;
 - every decision shown is logged (who read which account, when) before it is shown.
@@ -58,7 +58,7 @@ SESSION_COOKIE = "explain_session"
 SIGNIN_COOKIE = "explain_signin"
 LANG_COOKIE = "explain_lang"
 SESSION_SECONDS = 8 * 3600  # one working day
-PAGE_ROLES = ("agent", "auditor")
+PAGE_ROLES = ("agent", "auditor", "reviewer")
 MAX_FORM_BYTES = 8 * 1024
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
@@ -299,7 +299,10 @@ async def decision(request: Request, decision_id: str) -> Response:
     locale = _locale(request)
     view = _decision_view(request.app.state.bundles, record, locale)
     await run_in_threadpool(store.log_reads, session.caller, [record], via="page")
-    return _render(request, "decision.html", session=session, record=record, **view)
+    from api.routes.reviews import open_review  # the review stage's routes, imported when first needed
+
+    review = await run_in_threadpool(open_review, store, record.decision_id)
+    return _render(request, "decision.html", session=session, record=record, open_review=review, **view)
 
 
 # ---------------------------------------------------------------------------------------- decision view

@@ -12,6 +12,7 @@ from api.routing import GuardedRoute
 from api.params import MAX_OFFSET, NO_CONTROL, AccountRefPath, DecisionIdPath, LocaleQuery
 from api.problems import Problem
 from api.routes._views import bundle_ref, notices_out, stored
+from api.routes.reviews import open_review
 from api.schemas import AccountDecisions, DecisionRequest, DecisionResponse, ProblemDetails, StoredDecision
 from api.service import BundleRegistry, UnknownBundleError, compute, decision_inputs, make_record, reader_reasons
 from explain.audit._audit import AuditRecord, canonical_json
@@ -160,7 +161,12 @@ def get_decision(
         raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.")
     reader = _reader(bundles, record, locale)
     store.log_reads(caller, [record], via="api")  # who looked at which account, before it is shown
-    return stored(record, reader)
+    view = stored(record, reader)
+    review = open_review(store, record.decision_id)
+    if review is not None:
+        view.held = review.held
+        view.review = {"review_id": review.review_id, "state": review.state.value, "due_date": review.due_date}
+    return view
 
 
 @router.get(

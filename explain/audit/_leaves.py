@@ -4,7 +4,8 @@ A decision's leaf names the decision, the sha256 of its whole hashed payload (in
 the bundle's hash, which pins its model, catalog *and translations*, the template hash, the issuer, and the
 hash of every rendered notice) and those notice hashes again, in the clear: so a customer holding one notice
 and its receipt can recompute the leaf without seeing anything else of the record. A read's leaf is every
-column of its access-log row. Both are canonical JSON (:func:`explain.audit._audit.canonical_json`), and
+column of its access-log row; a review event's leaf is every column of its ``review_events`` row (the
+action, who took it, when, and its body: statement, rationale, outcome and outcome notices). All are canonical JSON (:func:`explain.audit._audit.canonical_json`), and
 the leaf hash is RFC 9162's ``SHA-256(0x00 || bytes)``.
 """
 
@@ -17,13 +18,17 @@ from typing import Any
 from explain.audit._audit import AuditRecord, canonical_json
 from explain.audit._merkle import leaf_hash
 
-__all__ = ["DECISION", "READ", "READ_FIELDS", "decision_leaf", "decision_leaf_hash", "leaf_bytes", "read_leaf",
-           "read_leaf_hash"]
+__all__ = ["DECISION", "READ", "READ_FIELDS", "REVIEW", "REVIEW_FIELDS", "decision_leaf", "decision_leaf_hash",
+           "leaf_bytes", "read_leaf", "read_leaf_hash", "review_leaf", "review_leaf_hash"]
 
 DECISION = "decision"
 READ = "read"
 #: The columns of an access-log row that a read's leaf covers.
 READ_FIELDS = ("at", "key_id", "key_name", "role", "account_ref", "decision_id", "via")
+REVIEW = "review"
+#: The columns of a ``review_events`` row that a review event's leaf covers (explain.review writes them).
+REVIEW_FIELDS = ("id", "review_id", "decision_id", "seq", "at", "action", "from_state", "to_state", "key_id",
+                 "key_name", "role", "body")
 
 
 def decision_leaf(record: AuditRecord) -> dict[str, Any]:
@@ -47,3 +52,11 @@ def read_leaf(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def read_leaf_hash(row: Mapping[str, Any]) -> str:
     return leaf_hash(leaf_bytes(read_leaf(row))).hex()
+
+
+def review_leaf(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": REVIEW, **{name: row[name] for name in REVIEW_FIELDS}}
+
+
+def review_leaf_hash(row: Mapping[str, Any]) -> str:
+    return leaf_hash(leaf_bytes(review_leaf(row))).hex()

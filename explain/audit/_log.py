@@ -30,7 +30,8 @@ from sqlalchemy.engine import Connection
 
 from explain.audit._audit import notice_sha256
 from explain.audit._checkpoint import Checkpoint, CheckpointError, Signer, Verifier
-from explain.audit._leaves import DECISION, READ, READ_FIELDS, decision_leaf, leaf_bytes, read_leaf
+from explain.audit._leaves import (DECISION, READ, READ_FIELDS, REVIEW, REVIEW_FIELDS, decision_leaf, leaf_bytes,
+                                   read_leaf, review_leaf)
 from explain.audit._merkle import (CompactRange, ProofError, consistency_proof, inclusion_proof, leaf_hash,
                                    nodes_needed, root, verify_consistency, verify_inclusion)
 from explain.audit._store import (AccessRow, AuditRow, AuditStore, LogCheckpointRow, LogEntryRow, LogNodeRow,
@@ -41,6 +42,9 @@ __all__ = ["AuditLog", "LogVerification", "NotIntegratedError", "Receipt", "veri
 _SEQUENCER_LOCK = 0x6578706C6F67  # "explog": the pg advisory lock id held by the integrating sequencer
 _RECORDS = AuditRow.__table__
 _ENTRIES = LogEntryRow.__table__
+#: The review events (revision 0006_reviews, written by explain.review): named here, not imported, so the log
+#: does not depend on the review stage.
+_REVIEW_EVENTS = sa.table("review_events", *(sa.column(name) for name in REVIEW_FIELDS))
 
 
 class NotIntegratedError(LookupError):
@@ -293,6 +297,9 @@ class AuditLog:
                 read_ids = [int(e.ref) for e in entries if e.kind == READ]
                 reads = {str(r["id"]): r for r in conn.execute(sa.select(AccessRow.__table__)
                                                                .where(AccessRow.id.in_(read_ids))).mappings()} if read_ids else {}
+                event_ids = [int(e.ref) for e in entries if e.kind == REVIEW]
+                events = {str(r["id"]): r for r in conn.execute(sa.select(_REVIEW_EVENTS)
+                                                                .where(_REVIEW_EVENTS.c.id.in_(event_ids))).mappings()} if event_ids else {}
             for e in entries:
                 if e.kind == DECISION:
                     record = records.get(e.ref)
@@ -315,6 +322,12 @@ class AuditLog:
                         yield e, None, f"the read {e.ref} (an access-log row) is missing"
                         continue
                     yield e, leaf_hash(leaf_bytes(read_leaf({k: row[k] for k in READ_FIELDS}))), None
+                elif e.kind == REVIEW:
+                    row = events.get(e.ref)
+                    if row is None:
+                        yield e, None, f"the review event {e.ref} is missing"
+                        continue
+                    yield e, leaf_hash(leaf_bytes(review_leaf(row))), None
                 else:
                     yield e, None, f"entry {e.leaf_index} has an unknown kind {e.kind!r}"
             if len(entries) < batch_size:
@@ -412,5 +425,10 @@ class AuditLog:
                 e.c.kind == READ, e.c.ref == sa.cast(reads.c.id, sa.String))).limit(1)).scalar_one_or_none()
             if orphan is not None:
                 problems.append(f"the read {orphan} is not on the log")
+            events = _REVIEW_EVENTS
+            orphan = conn.execute(sa.select(events.c.id).where(~sa.exists().where(
+                e.c.kind == REVIEW, e.c.ref == sa.cast(events.c.id, sa.String))).limit(1)).scalar_one_or_none()
+            if orphan is not None:
+                problems.append(f"the review event {orphan} is not on the log")
         return problems
 

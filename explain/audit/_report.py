@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import random
+from datetime import UTC, datetime
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -122,6 +123,8 @@ class ComplianceReport:
     replay: dict[str, Any] = field(default_factory=dict)
     issuance: list[dict[str, Any]] = field(default_factory=list)
     access: dict[str, Any] = field(default_factory=dict)
+    #: Human reviews requested in the period (explain.review._report.review_figures); empty when none.
+    reviews: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -322,7 +325,7 @@ def report_from_store(store: Any, *, bundles: Iterable[ModelBundle], since: str 
     bundles = list(bundles)
     by_name = {b.name: b for b in bundles}
     verification = store.verify()
-    return build_report(
+    report = build_report(
         store.iter_records(since=since, until=until),
         bundles=bundles,
         verification=verification,
@@ -333,3 +336,10 @@ def report_from_store(store: Any, *, bundles: Iterable[ModelBundle], since: str 
         sample_size=sample_size,
         seed=seed,
     )
+    from explain.review._report import review_figures  # the review stage builds on this one: imported late
+    from explain.review._store import ReviewStore
+
+    reviews = [r for r in ReviewStore(store).iter_reviews()
+               if (since is None or r.requested_at >= since) and (until is None or r.requested_at < until)]
+    report.reviews = review_figures(reviews, store.get, today=datetime.now(UTC).date())
+    return report

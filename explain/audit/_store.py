@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: The roles an API key may carry.
-ROLES = ("issuer", "agent", "auditor")
+ROLES = ("issuer", "agent", "auditor", "reviewer")
 #: The embedded default store: a SQLite file under the repository's (git-ignored) ``var/``.
 DEFAULT_DATABASE_URL = f"sqlite:///{Path(__file__).resolve().parents[2] / 'var' / 'explain.db'}"
 

@@ -17,7 +17,8 @@ import typer
 
 __all__ = ["register"]
 
-_ROLES_HELP = "issuer (posts decisions), agent (reads them, what-if) or auditor (reads, exports, verifies, replays)"
+_ROLES_HELP = ("issuer (posts decisions, asks for reviews for the customer), agent (reads them, what-if, triages reviews), "
+               "auditor (reads, exports, verifies, replays) or reviewer (decides reviews)")
 
 DatabaseOption = Annotated[
     str | None,
@@ -135,7 +136,8 @@ def serve_demo(
     url_db = _database_url(database_url)
     _prepare_environment(workers)
     store = AuditStore(url_db)
-    keys = {role: store.create_api_key(role, name=f"demo-{role}")[0] for role in ("issuer", "agent", "auditor")}
+    keys = {role: store.create_api_key(role, name=f"demo-{role}")[0]
+            for role in ("issuer", "agent", "auditor", "reviewer")}
     store.close()
     url = f"http://{host}:{port}"
     body = ('{"account_ref": "6222-0001", "bundle": "german-credit-demo", "decision": "limit_decrease", '

@@ -48,10 +48,10 @@ _SIGNATURE_CHARS = frozenset("【】[]%{}")
 #: per-locale tables (``[lender.names]`` ...) by locale.
 PROFILE_TABLES: dict[str, tuple[str, ...]] = {
     "": ("lender", "contact", "review", "legal", "wording"),
-    "lender": ("name", "names", "jurisdiction", "short_name", "short_names", "address", "voice", "sms_signature",
-               "data_sources"),
+    "lender": ("name", "names", "jurisdiction", "address", "voice", "sms_signature", "data_sources"),
     "contact": ("phone", "email", "url", "short_url", "short_details", "app"),
-    "review": ("window_days", "notice_period_days", "holds_decision", "advice"),
+    # holds_decision, second_reviewer_above and reply_days are read by explain.review's policy as well
+    "review": ("window_days", "notice_period_days", "holds_decision", "advice", "second_reviewer_above", "reply_days"),
 }
 
 

@@ -25,6 +25,7 @@ with warnings.catch_warnings():
 from api.main import create_app
 from apihelpers import make_settings
 from explain import demo_bundle
+from explain.audit._store import ROLES
 
 _spec = importlib.util.spec_from_file_location("explain_tests_dbsupport_api", Path(__file__).parents[1] / "dbsupport.py")
 dbsupport = importlib.util.module_from_spec(_spec)
@@ -63,7 +64,7 @@ class Service:
         self.app = app
         self.client = client
         self.store = app.state.store
-        self.keys = {role: self.store.create_api_key(role, name=f"test-{role}")[0] for role in ("issuer", "agent", "auditor")}
+        self.keys = {role: self.store.create_api_key(role, name=f"test-{role}")[0] for role in ROLES}
 
     def auth(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}

@@ -41,7 +41,7 @@ def test_keys_create_refuses_an_unknown_role(tmp_path, monkeypatch) -> None:
     result = CliRunner().invoke(_app(), ["keys", "create", "--role", "root", "--database-url",
                                          f"sqlite:///{tmp_path / 'k.db'}"])
     assert result.exit_code == 2
-    assert "'--role' must be one of 'issuer', 'agent', 'auditor'. Got 'root'" in result.output
+    assert "'--role' must be one of 'issuer', 'agent', 'auditor', 'reviewer'. Got 'root'" in result.output
 
 
 def test_serve_migrates_then_starts_uvicorn_with_the_factory(tmp_path, monkeypatch) -> None:
@@ -51,7 +51,7 @@ def test_serve_migrates_then_starts_uvicorn_with_the_factory(tmp_path, monkeypat
     result = CliRunner().invoke(_app(), ["serve", "--port", "8123", "--workers", "2", "--database-url", url])
     assert result.exit_code == 0, result.output
     assert calls == [("127.0.0.1", 8123, 2, "info", "reuseport")]  # SO_REUSEPORT sockets by default
-    assert AuditStore(url, migrate=False).schema_revision() == "0005_agent_scopes"
+    assert AuditStore(url, migrate=False).schema_revision() == "0006_reviews"
     import os
 
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"]  # several workers share their metrics through files

@@ -48,7 +48,7 @@ def test_records_from_0001_still_verify_after_0002(tmp_path) -> None:
             ", ".join(row), ", ".join(f":{k}" for k in row))), row)
         conn.execute(sa.text("UPDATE chain_head SET seq = 1, record_hash = :h"), {"h": old.record_hash})
     store.migrate()
-    assert store.schema_revision() == "0005_agent_scopes"
+    assert store.schema_revision() == "0006_reviews"
     appended = store.append(_draft(2, issuer_key_id="abc", issuer_key_name="lender-x"))
     assert store.verify().ok and store.verify().checked == 2
     assert store.get("d-1").issuer_key_id is None
@@ -69,7 +69,7 @@ def test_0003_adds_the_access_log_and_sessions_and_downgrades_cleanly(tmp_path) 
     assert not {"access_log", "agent_sessions"} & set(sa.inspect(store.engine).get_table_names())
     _insert_as_0002(store, _draft(1).chained(seq=1, prev_hash="0" * 64, created_at="2026-11-01T00:00:00.000000+00:00"))
     store.migrate()
-    assert store.schema_revision() == "0005_agent_scopes"
+    assert store.schema_revision() == "0006_reviews"
     _, caller = store.create_api_key("agent", name="reader")
     store.log_reads(caller, [store.get("d-1")], via="api")
     assert [(e.key_name, e.account_ref, e.decision_id) for e in store.access_log()] == [("reader", "acc", "d-1")]

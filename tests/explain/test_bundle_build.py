@@ -73,8 +73,8 @@ def test_bundle_build_names_what_is_wrong(tmp_path):
 
 
 def test_a_misspelt_profile_table_is_refused_with_the_nearest_name(tmp_path):
-    text = DEMO_PROFILE_PATH.read_text("utf-8").replace("[lender.names]", "[lender.shortnames]")
-    with pytest.raises(NoticeInputError, match=r"lender.shortnames.*did you mean 'short_names'"):
+    text = DEMO_PROFILE_PATH.read_text("utf-8").replace("[lender.sms_signature]", "[lender.sms_signatures]")
+    with pytest.raises(NoticeInputError, match=r"lender.sms_signatures.*did you mean 'sms_signature'"):
         LenderProfile.from_dict(tomllib.loads(text))
     with pytest.raises(NoticeInputError, match=r"did you mean 'review'"):
         LenderProfile.from_dict(tomllib.loads(DEMO_PROFILE_PATH.read_text("utf-8").replace("[review]", "[reveiw]")))
@@ -84,9 +84,9 @@ def test_a_misspelt_profile_table_is_refused_with_the_nearest_name(tmp_path):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     model = HistGradientBoostingClassifier(max_iter=5).fit(X, y)
-    with pytest.raises((NoticeInputError, BundleError), match="short_names"):
+    with pytest.raises((NoticeInputError, BundleError), match="sms_signature"):
         save_bundle(tmp_path / "b", model=model, lender=lender, background=X, name="n", version="1")
-    assert set(PROFILE_TABLES["lender"]) >= {"name", "short_names"}
+    assert set(PROFILE_TABLES["lender"]) >= {"name", "sms_signature"}
 
 
 @pytest.mark.parametrize(("table", "typo", "nearest"), [

@@ -66,7 +66,7 @@ def _draft(i: int, account: str = "acc-1") -> AuditRecord:
 
 
 def test_schema_is_migrated_on_start(store) -> None:
-    assert store.schema_revision() == "0005_agent_scopes"
+    assert store.schema_revision() == "0006_reviews"
     assert store.ping()
     AuditStore(store.url).close()  # a second start (another worker) is a no-op
 
@@ -136,7 +136,7 @@ def test_api_keys_are_stored_hashed_and_checked(store) -> None:
 
 
 def test_api_key_role_is_validated(store) -> None:
-    with pytest.raises(ValueError, match="'role' must be one of 'issuer', 'agent', 'auditor'. Got 'admin'"):
+    with pytest.raises(ValueError, match="'role' must be one of 'issuer', 'agent', 'auditor', 'reviewer'. Got 'admin'"):
         store.create_api_key("admin")
 
 
