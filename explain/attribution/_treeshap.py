@@ -17,7 +17,8 @@ agrees with).  :func:`prepare` tabulates them per leaf and mask once per model
 (and background); :func:`explain_prepared` then sweeps each tree's splits once
 per row to build every leaf's mask and adds table rows ("v2"-class TreeSHAP).
 Path-dependent trees with leaves too deep for a table take a linear pass (``_linear_paths``: Linear
-TreeSHAP, O(L D) per row and tree, no table); other leaves without a table are computed per call.
+TreeSHAP, O(L D) per row and tree, no table); interventional tables are compressed by the leaf game's
+symmetry (2 numbers per mask, ``_leaf_tables``); other leaves without a table are computed per call.
 """
 
 from __future__ import annotations
