@@ -13,6 +13,7 @@ agency_address = "1700 G Street NW, Washington, DC 20552"
 """
 EU_LEGAL = """[legal]
 supervisor = "the Example Financial Supervisory Authority"
+adr = "the Example Financial Ombudsman"
 """
 
 

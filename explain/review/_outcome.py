@@ -19,7 +19,7 @@ from explain.audit._audit import canonical_json, notice_sha256
 from explain.catalog._catalog import FeatureCatalog
 from explain.notices._formatting import format_date, format_money
 from explain.notices._locales import negotiate
-from explain.notices._notices import jinja_renderer, short_message_length, template_version
+from explain.notices._notices import _links, jinja_renderer, template_version
 from explain.notices._profile import LenderProfile
 from explain.review._errors import ReviewInputError
 
@@ -31,7 +31,6 @@ OUTCOME_REASONS: dict[str, tuple[str, ...]] = {
     "overturned": ("facts_corrected", "circumstances_changed", "assessment_error"),
 }
 _HTML_LANG = {"zh_CN": "zh-Hans-CN", "en": "en"}
-_SHORT_LIMITS = {"zh_CN": 70, "en": 160}
 
 
 def check_outcome_reasons(outcome: str, codes: Sequence[str]) -> list[str]:
@@ -72,12 +71,13 @@ def render_outcome_notice(inputs: Mapping[str, Any], *, locale: str, profile: Le
         "short_url": profile.short_url,
         "legal": profile.legal.context(locale, default_channel=profile.phone),
         "html_lang": _HTML_LANG[locale],
+        "voice": profile.voice(locale),
+        "links": _links(profile, profile.legal.context(locale, default_channel=profile.phone).get("complaint_channel")),
     }
     render = jinja_renderer(locale)
     parts = {part: render(f"review_outcome/{part}", context) for part in ("subject.txt", "letter.txt", "letter.html")}
-    short = render("review_outcome/short.txt", context).strip()
-    if short_message_length(short, locale) > _SHORT_LIMITS[locale]:
-        short = render("review_outcome/short.txt", {**context, "lender": profile.short_display_name(locale)}).strip()
+    # A short message is signed with the lender's one registered SMS signature, never shortened.
+    short = render("review_outcome/short.txt", {**context, "lender": profile.sms_signature(locale)}).strip()
     notice = {"subject": parts["subject.txt"].strip(), "text": parts["letter.txt"], "html": parts["letter.html"],
               "short": short, "locale": locale, "outcome": inputs["outcome"],
               "reasons": list(inputs["outcome_reasons"]), "reference": inputs["reference"],
