@@ -101,7 +101,7 @@ def test_agent_triages_reviewer_overturns_second_reviewer_confirms(browser, tmp_
         _act(page, "#confirm")
         assert page.locator("#state").get_attribute("data-state") == "overturned"
         notices = page.locator("#outcome-notices").inner_text()
-        assert "我们已更改原决定。您的信用额度现为¥20,000.00。" in notices
+        assert "我行已更改原决定。您的信用额度现为¥20,000.00。" in notices
         assert "We have changed our decision. Your credit limit is now CN¥20,000.00." in notices
         assert page.locator("#held").count() == 0  # closed: no longer held
         page.screenshot(path=str(SCREENSHOTS / "review-overturned-zh_CN-laptop.png"), full_page=True)

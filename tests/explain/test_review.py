@@ -141,8 +141,8 @@ def test_outcome_notice_matches_golden(outcome_notices, case, locale, part) -> N
 
 def test_outcome_notices_say_the_outcome_and_its_reasons(outcome_notices) -> None:
     zh, en = outcome_notices["overturned"]["zh_CN"], outcome_notices["overturned"]["en"]
-    assert "我们已更改原决定。您的信用额度现为¥15,000.00。" in zh["text"]
-    assert "您提供的信息更正了我们所使用的记录。" in zh["text"] and "自原决定作出后，您的情况已发生变化。" in zh["text"]
+    assert "我行已更改原决定。您的信用额度现为¥15,000.00。" in zh["text"]
+    assert "您提供的信息更正了我行所使用的记录。" in zh["text"] and "自原决定作出后，您的情况已发生变化。" in zh["text"]
     assert "We have changed our decision. Your credit limit is now CN¥15,000.00." in en["text"]
     assert "We have kept our decision." in outcome_notices["upheld"]["en"]["text"]
     assert "撤销关闭您账户" in outcome_notices["closure_withdrawn"]["zh_CN"]["text"]
