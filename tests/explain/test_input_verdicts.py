@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import warnings
 
 import numpy as np
@@ -97,7 +98,9 @@ def bundle(tmp_path_factory):
                       "近12个月逾期次数": rng.poisson(0.8, n).astype(float), "账龄月数": rng.integers(1, 120, n).astype(float)})
     y = (2 * X["额度使用率"] + 0.6 * X["近12个月逾期次数"] - X["月收入"] / 9000 + rng.logistic(size=n) > 1).astype(int)
     model = HistGradientBoostingClassifier(max_iter=20, max_depth=3, random_state=0).fit(X, y)
-    lender = make_lender(folder / "lender", CATALOG)
+    # Short Chinese stand-ins (placeholders kept), so every kind's short message fits one segment.
+    lender = make_lender(folder / "lender", CATALOG,
+                         zh=lambda msgid: "因素" + "".join(re.findall(r"\{[^}]*\}", msgid)))
     return save_bundle(folder / "bundle", model=model, lender=lender, background=X.iloc[:60], name="verdicts",
                        version="1")
 
