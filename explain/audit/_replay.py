@@ -18,7 +18,7 @@ import pandas as pd
 
 from explain.audit._audit import AuditRecord, canonical_json, notice_sha256
 from explain._bundle import ModelBundle
-from explain.notices._notices import render_notice
+from explain.notices._skeletons import NoticeWriter
 from explain.reasons._reasons import DecisionReasons
 
 __all__ = ["Computation", "analyse", "compute", "reasons_payload", "replay_record"]
@@ -45,13 +45,18 @@ class Computation:
         return hashlib.sha256(versions.encode("utf-8")).hexdigest()
 
 
+#: The process's notice skeletons (byte-identical to ``render_notice``; each template runs through Jinja once
+#: per shape of notice, then a notice is its skeleton joined with its values). Shared by every request.
+_WRITER = NoticeWriter()
+
+
 def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
     """Explain and render from stored-form ``inputs``: the single code path for issuing and replaying."""
     reasons = analyse(bundle, inputs["features"], inputs["decision"], inputs["policy_reasons"])
     effective = inputs.get("effective_date")
     notices = {}
     for locale in inputs["locales"]:
-        notice = render_notice(
+        notice = _WRITER.render(
             inputs["decision"],
             reasons,
             locale=locale,
