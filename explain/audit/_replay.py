@@ -34,9 +34,13 @@ def analyse(bundle: ModelBundle, features: Mapping[str, Any], decision: str, pol
 class Computation:
     reasons: DecisionReasons
     notices: dict[str, dict[str, Any]]  # locale -> Notice.to_dict()
+    #: locale -> notice_sha256, hashed from the canonical text the notice was parsed from (so not twice)
+    hashes: dict[str, str] | None = None
 
     @property
     def notice_hashes(self) -> dict[str, str]:
+        if self.hashes is not None:
+            return dict(self.hashes)
         return {locale: notice_sha256(n) for locale, n in self.notices.items()}
 
     @property
@@ -54,7 +58,7 @@ def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
     """Explain and render from stored-form ``inputs``: the single code path for issuing and replaying."""
     reasons = analyse(bundle, inputs["features"], inputs["decision"], inputs["policy_reasons"])
     effective = inputs.get("effective_date")
-    notices = {}
+    notices, hashes = {}, {}
     for locale in inputs["locales"]:
         notice = _WRITER.render(
             inputs["decision"],
@@ -70,8 +74,12 @@ def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
             notice_date=dt.date.fromisoformat(inputs["notice_date"]),
             effective_date=dt.date.fromisoformat(effective) if effective else None,
         )
-        notices[locale] = json.loads(canonical_json(notice.to_dict()))
-    return Computation(reasons=reasons, notices=notices)
+        # Canonical JSON is a fixed point (parsing it and writing it again gives the same text), so the hash
+        # of this text is notice_sha256 of the parsed notice.
+        text = canonical_json(notice.to_dict())
+        notices[locale] = json.loads(text)
+        hashes[locale] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Computation(reasons=reasons, notices=notices, hashes=hashes)
 
 
 def reasons_payload(reasons: DecisionReasons) -> dict[str, Any]:
