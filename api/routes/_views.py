@@ -19,13 +19,16 @@ def explanation(bundle: ModelBundle, reasons: DecisionReasons, recourse: Any = N
                                recourse=None if recourse is None else recourse.to_dict())
 
 
-def notices_out(notices: dict[str, dict[str, Any]], channels: list[str], order: list[str] | None = None) -> list[NoticeOut]:
-    """The notices in the order the caller asked for their locales (storage sorts keys)."""
+def notices_out(notices: dict[str, dict[str, Any]], channels: list[str], order: list[str] | None = None,
+                hashes: dict[str, str] | None = None) -> list[NoticeOut]:
+    """The notices in the order the caller asked for their locales (storage sorts keys); ``hashes``, when the
+    notices were just hashed (a record being issued), spares hashing them again."""
     rank = {locale: i for i, locale in enumerate(order or [])}
+    hashes = hashes or {}
     return [
         NoticeOut(locale=locale, channels=channels, subject=n["subject"], text=n["text"], html=n["html"],
                   short=n["short"], reference=n["reference"], template_version=n["template_version"],
-                  sha256=notice_sha256(n))
+                  sha256=hashes.get(locale) or notice_sha256(n))
         for locale, n in sorted(notices.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0]))
     ]
 

@@ -110,7 +110,7 @@ def create_decision(
             reasons=record.reasons,
             excluded=record.excluded,
             group_contributions=record.group_contributions,
-            notices=notices_out(record.notices, inputs["channels"], inputs["locales"]),
+            notices=notices_out(record.notices, inputs["channels"], inputs["locales"], computation.hashes),
             recourse=record.recourse,
         )
         return 201, response.model_dump_json()

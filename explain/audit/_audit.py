@@ -139,9 +139,17 @@ class AuditRecord:
 
     def chained(self, *, seq: int, prev_hash: str, created_at: str | None = None) -> AuditRecord:
         """This record placed in the chain at ``seq`` after a record whose hash is ``prev_hash``."""
+        return self.chained_with_payload(seq=seq, prev_hash=prev_hash, created_at=created_at)[0]
+
+    def chained_with_payload(self, *, seq: int, prev_hash: str,
+                             created_at: str | None = None) -> tuple[AuditRecord, str]:
+        """:meth:`chained`, and the canonical JSON of the chained record's payload, so a caller that also
+        needs its hash (the log's leaf) does not write it again."""
         stamp = self.created_at if created_at is None else created_at
         linked = replace(self, seq=seq, prev_hash=prev_hash, created_at=stamp, record_hash="")
-        return replace(linked, record_hash=linked.compute_hash())
+        payload = canonical_json(linked.payload())
+        digest = hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()  # record_hash(prev, payload)
+        return replace(linked, record_hash=digest), payload
 
     def to_dict(self) -> dict[str, Any]:
         return _canonical(asdict(self))

@@ -31,9 +31,12 @@ REVIEW_FIELDS = ("id", "review_id", "decision_id", "seq", "at", "action", "from_
                  "key_name", "role", "body")
 
 
-def decision_leaf(record: AuditRecord) -> dict[str, Any]:
-    """The leaf of a stored decision, as a JSON object (what a receipt carries)."""
-    record_sha256 = hashlib.sha256(canonical_json(record.payload()).encode("utf-8")).hexdigest()
+def decision_leaf(record: AuditRecord, payload_json: str | None = None) -> dict[str, Any]:
+    """The leaf of a stored decision, as a JSON object (what a receipt carries); ``payload_json``, when the
+    caller has it, is ``canonical_json(record.payload())``."""
+    if payload_json is None:
+        payload_json = canonical_json(record.payload())
+    record_sha256 = hashlib.sha256(payload_json.encode("utf-8")).hexdigest()
     return {"type": DECISION, "decision_id": record.decision_id, "record_sha256": record_sha256,
             "notice_hashes": dict(record.notice_hashes)}
 
@@ -42,8 +45,8 @@ def leaf_bytes(leaf: Mapping[str, Any]) -> bytes:
     return canonical_json(leaf).encode("utf-8")
 
 
-def decision_leaf_hash(record: AuditRecord) -> str:
-    return leaf_hash(leaf_bytes(decision_leaf(record))).hex()
+def decision_leaf_hash(record: AuditRecord, payload_json: str | None = None) -> str:
+    return leaf_hash(leaf_bytes(decision_leaf(record, payload_json))).hex()
 
 
 def read_leaf(row: Mapping[str, Any]) -> dict[str, Any]:

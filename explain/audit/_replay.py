@@ -18,7 +18,7 @@ import pandas as pd
 
 from explain.audit._audit import AuditRecord, canonical_json, notice_sha256
 from explain._bundle import ModelBundle
-from explain.notices._notices import render_notice
+from explain.notices._skeletons import NoticeWriter
 from explain.reasons._reasons import DecisionReasons
 
 __all__ = ["Computation", "analyse", "compute", "reasons_payload", "recourse_for", "replay_record"]
@@ -48,6 +48,8 @@ class Computation:
     reasons: DecisionReasons
     notices: dict[str, dict[str, Any]]  # locale -> Notice.to_dict()
     recourse: Any = None  # explain.recourse.Recourse for an adverse decision, else None
+    #: locale -> notice_sha256, hashed from the canonical text the notice was parsed from (so not twice)
+    hashes: dict[str, str] | None = None
 
     @property
     def recourse_payload(self) -> dict[str, Any] | None:
@@ -56,6 +58,8 @@ class Computation:
 
     @property
     def notice_hashes(self) -> dict[str, str]:
+        if self.hashes is not None:
+            return dict(self.hashes)
         return {locale: notice_sha256(n) for locale, n in self.notices.items()}
 
     @property
@@ -64,14 +68,19 @@ class Computation:
         return hashlib.sha256(versions.encode("utf-8")).hexdigest()
 
 
+#: The process's notice skeletons (byte-identical to ``render_notice``; each template runs through Jinja once
+#: per shape of notice, then a notice is its skeleton joined with its values). Shared by every request.
+_WRITER = NoticeWriter()
+
+
 def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
     """Explain and render from stored-form ``inputs``: the single code path for issuing and replaying."""
     reasons = analyse(bundle, inputs["features"], inputs["decision"], inputs["policy_reasons"])
     recourse = recourse_for(bundle, inputs)
     effective = inputs.get("effective_date")
-    notices = {}
+    notices, hashes = {}, {}
     for locale in inputs["locales"]:
-        notice = render_notice(
+        notice = _WRITER.render(
             inputs["decision"],
             reasons,
             locale=locale,
@@ -87,8 +96,12 @@ def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
             bureau=inputs.get("bureau"),
             recourse=recourse,
         )
-        notices[locale] = json.loads(canonical_json(notice.to_dict()))
-    return Computation(reasons=reasons, notices=notices, recourse=recourse)
+        # Canonical JSON is a fixed point (parsing it and writing it again gives the same text), so the hash
+        # of this text is notice_sha256 of the parsed notice.
+        text = canonical_json(notice.to_dict())
+        notices[locale] = json.loads(text)
+        hashes[locale] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Computation(reasons=reasons, notices=notices, recourse=recourse, hashes=hashes)
 
 
 def reasons_payload(reasons: DecisionReasons) -> dict[str, Any]:

@@ -464,11 +464,12 @@ class AuditStore:
                     if stored.request_sha256 != idempotency.request_sha256:
                         raise IdempotencyConflictError(idempotency.key)
                     return Appended(record=None, response=stored, replayed=True)
-            record = draft.chained(seq=head.seq + 1, prev_hash=head.record_hash, created_at=utc_timestamp())
+            record, payload = draft.chained_with_payload(seq=head.seq + 1, prev_hash=head.record_hash,
+                                                         created_at=utc_timestamp())
             # Constant statements, values as parameters: SQLAlchemy compiles each once, where .values(row)
             # coerced some thirty literals into bind parameters on every append.
             conn.execute(_INSERT_RECORD, _record_to_row(record))
-            conn.execute(_INSERT_ENTRY, _decision_entry(record))
+            conn.execute(_INSERT_ENTRY, _decision_entry(record, payload))
             conn.execute(_MOVE_HEAD, {"new_seq": record.seq, "new_hash": record.record_hash})
             response = None
             if idempotency is not None:
@@ -746,9 +747,9 @@ def _readable_issuers(conn: Connection, scope: str | None) -> frozenset[str] | N
     return frozenset(readable)
 
 
-def _decision_entry(record: AuditRecord) -> dict[str, Any]:
+def _decision_entry(record: AuditRecord, payload_json: str | None = None) -> dict[str, Any]:
     """The log entry of a stored decision (inserted with it, in the same transaction)."""
-    return {"kind": DECISION, "ref": record.decision_id, "leaf_hash": decision_leaf_hash(record),
+    return {"kind": DECISION, "ref": record.decision_id, "leaf_hash": decision_leaf_hash(record, payload_json),
             "created_at": record.created_at}
 
 

@@ -43,9 +43,9 @@ def append_many(store: AuditStore, drafts: Sequence[AuditRecord]) -> int:
             if draft.decision_id in stored:
                 continue
             stored.add(draft.decision_id)
-            record = draft.chained(seq=seq + 1, prev_hash=prev, created_at=stamp)
+            record, payload = draft.chained_with_payload(seq=seq + 1, prev_hash=prev, created_at=stamp)
             rows.append(_record_to_row(record))
-            entries.append(_decision_entry(record))
+            entries.append(_decision_entry(record, payload))
             seq, prev = record.seq, record.record_hash
         if rows:
             conn.execute(sa.insert(_RECORDS), rows)
