@@ -25,7 +25,7 @@ from api.problems import Problem
 from api.routes.decisions import _ERRORS
 from api.schemas import ProblemDetails, ReplayResponse, VerifyResponse
 from api.service import replay
-from api.spreadsheet import neutralise_cell
+from explain._spreadsheet import neutralise_cell
 from explain.audit._audit import AuditRecord, canonical_json
 from explain.notices._locales import negotiate
 from explain.audit._report import render_report, report_from_store

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from explain._exceptions import InvalidInputError
+from explain._spreadsheet import neutralise_cell
 from explain.batch._plan import ERROR_COLUMNS
 
 __all__ = ["PartsFolder", "output_columns", "stage_chunk", "to_arrow", "write_frame"]
@@ -74,10 +75,14 @@ def _json_list(values: Any) -> str:
 
 
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Lists as JSON text, and every text cell a spreadsheet would run as a formula neutralised (OWASP)."""
     frame = frame.copy()
     for column in _LISTS:
         if column in frame:
             frame[column] = [_json_list(v) for v in frame[column].tolist()]
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = [neutralise_cell(v) for v in frame[column].tolist()]
     return frame
 
 

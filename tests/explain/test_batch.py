@@ -396,3 +396,19 @@ def test_default_chunks_let_progress_move_about_every_second():
     assert auto_chunk_size(5000, 1) == 250  # 20 moves on 5,000 accounts (was 3 with chunks of 2,000)
     assert auto_chunk_size(5000, 4) == 100
     assert auto_chunk_size(1_000_000, 1) == 1000
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path):
+    """The notices and errors CSV files follow the service export's OWASP rule; numbers stay numbers."""
+    import csv
+
+    from explain.batch._output import write_frame
+
+    hostile = ['=HYPERLINK("http://x")', "=cmd|' /C calc'!A0", "+1+1", "@SUM(1)", "\tx", "6222-0001"]
+    frame = pd.DataFrame({"account": hostile, "score": [0.5, -0.8, 1.0, 2.0, 3.0, 4.0]})
+    path = tmp_path / "notices.csv"
+    write_frame(frame, path, ["account", "score"])
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[1:]
+    assert [r[0] for r in rows] == ["'" + h for h in hostile[:5]] + ["6222-0001"]
+    assert [r[1] for r in rows] == ["0.5", "-0.8", "1.0", "2.0", "3.0", "4.0"]

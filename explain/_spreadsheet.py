@@ -3,7 +3,8 @@
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as a formula by Excel,
 LibreOffice and Google Sheets (``=HYPERLINK(...)``, ``=cmd|' /C calc'!A0``, ``@SUM(1)``). Such a text cell is
 written with a leading apostrophe, which spreadsheets show as text and do not print; numbers are written as
-numbers (``-0.8`` is a value, not a formula). Only CSV is changed: JSON lines carry the values exactly.
+numbers (``-0.8`` is a value, not a formula). Only CSV is changed: JSON lines and Parquet carry the values
+exactly. One rule for every CSV the toolkit writes: the service's export and the batch's notices and errors files.
 """
 
 from __future__ import annotations
