@@ -81,7 +81,7 @@ def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
         if column in frame:
             frame[column] = [_json_list(v) for v in frame[column].tolist()]
     for column in frame.columns:
-        if frame[column].dtype == object:
+        if not pd.api.types.is_numeric_dtype(frame[column]):  # text, whatever pandas calls its dtype
             frame[column] = [neutralise_cell(v) for v in frame[column].tolist()]
     return frame
 
