@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -31,6 +30,7 @@ from explain._exceptions import ExplainError
 from explain.reasons._reasons import Decision
 from explain.batch._context import Context, Job, context
 from explain.batch._inputs import ACCOUNT
+from explain.batch._rows import bisected, error_field, typed_features
 
 __all__ = ["RESULT_COLUMNS", "decision_id", "empty_result", "process_chunk"]
 
@@ -52,46 +52,6 @@ def empty_result() -> pd.DataFrame:
 def decision_id(bundle_sha256: str, inputs: dict[str, Any]) -> str:
     """The same id for the same decision on the same bundle: a resumed run recognises what it stored."""
     return str(uuid.uuid5(_ID_NAMESPACE, bundle_sha256 + canonical_json(inputs)))
-
-
-def _typed_features(ctx: Context, chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[Any, tuple[str, str]]]:
-    """The model inputs in the dtypes the model takes; text in a number column is a per-row error."""
-    features = list(ctx.explainer.feature_names)
-    X = chunk.loc[:, features].copy()
-    problems: dict[Any, tuple[str, str]] = {}
-    for column in features:
-        raw = X[column]
-        if column in ctx.numeric:
-            if not pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype):
-                numbers = pd.to_numeric(raw, errors="coerce")
-                for position in raw.index[numbers.isna().to_numpy() & raw.notna().to_numpy()]:
-                    problems.setdefault(position, (f"features.{column}", f"a number; got {raw.at[position]!r}"))
-                X[column] = numbers.astype(float)
-        elif not (pd.api.types.is_object_dtype(raw.dtype) or pd.api.types.is_string_dtype(raw.dtype)):
-            X[column] = raw.astype(object).where(raw.notna(), None).map(lambda v: v if v is None else str(v))
-    return X, problems
-
-
-def _explained(ctx: Context, X: pd.DataFrame, kind: str, policy: tuple[str, ...]) -> Iterator[tuple[Any, Any]]:
-    """(row, DecisionReasons or the error) for every row; a failing call is bisected down to its bad rows."""
-    try:
-        results = ctx.explainer.reasons(X, decision=kind, policy_reasons=policy)
-    except ExplainError as exc:
-        if len(X) == 1:
-            yield X.index[0], exc
-            return
-        half = len(X) // 2
-        yield from _explained(ctx, X.iloc[:half], kind, policy)
-        yield from _explained(ctx, X.iloc[half:], kind, policy)
-        return
-    yield from zip(X.index, results, strict=True)
-
-
-def _error_field(exc: ExplainError) -> str:
-    columns = getattr(exc, "columns", ())
-    if columns:
-        return "features." + ",".join(columns)
-    return str(getattr(exc, "field", "") or type(exc).__name__)
 
 
 def _recourse(ctx: Context, X: pd.DataFrame, position: Any, kind: Decision) -> Any:
@@ -142,14 +102,17 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
         return empty_result()
     ctx = context(job.bundle, job.trusted, job.profile, job.device)
     decisions = decisions.set_axis(chunk.index)
-    X, problems = _typed_features(ctx, chunk)
+    X, problems = typed_features(chunk, ctx.explainer.feature_names, ctx.numeric)
     outcomes: dict[Any, Any] = {position: ExplainError(message) for position, (_, message) in problems.items()}
     fields = {position: field for position, (field, _) in problems.items()}
     clean = X.drop(index=list(problems))
     keys = decisions.loc[clean.index, "decision"].astype(str) + "|" + decisions.loc[clean.index, "policy_reasons"].map(";".join)
     for key, rows in clean.groupby(keys.to_numpy(), sort=True).groups.items():
         kind, _, policy = key.partition("|")
-        for position, outcome in _explained(ctx, clean.loc[rows], kind, tuple(p for p in policy.split(";") if p)):
+        policy_reasons = tuple(p for p in policy.split(";") if p)
+        explain = lambda X_, kind=kind, policy_reasons=policy_reasons: ctx.explainer.reasons(  # noqa: E731
+            X_, decision=kind, policy_reasons=policy_reasons)
+        for position, outcome in bisected(explain, clean.loc[rows]):
             outcomes[position] = outcome
     out: list[dict[str, Any]] = []
     bundle_sha = ctx.bundle.sha256
@@ -163,7 +126,7 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
         account, decision, outcome = accounts[k_row], decided[k_row], outcomes[position]
         base = {"row": int(position), "account": account}
         if isinstance(outcome, ExplainError):
-            out.append({**base, "error_field": fields.get(position) or _error_field(outcome), "error": str(outcome)})
+            out.append({**base, "error_field": fields.get(position) or error_field(outcome), "error": str(outcome)})
             continue
         kind = Decision.parse(decision["decision"])
         if kind.is_adverse and not outcome.reasons:
@@ -175,7 +138,7 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
             recourse = _recourse(ctx, X, position, kind)
             notices = _render(ctx, job, outcome, decision, account, recourse)
         except ExplainError as exc:
-            out.append({**base, "error_field": _error_field(exc), "error": str(exc)})
+            out.append({**base, "error_field": error_field(exc), "error": str(exc)})
             continue
         inputs = json.loads(canonical_json({
             "account_ref": account, "bundle": ctx.bundle.name, "features": features[k_row],

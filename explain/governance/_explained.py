@@ -11,7 +11,7 @@ naming the field.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from explain._exceptions import ExplainError, InvalidInputError
+from explain.batch._rows import bisected, error_field
+from explain.batch._rows import typed_features as typed_rows
 from explain.reasons._reasons import MAX_REASONS, Decision, select_reasons_matrix, shown_features
 
 __all__ = ["Explained", "Outcome", "explain_rows", "group_matrix", "typed_features"]
@@ -54,19 +56,8 @@ def typed_features(background: pd.DataFrame, chunk: pd.DataFrame) -> tuple[pd.Da
     if missing:
         raise InvalidInputError("--input", f"accounts with every feature the bundle takes (missing {', '.join(missing)})",
                                 list(chunk.columns))
-    X = chunk.loc[:, list(background.columns)].copy()
-    problems: dict[Any, tuple[str, str]] = {}
-    for column in background.columns:
-        raw = X[column]
-        if pd.api.types.is_numeric_dtype(background[column]):
-            if not pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype):
-                numbers = pd.to_numeric(raw, errors="coerce")
-                for position in raw.index[numbers.isna().to_numpy() & raw.notna().to_numpy()]:
-                    problems.setdefault(position, (f"features.{column}", f"a number; got {raw.at[position]!r}"))
-                X[column] = numbers.astype(float)
-        elif not (pd.api.types.is_object_dtype(raw.dtype) or pd.api.types.is_string_dtype(raw.dtype)):
-            X[column] = raw.astype(object).where(raw.notna(), None).map(lambda v: v if v is None else str(v))
-    return X, problems
+    numeric = {c for c in background.columns if pd.api.types.is_numeric_dtype(background[c])}
+    return typed_rows(chunk, list(background.columns), numeric)
 
 
 def _policy(catalog: Any, decision: Decision, codes: tuple[str, ...]) -> tuple[tuple[str, None, bool], ...]:
@@ -160,27 +151,6 @@ def outcomes(explainer: Any, X: pd.DataFrame, kind: str, policy: tuple[str, ...]
     return _select(explainer, X, _Attributed.of(explainer._explain_valid(X)), slice(None), decision, policy_shown)
 
 
-def _bisected(explainer: Any, X: pd.DataFrame, kind: str, policy: tuple[str, ...]) -> Iterator[tuple[Any, Any]]:
-    try:
-        results = outcomes(explainer, X, kind, policy)
-    except ExplainError as exc:
-        if len(X) == 1:
-            yield X.index[0], exc
-            return
-        half = len(X) // 2
-        yield from _bisected(explainer, X.iloc[:half], kind, policy)
-        yield from _bisected(explainer, X.iloc[half:], kind, policy)
-        return
-    yield from zip(X.index, results, strict=True)
-
-
-def _error_field(exc: ExplainError) -> str:
-    columns = getattr(exc, "columns", ())
-    if columns:
-        return "features." + ",".join(columns)
-    return str(getattr(exc, "field", "") or type(exc).__name__)
-
-
 def explain_rows(explainer: Any, background: pd.DataFrame, chunk: pd.DataFrame, kinds: Sequence[str],
                  policies: Sequence[tuple[str, ...]]) -> Explained:
     """Reasons for every row of ``chunk`` (``kinds`` and ``policies`` aligned with its rows)."""
@@ -217,9 +187,10 @@ def explain_rows(explainer: Any, background: pd.DataFrame, chunk: pd.DataFrame, 
                                                      policy_shown), strict=True))
                 start = stop
     for kind, policy, rows in slow:
-        for position, outcome in _bisected(explainer, clean.loc[rows], kind, policy):
+        call = lambda X_, kind=kind, policy=policy: outcomes(explainer, X_, kind, policy)  # noqa: E731
+        for position, outcome in bisected(call, clean.loc[rows]):
             if isinstance(outcome, ExplainError):
-                errors[position] = (_error_field(outcome), str(outcome))
+                errors[position] = (error_field(outcome), str(outcome))
             else:
                 results[position] = outcome
     return Explained(results=results, errors=errors)
