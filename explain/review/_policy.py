@@ -26,14 +26,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from explain.notices._profile import LenderProfile
+from explain.notices._profile import PROFILE_TABLES, LenderProfile
 from explain.review._errors import ReviewInputError
 
 __all__ = ["PACK_REPLY_DAYS", "ReviewPolicy"]
 
 #: The longest reply the law allows, in calendar days, per jurisdiction pack (None: the lender must bound it).
 PACK_REPLY_DAYS: dict[str, int | None] = {"CN": 15, "US": 30, "EU": None}
-_KEYS = ("window_days", "notice_period_days", "holds_decision", "advice", "second_reviewer_above", "reply_days")
+#: The keys a profile's [review] table may hold: the profile's own schema, the one list of them.
+_KEYS = PROFILE_TABLES["review"]
 
 
 def _review_table(profile: LenderProfile) -> dict[str, Any]:
