@@ -6,9 +6,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from explain.review import OUTCOME_REASONS, REQUEST_CHANNELS, Action, State
+
 __all__ = ["ReviewActionRequest", "ReviewEventOut", "ReviewOut", "ReviewQueue", "ReviewReplay", "ReviewRequest"]
 
 FactValue = str | int | float | bool | None
+# The workflow's own lists (explain.review), so the schema cannot drift from what the workflow accepts.
+_ACTIONS = tuple(a.value for a in Action if a is not Action.REQUEST)
+_STATES = tuple(s.value for s in State)
+_OUTCOME_REASONS = tuple(code for codes in OUTCOME_REASONS.values() for code in codes)
 Text = str
 
 
@@ -22,7 +28,7 @@ class ReviewRequest(BaseModel):
     statement: Text = Field(min_length=1, max_length=4000, description="The customer's own words.")
     facts: dict[str, FactValue] = Field(default_factory=dict, max_length=50,
                                         description="Corrected or new facts, by feature name.")
-    channel: Literal["phone", "email", "branch", "app", "web", "letter"]
+    channel: Literal[REQUEST_CHANNELS]  # type: ignore[valid-type]
 
 
 class ReviewActionRequest(BaseModel):
@@ -32,12 +38,11 @@ class ReviewActionRequest(BaseModel):
         {"action": "overturn", "rationale": "Income evidence checked; the decrease was too deep.",
          "outcome_reasons": ["facts_corrected"], "new_limit": 15000}]})
 
-    action: Literal["triage", "note", "what_if", "uphold", "overturn", "confirm", "reject", "withdraw"]
+    action: Literal[_ACTIONS]  # type: ignore[valid-type]
     rationale: Text | None = Field(default=None, min_length=1, max_length=4000,
                                    description="Written rationale (required to decide) or the note.")
-    outcome_reasons: list[Literal["reasons_confirmed", "facts_no_change", "policy_applied", "facts_corrected",
-                                  "circumstances_changed", "assessment_error"]] = Field(default_factory=list,
-                                                                                       max_length=6)
+    outcome_reasons: list[Literal[_OUTCOME_REASONS]] = Field(  # type: ignore[valid-type]
+        default_factory=list, max_length=len(_OUTCOME_REASONS))
     new_limit: float | None = Field(default=None, ge=0, lt=1e12,
                                     description="The limit an overturn puts in place (a closure: default the old "
                                                 "limit).")
@@ -82,7 +87,7 @@ class ReviewOut(BaseModel):
     review_id: str
     decision_id: str
     account_ref: str
-    state: Literal["requested", "in_review", "upheld", "overturned", "withdrawn"]
+    state: Literal[_STATES]  # type: ignore[valid-type]
     awaiting_second_reviewer: bool
     allowed_actions: list[str]
     held: bool
