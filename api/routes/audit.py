@@ -30,7 +30,8 @@ from explain.audit._audit import AuditRecord, canonical_json
 from explain.notices._locales import negotiate
 from explain.audit._report import render_report, report_from_store
 from explain.audit._log import AuditLog, NotIntegratedError
-from explain.audit._store import AuditStore, Caller, utc_timestamp
+from explain.audit._reads import ReadLoggingStore, logged_reads
+from explain.audit._store import utc_timestamp
 
 router = APIRouter(prefix="/v1", tags=["audit"], route_class=GuardedRoute)
 
@@ -49,27 +50,6 @@ def _utc(value: dt.datetime | None, field: str) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)  # a bare timestamp is read as UTC, like everything stored
     return utc_timestamp(value)
-
-
-def _logged(store: AuditStore, caller: Caller, records: Iterator[AuditRecord], *, via: str,
-            chunk: int = 500) -> Iterator[AuditRecord]:
-    """``records``, each chunk logged as read by ``caller`` before any of it is passed on."""
-    while batch := list(itertools.islice(records, chunk)):
-        store.log_reads(caller, batch, via=via)
-        yield from batch
-
-
-class _ReadLoggingStore:
-    """The store as the report sees it: every record it iterates is logged as read by the caller first."""
-
-    def __init__(self, store: AuditStore, caller: Caller) -> None:
-        self._store, self._caller = store, caller
-
-    def __getattr__(self, name: str):  # noqa: ANN204
-        return getattr(self._store, name)
-
-    def iter_records(self, **kwargs) -> Iterator[AuditRecord]:  # noqa: ANN003
-        return _logged(self._store, self._caller, self._store.iter_records(**kwargs), via="report")
 
 
 def _jsonl(records: Iterator[AuditRecord]) -> Iterator[bytes]:
@@ -111,7 +91,7 @@ def export(
     if since_s and until_s and until_s <= since_s:
         raise Problem(422, "invalid-request", "Invalid request", "'until' must be after 'since'.",
                       errors=[{"field": "until", "message": "not after 'since'", "expected": f"after {since_s}"}])
-    records = _logged(store, caller, store.iter_records(since=since_s, until=until_s), via="export")
+    records = logged_reads(store, caller, store.iter_records(since=since_s, until=until_s), via="export")
     # Read the first batch now: a database outage is then a 503 before any byte is sent, not a cut stream.
     records = itertools.chain(list(itertools.islice(records, 1)), records)
     if format == "csv":
@@ -172,7 +152,7 @@ def compliance_report(
     if since_s and until_s and until_s <= since_s:
         raise Problem(422, "invalid-request", "Invalid request", "'until' must be after 'since'.",
                       errors=[{"field": "until", "message": "not after 'since'", "expected": f"after {since_s}"}])
-    figures = report_from_store(_ReadLoggingStore(store, caller), bundles=list(bundles), since=since_s, until=until_s, sample_size=sample, seed=seed)
+    figures = report_from_store(ReadLoggingStore(store, caller), bundles=list(bundles), since=since_s, until=until_s, sample_size=sample, seed=seed)
     if format == "json":
         return JSONResponse(figures.to_dict())
     catalog = next(iter(bundles)).catalog if len(bundles) else None

@@ -47,6 +47,7 @@ def report(
     from explain._demo import demo_bundle
     from explain.notices._locales import negotiate
     from explain.audit._report import render_report, report_from_store
+    from explain.audit._reads import ReadLoggingStore, operator
     from explain.audit._store import AuditStore, configured_database_url
 
     if output not in ("html", "json"):
@@ -60,7 +61,8 @@ def report(
     bundles = [demo_bundle() if spec == "demo" else ModelBundle.load(Path(spec)) for spec in (bundle or ["demo"])]
     store = AuditStore(database_url or configured_database_url())
     try:
-        figures = report_from_store(store, bundles=bundles, since=since_s, until=until_s, sample_size=sample, seed=seed)
+        # The report lists account references: its reads go on record like the service's, in the operator's name.
+        figures = report_from_store(ReadLoggingStore(store, operator()), bundles=bundles, since=since_s, until=until_s, sample_size=sample, seed=seed)
     finally:
         store.close()
     if output == "json":

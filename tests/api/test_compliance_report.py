@@ -169,10 +169,14 @@ def test_the_html_report_is_self_contained_and_names_the_reasons_as_the_api_does
 def test_cli_writes_the_report_and_refuses_bad_dates(trail, tmp_path) -> None:
     url = trail["store"].url
     out = tmp_path / "report.html"
+    reads_before = len(trail["store"].access_log())
     result = CliRunner().invoke(cli_app, ["audit", "report", "--database-url", url, "--locale", "en", "--sample", "2",
                                           "--since", "2000-01-01", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "Compliance report" in out.read_text(encoding="utf-8") and "523 decisions" in result.output
+    # the report lists account references: every record it read is on record, in the operator's name
+    reads = trail["store"].access_log()[reads_before:]
+    assert len(reads) == 523 and {(r.via, r.role, r.key_id) for r in reads} == {("report", "operator", "cli")}
     as_json = tmp_path / "report.json"
     result = CliRunner().invoke(cli_app, ["audit", "report", "--database-url", url, "--format", "json", "--sample", "0",
                                           "--until", "2000-01-01", "--out", str(as_json)])
