@@ -17,7 +17,8 @@ from fastapi.responses import Response
 from api.pages.agent import (_csrf_ok, _decision_view, _form, _forbidden, _locale, _money, _redirect, _render,
                              _session, _store, _when)
 from explain._exceptions import InvalidInputError
-from explain.review import OUTCOME_REASONS, ReviewError, ReviewStore, State, act
+from explain.review import (ACTION_ROLES, OUTCOME_REASONS, Action, ReviewError, ReviewForbiddenError, ReviewStore,
+                            State, TransitionError, act)
 
 __all__ = ["router"]
 
@@ -86,7 +87,23 @@ def _review_view(request: Request, review: Any, record: Any, locale: str) -> dic
             "decision_href": f"/agent/decisions/{urllib.parse.quote(record.decision_id, safe='')}"}
 
 
-async def _show(request: Request, review_id: str, *, status: int = 200, error: str | None = None) -> Response:
+def _page_error(exc: Exception) -> dict[str, Any]:
+    """What the page tells the agent about a refused step, as a code and its values (worded in the page's
+    language by the template), never the English of the exception."""
+    if isinstance(exc, TransitionError):
+        return {"code": "transition", "state": exc.state, "allowed": list(exc.allowed)}
+    if isinstance(exc, ReviewForbiddenError):
+        if exc.case == "role":
+            return {"code": "role", "roles": list(ACTION_ROLES.get(Action(exc.action), ()))}
+        return {"code": "four-eyes-second" if exc.case == "second_look" else "four-eyes-issuer"}
+    field = str(getattr(exc, "field", ""))
+    if field in ("rationale", "outcome_reasons", "new_limit", "action"):
+        return {"code": field}
+    return {"code": "other", "field": field}
+
+
+async def _show(request: Request, review_id: str, *, status: int = 200,
+                error: dict[str, Any] | None = None) -> Response:
     session = await _session(request)
     if session is None:
         return _redirect("/agent/sign-in")
@@ -123,7 +140,7 @@ async def review_act(request: Request, review_id: str) -> Response:
     try:
         bundle = request.app.state.bundles.get(record.bundle_name)
     except KeyError:
-        return await _show(request, review_id, status=409, error="bundle")
+        return await _show(request, review_id, status=409, error={"code": "bundle"})
     action = form.get("action", "")
     reasons = [code for code in (*OUTCOME_REASONS["upheld"], *OUTCOME_REASONS["overturned"]) if form.get(f"r_{code}")]
     new_limit: Any = None
@@ -143,8 +160,8 @@ async def review_act(request: Request, review_id: str) -> Response:
         await run_in_threadpool(run)
     except ReviewError as exc:
         status = 403 if isinstance(exc, PermissionError) else 409
-        return await _show(request, review_id, status=status, error=str(exc))
+        return await _show(request, review_id, status=status, error=_page_error(exc))
     except InvalidInputError as exc:
-        return await _show(request, review_id, status=422, error=str(exc))
+        return await _show(request, review_id, status=422, error=_page_error(exc))
     request.app.state.metrics.review_events.labels(action).inc()
     return _redirect(_href(review_id))

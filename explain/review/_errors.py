@@ -78,8 +78,10 @@ class ReviewOpenError(ReviewError, ValueError):
 class ReviewForbiddenError(ReviewError, PermissionError):
     """The caller may not take this action: wrong role, or the four-eyes rule (``rule``) forbids it."""
 
-    def __init__(self, action: str, rule: str, detail: str) -> None:
+    def __init__(self, action: str, rule: str, detail: str, *, case: str = "") -> None:
         self.action = action
         self.rule = rule
         self.detail = detail
+        #: Which check refused, for a reader that words it itself: ``role``, ``issuer`` or ``second_look``.
+        self.case = case or rule
         super().__init__(f"{action!r} refused ({rule}): {detail}")

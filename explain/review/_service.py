@@ -124,12 +124,12 @@ def _new_decision(record: AuditRecord, new_limit: Any) -> dict[str, Any]:
 def _four_eyes(action: Action, caller: Caller, record: AuditRecord, review: Review) -> None:
     if caller.key_id == record.issuer_key_id or (record.issuer_key_name and caller.name == record.issuer_key_name):
         raise ReviewForbiddenError(action.value, "four eyes",
-                                   "the reviewer may not be the key that issued the decision")
+                                   "the reviewer may not be the key that issued the decision", case="issuer")
     proposal = review.proposal
     if action in (Action.CONFIRM, Action.REJECT) and proposal is not None and (
             caller.key_id == proposal.key_id or caller.name == proposal.key_name):
         raise ReviewForbiddenError(action.value, "four eyes", "the second look must come from another reviewer than "
-                                   f"the one who proposed the overturn ({proposal.key_name})")
+                                   f"the one who proposed the overturn ({proposal.key_name})", case="second_look")
 
 
 def _outcome_body(review: Review, record: AuditRecord, bundle: ModelBundle, *, result: str, reasons: list[str],

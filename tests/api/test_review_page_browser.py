@@ -88,7 +88,7 @@ def test_agent_triages_reviewer_overturns_second_reviewer_confirms(browser, tmp_
         with page.expect_navigation() as nav:
             page.click("#confirm")
         response = nav.value
-        assert response.status == 403 and "four eyes" in page.locator("#error").inner_text()
+        assert response.status == 403 and "Four eyes" in page.locator("#error").inner_text()
         page.screenshot(path=str(SCREENSHOTS / "review-awaiting-second-en-laptop.png"), full_page=True)
         context.close()
 

@@ -57,7 +57,11 @@ def test_forms_need_the_session_csrf_token(service, review) -> None:
     r = client.post(url, data={"action": "triage", "csrf": csrf, "rationale": "ok"}, follow_redirects=False)
     assert r.status_code == 303
     again = client.post(url, data={"action": "triage", "csrf": csrf}, follow_redirects=False)
-    assert again.status_code == 409 and "Allowed moves" in again.text
+    # the refusal in the page's language (Chinese by default), never the exception's English
+    assert again.status_code == 409 and 'data-code="transition"' in again.text and "该步骤现在不能执行" in again.text
+    assert "Allowed moves" not in again.text
+    again = client.post(url, params={"lang": "en"}, data={"action": "triage", "csrf": csrf}, follow_redirects=False)
+    assert again.status_code == 409 and "This step cannot be taken now: the review is In review." in again.text
 
 
 def test_a_reviewer_signs_in_and_an_agent_cannot_decide(service, review) -> None:
@@ -66,7 +70,7 @@ def test_a_reviewer_signs_in_and_an_agent_cannot_decide(service, review) -> None
     url = f"/agent/reviews/{review['review_id']}/act"
     client.post(url, data={"action": "triage", "csrf": csrf}, follow_redirects=False)
     r = client.post(url, data={"action": "uphold", "csrf": csrf, "rationale": "x", "r_reasons_confirmed": "1"})
-    assert r.status_code == 403 and "reviewer" in r.text
+    assert r.status_code == 403 and 'data-code="role"' in r.text and "您的密钥角色不能执行该步骤" in r.text
     key, _ = service.store.create_api_key("reviewer", name="page-reviewer")
     csrf = sign_in(client, key)
     page = client.get(f"/agent/reviews/{review['review_id']}")
