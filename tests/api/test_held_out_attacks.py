@@ -227,7 +227,9 @@ def test_the_report_policy_allows_inline_styles_but_no_script(service) -> None:
 
 @pytest.mark.parametrize("headers", [
     {"x-big": "a" * (10 * 1024 * 1024)},
-    {f"x-h{i}": "1" for i in range(10_000)},
+    # 10x the limit: the in-process test client is quadratic in the header count (10,000 cost it ~12 s), the
+    # server is not; the real server below still gets 10,000.
+    {f"x-h{i}": "1" for i in range(1_000)},
     {f"x-h{i}": "a" * 4000 for i in range(20)},
 ])
 def test_oversized_or_too_many_headers_are_431(service, headers) -> None:
