@@ -32,7 +32,9 @@ from explain.review._errors import ReviewInputError
 __all__ = ["PACK_REPLY_DAYS", "ReviewPolicy"]
 
 #: The longest reply the law allows, in calendar days, per jurisdiction pack (None: the lender must bound it).
-PACK_REPLY_DAYS: dict[str, int | None] = {"CN": 15, "US": 30, "EU": None}
+PACK_REPLY_DAYS: dict[str, int | None] = {"CN": 15, "US": 30, "EU": None, "HK": None,
+                                          # 金融消費者保護法 art. 13: the institution answers a complaint within 30 days
+                                          "TW": 30}
 _KEYS = ("window_days", "notice_period_days", "holds_decision", "advice", "second_reviewer_above", "reply_days")
 
 
