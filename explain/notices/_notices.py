@@ -508,7 +508,7 @@ def render_notice(
     old_limit: Any,
     new_limit: Any,
     account_ref: str,
-    currency: str = "CNY",
+    currency: str | None = None,
     notice_date: _dt.date | None = None,
     effective_date: _dt.date | None = None,
     reference: str | None = None,
@@ -534,7 +534,8 @@ def render_notice(
     catalog
         The reason catalog the reasons come from, with its translations (a bundle's ``bundle.catalog``).
     old_limit, new_limit
-        The limit before and after, in ``currency``. For ``increase_declined`` ``new_limit`` is the limit the
+        The limit before and after, in ``currency`` (default: the profile's ``[lender] currency``, CNY unless
+        it says otherwise: HKD for a Hong Kong lender, TWD for a Taiwan one). For ``increase_declined`` ``new_limit`` is the limit the
         customer asked for; for ``account_closure`` it is 0.
     account_ref
         The account as the customer knows it (e.g. the last digits of the card).
@@ -591,7 +592,7 @@ def check_letter(
     old_limit: Any,
     new_limit: Any,
     account_ref: str,
-    currency: str = "CNY",
+    currency: str | None = None,
     notice_date: _dt.date | None = None,
     effective_date: _dt.date | None = None,
     reference: str | None = None,
@@ -640,7 +641,7 @@ def check_letter(
     old = _amount(old_limit, "old_limit")
     new = _amount(new_limit, "new_limit")
     _check_limits(decision, old, new, new_limit if not isinstance(new_limit, Decimal) else str(new_limit))
-    currency = _text(currency, "currency").upper()
+    currency = _text(profile.currency if currency is None else currency, "currency").upper()
     if not is_currency(currency):
         raise NoticeInputError("currency", "an ISO 4217 currency code Babel knows, such as 'CNY'", currency)
     account_ref = check_account_ref(account_ref)

@@ -48,7 +48,7 @@ _SIGNATURE_CHARS = frozenset("【】[]%{}")
 #: per-locale tables (``[lender.names]`` ...) by locale.
 PROFILE_TABLES: dict[str, tuple[str, ...]] = {
     "": ("lender", "contact", "review", "legal", "wording"),
-    "lender": ("name", "names", "jurisdiction", "address", "voice", "sms_signature", "data_sources"),
+    "lender": ("name", "names", "jurisdiction", "address", "voice", "sms_signature", "data_sources", "currency"),
     "contact": ("phone", "email", "url", "short_url", "short_details", "app"),
     # holds_decision, second_reviewer_above and reply_days are read by explain.review's policy as well
     "review": ("window_days", "notice_period_days", "holds_decision", "advice", "second_reviewer_above", "reply_days"),
@@ -107,6 +107,9 @@ class LenderProfile:
         Whether an adverse change waits while a requested review is pending (``[review] holds_decision``).
     advice_style
         ``help`` or ``apply_again`` (a declined increase's advice introduced as "if you apply again").
+    currency
+        The ISO 4217 code of the lender's limits (``[lender] currency``: ``HKD`` for a Hong Kong lender, ``TWD``
+        for a Taiwan one); what a decision that names no currency is in. ``CNY`` when left out.
     review_window_days
         How many days after the notice date the customer can ask for a review.
     notice_period_days
@@ -135,6 +138,7 @@ class LenderProfile:
     data_sources: tuple[str, ...] = ("account",)
     review_holds: bool = False
     advice_style: str = "help"
+    currency: str = "CNY"
     source: str = field(default="", repr=False, compare=False)
     phrases: Phrasebook | None = field(default=None, repr=False, compare=False)
 
@@ -182,6 +186,11 @@ class LenderProfile:
         object.__setattr__(self, "data_sources", sources)
         if not isinstance(self.review_holds, bool):
             raise NoticeInputError("profile review.holds_decision", "true or false", self.review_holds)
+        from babel.numbers import is_currency
+
+        if not isinstance(self.currency, str) or self.currency != self.currency.upper() or not is_currency(self.currency):
+            raise NoticeInputError("profile lender.currency", "an ISO 4217 code such as \"HKD\" or \"TWD\"",
+                                   self.currency)
         if self.advice_style not in ADVICE_STYLES:
             raise NoticeInputError("profile review.advice", f"one of {', '.join(ADVICE_STYLES)}", self.advice_style)
         empty = [k for k in self.wording if not isinstance(self.wording[k], str) or not self.wording[k].strip()]
@@ -200,7 +209,9 @@ class LenderProfile:
                               self.notice_period_days, sorted(names.items()), sorted(dict(self.wording).items()),
                               self.legal, sorted(self.addresses.items()), sorted(voices.items()),
                               sorted(signatures.items()), self.short_details, sorted(app_names.items()), sources,
-                              self.review_holds, self.advice_style))
+                              self.review_holds, self.advice_style)
+                             # (only when not the default: code-built profiles of before keep their hash)
+                             + ((self.currency,) if self.currency != "CNY" else ()))
             object.__setattr__(self, "source", canonical)
         object.__setattr__(self, "wording", MappingProxyType(dict(self.wording)))
         if self.phrases is not None:
@@ -273,6 +284,7 @@ class LenderProfile:
             else lender.get("data_sources", ("account",)),
             review_holds=review.get("holds_decision", False),
             advice_style=review.get("advice", "help"),
+            currency=lender.get("currency", "CNY"),
             source=source,
             phrases=phrases,
         )

@@ -270,3 +270,43 @@ def test_terms_table_spares_law_titles():
     assert all(terms[region] for region in ("HK", "TW"))
     assert apply_terms("《中華人民共和國個人信息保護法》的個人信息", terms["HK"]) == "《中華人民共和國個人信息保護法》的個人資料"
     assert apply_terms("賬戶投訴", terms["TW"]) == "帳戶申訴"
+
+
+# ------------------------------------------------------------------------------------ a lender's translations
+def test_a_lender_translates_zh_hk_by_choice(tmp_path, case_reasons):
+    """zh_CN and en are required; zh_HK / zh_TW are the lender's choice: without the file a zh_HK notice is
+    refused naming the locale, and `phrases update --locale zh_HK` starts the file (then it must be complete)."""
+    import shutil
+
+    from explain import FeatureCatalog, Phrasebook, TranslationError
+    from explain.catalog._i18n_extract import update_translations
+    from explain.notices._profile import DEMO_LENDER_DIR, LenderProfile
+
+    lender = tmp_path / "lender"
+    shutil.copytree(DEMO_LENDER_DIR, lender)
+    for name in ("zh_HK.po", "zh_TW.po"):
+        (lender / "translations" / name).unlink()
+    book = Phrasebook.from_dir(lender / "translations")
+    assert book.locales == ("zh_CN", "en")
+    catalog = FeatureCatalog.from_toml(lender / "catalog.toml", translations=book)
+    profile = LenderProfile.from_toml(lender / "profile.toml", translations=book)
+    case = next(c for c in DEMO_CASES if c.decision == "limit_decrease")
+    with pytest.raises(TranslationError, match=r"zh_HK: .*no translations in zh_HK .*--locale zh_HK"):
+        render_notice("limit_decrease", case_reasons["limit_decrease"], locale="zh-HK", catalog=catalog,
+                      profile=profile, old_limit=case.old_limit, new_limit=case.new_limit, account_ref="1",
+                      notice_date=DEMO_NOTICE_DATE)
+    counts = update_translations(lender, lender / "catalog.toml", lender / "profile.toml", locales=["zh-HK"])
+    assert set(counts) == {"zh_CN", "en", "zh_HK"} and counts["zh_HK"]["untranslated"] == counts["zh_HK"]["total"] > 0
+    with pytest.raises(TranslationError, match=r"zh_HK: phrase .*untranslated"):
+        FeatureCatalog.from_toml(lender / "catalog.toml")
+
+
+def test_the_lenders_currency_is_the_default(bundle, case_reasons):
+    case = next(c for c in DEMO_CASES if c.decision == "limit_decrease")
+    profile = dataclasses.replace(profile_for("HK"), currency="HKD")
+    text = render_notice("limit_decrease", case_reasons["limit_decrease"], locale="zh_HK", catalog=bundle.catalog,
+                         profile=profile, old_limit=case.old_limit, new_limit=case.new_limit, account_ref="1",
+                         notice_date=DEMO_NOTICE_DATE).text
+    assert "由HK$20,000.00下調至HK$8,000.00" in text
+    with pytest.raises(NoticeInputError, match=r"'profile lender.currency' must be an ISO 4217 code"):
+        dataclasses.replace(profile, currency="hkd")
