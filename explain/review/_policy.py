@@ -73,8 +73,8 @@ class ReviewPolicy:
         bound = PACK_REPLY_DAYS[jurisdiction]
         reply = table.get("reply_days", bound)
         if reply is None:
-            raise ReviewInputError("profile review.reply_days", f"the lender's bound in days: {jurisdiction} asks for "
-                                   "an answer without undue delay", None)
+            why = "asks for an answer without undue delay" if jurisdiction == "EU" else "sets no period by law"
+            raise ReviewInputError("profile review.reply_days", f"the lender's bound in days: {jurisdiction} {why}", None)
         if isinstance(reply, bool) or not isinstance(reply, int) or reply < 1 or (bound is not None and reply > bound):
             most = f"at most {bound} ({jurisdiction})" if bound is not None else "at most 366"
             raise ReviewInputError("profile review.reply_days", f"a whole number of days from 1, {most}", reply)
