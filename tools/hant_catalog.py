@@ -96,6 +96,10 @@ class Drafter:
         return apply_terms(converted, self._terms)
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _read(path: Path, locale: str) -> Catalog:
     with path.open("rb") as fp:
         return read_po(fp, locale=locale)
@@ -141,21 +145,23 @@ def _sync(source: Catalog, target: Catalog | None, locale: str) -> Catalog:
     return fresh
 
 
-def draft(lender: Path | None, out=sys.stdout) -> int:
+def draft(lender: Path | None, out=None, *, make_drafter=None) -> int:
+    """Draft the empty entries; ``make_drafter(region, terms)`` builds the converter (default: OpenCC's)."""
+    make_drafter, out = make_drafter or Drafter, out or sys.stdout
     terms = load_terms()
     count = 0
     for source_path, targets in pairs(lender):
         source = _read(source_path, "zh_CN")
         for region, path in targets.items():
             locale = REGIONS[region][0]
-            drafter = Drafter(region, terms[region])
+            drafter = make_drafter(region, terms[region])
             catalog = _sync(source, _read(path, locale) if path.is_file() else None, locale)
             for message in catalog:
                 if not message.id or any(_strings(message)):
                     continue
                 original = source.get(message.id, context=message.context)
                 if not all(_strings(original)):
-                    print(f"SKIP {path.relative_to(ROOT)}: zh_CN has no text yet for {message.id!r}", file=out)
+                    print(f"SKIP {_shown(path)}: zh_CN has no text yet for {message.id!r}", file=out)
                     continue
                 texts = tuple(drafter(s) for s in _strings(original))
                 message.string = texts if isinstance(message.id, tuple) else texts[0]
@@ -163,15 +169,16 @@ def draft(lender: Path | None, out=sys.stdout) -> int:
                 message.user_comments = [DRAFT_NOTE.format(config=drafter.config)]
                 count += 1
                 where = f"{message.context} | " if message.context else ""
-                print(f"DRAFT {path.relative_to(ROOT)}: {where}{message.id!r}\n  zh_CN  {_strings(original)[0]}\n"
+                print(f"DRAFT {_shown(path)}: {where}{message.id!r}\n  zh_CN  {_strings(original)[0]}\n"
                       f"  {locale}  {texts[0]}", file=out)
             _write(path, catalog)
     print(f"{count} draft(s) written, each fuzzy until a reviewer runs --accept", file=out)
     return 0
 
 
-def accept(lender: Path | None, out=sys.stdout) -> int:
+def accept(lender: Path | None, out=None) -> int:
     """Clear ``fuzzy`` and the draft note on every drafted entry (after the reviewer has read and fixed them)."""
+    out = out or sys.stdout
     count = 0
     for _, targets in pairs(lender):
         for region, path in targets.items():
@@ -186,8 +193,9 @@ def accept(lender: Path | None, out=sys.stdout) -> int:
     return 0
 
 
-def check(lender: Path | None, out=sys.stdout) -> int:
+def check(lender: Path | None, out=None) -> int:
     """Exit 1 on an empty or fuzzy entry, or a text holding a form the terms table replaces (outside 《》)."""
+    out = out or sys.stdout
     terms = load_terms()
     problems = []
     for _, targets in pairs(lender):
@@ -198,7 +206,7 @@ def check(lender: Path | None, out=sys.stdout) -> int:
             for message in _read(path, REGIONS[region][0]):
                 if not message.id:
                     continue
-                name = f"{path.relative_to(ROOT)}: {message.id!r}"
+                name = f"{_shown(path)}: {message.id!r}"
                 if "fuzzy" in message.flags or not all(_strings(message)):
                     problems.append(f"{name}: {'fuzzy (an unreviewed draft)' if all(_strings(message)) else 'empty'}")
                     continue

@@ -310,3 +310,73 @@ def test_the_lenders_currency_is_the_default(bundle, case_reasons):
     assert "由HK$20,000.00下調至HK$8,000.00" in text
     with pytest.raises(NoticeInputError, match=r"'profile lender.currency' must be an ISO 4217 code"):
         dataclasses.replace(profile, currency="hkd")
+
+
+# ------------------------------------------------------------------------------------------ the bootstrap tool
+_PO = '''msgid ""
+msgstr ""
+"Language: {locale}\\n"
+"Content-Type: text/plain; charset=utf-8\\n"
+
+msgctxt "groups:a:label"
+msgid "Account"
+msgstr "{account}"
+
+msgid "Repay on time."
+msgstr "{repay}"
+'''
+
+
+class _CharDrafter:
+    """A character table standing in for OpenCC (a development extra the tests do not install): the tool's
+    own logic (which entries, the terms table, fuzzy, idempotence) is what is under test."""
+
+    config = "table"
+    _TABLE = str.maketrans({"账": "賬", "户": "戶", "还": "還", "请": "請", "时": "時", "款": "款", "按": "按"})
+
+    def __init__(self, region, terms):
+        from hant_catalog import apply_terms
+
+        self._apply, self._terms = apply_terms, terms
+
+    def __call__(self, text):
+        return self._apply(text.translate(self._TABLE), self._terms)
+
+
+@pytest.fixture()
+def hant_tool():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import hant_catalog
+    finally:
+        sys.path.pop(0)
+    return hant_catalog
+
+
+def test_the_tool_drafts_only_empty_entries_then_is_a_no_op(tmp_path, hant_tool, capsys):
+    import io
+
+    from babel.messages.pofile import read_po as _read_po
+
+    def read_po(path, locale):
+        return _read_po(io.BytesIO(path.read_bytes()), locale=locale)
+
+    folder = tmp_path / "translations"
+    folder.mkdir()
+    (folder / "zh_CN.po").write_text(_PO.format(locale="zh_CN", account="账户", repay="请按时还款。"), "utf-8")
+    (folder / "zh_HK.po").write_text(_PO.format(locale="zh_HK", account="戶口", repay=""), "utf-8")  # reviewed: 戶口
+    assert hant_tool.draft(tmp_path, make_drafter=_CharDrafter) == 0
+    hk = read_po(folder / "zh_HK.po", "zh_HK")
+    assert hk.get("Account", context="groups:a:label").string == "戶口"  # a reviewed entry is never touched
+    drafted = hk.get("Repay on time.")
+    assert drafted.string == "請按時還款。" and drafted.fuzzy and drafted.user_comments[0].startswith("draft:")
+    tw = read_po(folder / "zh_TW.po", "zh_TW")  # created, then both entries drafted
+    assert tw.get("Account", context="groups:a:label").string == "帳戶"  # the TW table: 賬 -> 帳
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert hant_tool.check(tmp_path) == 1  # fuzzy drafts are not a product
+    hant_tool.draft(tmp_path, make_drafter=_CharDrafter)
+    assert "0 draft(s)" in capsys.readouterr().out.splitlines()[-1]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # idempotent, byte for byte
+    hant_tool.accept(tmp_path)
+    assert not any(m.fuzzy for m in read_po(folder / "zh_HK.po", "zh_HK") if m.id)
+    assert hant_tool.check(tmp_path) == 0
