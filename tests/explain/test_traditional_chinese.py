@@ -159,6 +159,8 @@ def test_no_credit_block_without_a_credit_report(bundle, case_reasons):
 @pytest.mark.parametrize(("pack", "kind", "locale"), CASES)
 def test_plain_language_and_one_sms(notices, pack, kind, locale):
     result = notices[pack, kind, locale]
+    sentences = en_sentences(result.text) if locale == "en" else zh_sentences(result.text)
+    assert not {s for s in sentences if sentences.count(s) > 1 and len(s) > 12}, "a sentence said twice"
     if locale == "en":
         assert max(word_count(s) for s in en_sentences(result.text)) <= 25
         assert fk_grade(result.text) <= 8
