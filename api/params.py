@@ -105,5 +105,5 @@ AccountRefPath = Annotated[str, Path(min_length=1, max_length=128, pattern=NO_CO
 BundleNamePath = Annotated[str, Path(min_length=1, max_length=128, pattern=NO_CONTROL, description="A bundle name.")]
 LocaleQuery = Annotated[str | None, Query(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,2}$",
                                           description="Phrase the reasons in this language for the reader, "
-                                                      "independent of the customer's (zh_CN or en).",
+                                                      "independent of the customer's (zh_CN, en, zh_HK or zh_TW).",
                                           examples=["en"])]

@@ -130,12 +130,15 @@ class DecisionRequest(ExplanationRequest):
     old_limit: float = Field(ge=0, lt=1e15, allow_inf_nan=False, strict=True, description="Limit before the decision.")
     new_limit: float = Field(ge=0, lt=1e15, allow_inf_nan=False, strict=True,
                              description="Limit after (for increase_declined: asked for).")
-    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$",
+                                 description="ISO 4217 code; default: the lender profile's currency (CNY unless "
+                                             "the profile says otherwise, e.g. HKD or TWD).")
     effective_date: IsoDate | None = Field(default=None, description="When it takes effect (default: per lender policy).")
     notice_date: IsoDate | None = Field(default=None, description="Date printed on the notice (default: today, UTC).")
     locales: list[Annotated[str, StringConstraints(min_length=2, max_length=16, pattern=NO_CONTROL)]] | None = Field(
         default=None, min_length=1, max_length=4,
-                                      description="Notice languages (default: zh_CN and en).")
+                                      description="Notice languages: zh_CN, en, zh_HK, zh_TW (zh-HK, zh-Hant-TW ... "
+                                                  "accepted; default: zh_CN and en).")
     channels: list[Channel] = Field(default_factory=lambda: ["letter"], min_length=1, max_length=2)
     bureau: BureauFields | None = Field(default=None, description="The credit score the decision used (US profiles "
                                                                   "with bureau_data = true).")

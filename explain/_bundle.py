@@ -23,7 +23,7 @@ import pandas as pd
 
 from explain.catalog._catalog import FeatureCatalog
 from explain._exceptions import BundleError, CatalogError
-from explain.notices._locales import SUPPORTED_LOCALES
+from explain.notices._locales import BASE_LOCALES, SUPPORTED_LOCALES
 from explain.catalog._phrasebook import TRANSLATIONS_DIR, Phrasebook
 from explain.notices._profile import LenderProfile
 
@@ -207,8 +207,10 @@ def save_bundle(
         _MODEL_FILES[fmt]: _serialise_model(model, fmt),
         "catalog.toml": catalog_file.read_bytes(),
         "profile.toml": profile_file.read_bytes(),
+        # the base locales always (a missing one fails below, naming it), zh_HK / zh_TW where the lender has them
         **{f"{TRANSLATIONS_DIR}/{locale}.po": (translations_dir / f"{locale}.po").read_bytes()
-           for locale in SUPPORTED_LOCALES},
+           for locale in SUPPORTED_LOCALES
+           if locale in BASE_LOCALES or (translations_dir / f"{locale}.po").is_file()},
         # A fixed float format and line ending: the background's hash is part of every reason's meaning.
         "background.csv": background.to_csv(index=False, lineterminator="\n", float_format="%.17g").encode("utf-8"),
     }
@@ -290,7 +292,9 @@ class ModelBundle:
         model = _load_model(path, fmt, contents[model_file], trusted=trusted)
         translations = manifest.get("translations", TRANSLATIONS_DIR)
         for locale in SUPPORTED_LOCALES:
-            if f"{translations}/{locale}.po" not in contents:
+            # a base locale must be there; an optional one, if its file is there, must be hashed like the rest
+            hashed = f"{translations}/{locale}.po" in contents
+            if not hashed and (locale in BASE_LOCALES or (path / translations / f"{locale}.po").exists()):
                 raise BundleError(path, f"has no hashed translation file {translations}/{locale}.po for locale {locale!r}")
         phrases = Phrasebook.from_dir(path / translations)
         catalog = FeatureCatalog.from_toml(path / manifest["catalog"], translations=phrases)

@@ -48,7 +48,7 @@ from explain.audit._audit import AuditRecord
 from explain.audit._charts import WaterfallStep, waterfall
 from explain._exceptions import UnsupportedLocaleError
 from explain.audit._html_env import html_environment, page_gettext
-from explain.notices._locales import SUPPORTED_LOCALES, negotiate
+from explain.notices._locales import SUPPORTED_LOCALES, language_name, negotiate, page_lang
 from explain.audit._store import AuditStore, Session
 
 __all__ = ["router"]
@@ -97,10 +97,10 @@ def _harden(response: Response) -> Response:
 def _render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     locale = _locale(request)
     env = html_environment(TEMPLATES, locale)
-    others = [code for code in SUPPORTED_LOCALES if code != locale]
+    others = [(code, page_lang(code), language_name(code)) for code in SUPPORTED_LOCALES if code != locale]
     here = request.url.path if request.method == "GET" else "/agent"
     html = env.get_template(template).render(
-        locale=locale, lang="zh-CN" if locale == "zh_CN" else "en", other_locales=others, here=here, **context)
+        locale=locale, lang=page_lang(locale), other_locales=others, here=here, **context)
     response = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") and _locale(request) == locale:
         response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, path="/agent", httponly=True,
@@ -386,7 +386,7 @@ def _decision_view(bundles: BundleRegistry, record: AuditRecord, locale: str) ->
     for code in record.inputs.get("locales", sorted(record.notices)):
         notice = record.notices.get(code)
         if notice is not None:
-            notices.append({"locale": code, "lang": "zh-CN" if code == "zh_CN" else "en", "notice": notice})
+            notices.append({"locale": code, "lang": page_lang(code), "name": language_name(code), "notice": notice})
     return {
         "reasons": reasons,
         "recourse": _recourse_view(record, catalog, locale, currency),

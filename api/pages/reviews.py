@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from api.pages.agent import (_csrf_ok, _decision_view, _form, _forbidden, _locale, _money, _redirect, _render,
                              _session, _store, _when)
 from explain._exceptions import InvalidInputError
+from explain.notices._locales import page_lang
 from explain.review import (ACTION_ROLES, OUTCOME_REASONS, Action, ReviewError, ReviewForbiddenError, ReviewStore,
                             State, TransitionError, act)
 
@@ -72,7 +73,7 @@ def _review_view(request: Request, review: Any, record: Any, locale: str) -> dic
         for code in record.inputs.get("locales", []):
             notice = e.body.get("notices", {}).get(code)
             if notice is not None:
-                outcome_notices.append({"locale": code, "lang": "zh-CN" if code == "zh_CN" else "en",
+                outcome_notices.append({"locale": code, "lang": page_lang(code),
                                         "notice": notice})
     what_ifs = [{"when": _when(e.at, locale), "score": format_decimal(e.body["score"], format="0.000", locale=locale),
                  "reasons": [r["code"] for r in e.body["reasons"]],

@@ -79,7 +79,7 @@ def create_decision(
         decision=body.decision.value,
         old_limit=body.old_limit,
         new_limit=body.new_limit,
-        currency=body.currency,
+        currency=body.currency or bundle.profile.currency,
         effective_date=body.effective_date,
         notice_date=body.notice_date,
         policy_reasons=body.policy_reasons,

@@ -43,7 +43,7 @@ from explain.audit._audit import AuditRecord, ChainVerification
 from explain._bundle import ModelBundle
 from explain.catalog._catalog import FeatureCatalog
 from explain.audit._charts import Bar, bar_chart
-from explain.notices._locales import negotiate
+from explain.notices._locales import negotiate, page_lang
 from explain.audit._html_env import html_environment, page_gettext
 
 __all__ = [
@@ -309,7 +309,7 @@ def render_report(report: ComplianceReport, *, locale: str, catalog: FeatureCata
         extra = governance_context(governance, locale=locale, label=label, kind_name=kind_name, number=number)
     return template.render(
         governance=governance is not None, **extra,
-        r=report, locale=locale, lang="zh-CN" if locale == "zh_CN" else "en", charts={k: v if isinstance(v, dict) else Markup(v) for k, v in charts.items()},
+        r=report, locale=locale, lang=page_lang(locale), charts={k: v if isinstance(v, dict) else Markup(v) for k, v in charts.items()},
         principal_charts={k: Markup(v) for k, v in charts["principal"].items()},
         number=number, percent=percent, kind_name=kind_name, label=label,
         generated=format_datetime(generated_at, format="medium", locale=locale, tzinfo=None) if generated_at else None,

@@ -75,7 +75,7 @@ def run_batch(
     device: str = "cpu",
     chunk_size: int | None = None,
     notice_date: dt.date | None = None,
-    currency: str = "CNY",
+    currency: str | None = None,
     profile: str | Path | None = None,
     store_url: str | None = None,
     trusted: bool = False,
@@ -137,12 +137,13 @@ def run_batch(
 
 def _run(pool: WorkerPool | None, started: float, *, bundle: str, input: str | Path, decisions: str | Path,
          out: Path, errors_path: Path, locales: tuple[str, ...], channels: tuple[str, ...], engine: str, workers: int,
-         scheduler: str | None, device: str, chunk_size: int, notice_date: dt.date | None, currency: str,
+         scheduler: str | None, device: str, chunk_size: int, notice_date: dt.date | None, currency: str | None,
          profile: str | None, store_url: str | None, trusted: bool, progress: bool, progress_stream: IO[str] | None,
          dask_processes: bool, id_column: str, ignore: tuple[str, ...]) -> BatchSummary:
     accounts = open_table(input, option="--input", key=id_column)
     decided = open_table(decisions, option="--decisions", key=id_column)
     ctx = context(bundle, trusted, profile, device)
+    currency = currency or ctx.profile.currency  # the lender's own (HKD, TWD ...) unless the run names one
     features = list(ctx.explainer.feature_names)
     missing = [c for c in features if c not in accounts.columns]
     if missing:

@@ -24,14 +24,14 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from explain.notices._locales import SUPPORTED_LOCALES
+from explain.notices._locales import BASE_LOCALES, SUPPORTED_LOCALES, negotiate
 from explain.catalog._phrasebook import TRANSLATIONS_DIR, Phrase
 
 __all__ = ["PHRASE_FIELDS", "lender_phrases", "toml_phrases", "update_translations"]
@@ -111,8 +111,10 @@ def _write(path: Path, catalog: Catalog) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def update_translations(folder: str | Path, *files: str | Path, project: str = "lender") -> dict[str, dict[str, int]]:
-    """Write ``<folder>/translations/phrases.pot`` and update ``<locale>.po`` for every supported locale.
+def update_translations(folder: str | Path, *files: str | Path, project: str = "lender",
+                        locales: Sequence[str] = ()) -> dict[str, dict[str, int]]:
+    """Write ``<folder>/translations/phrases.pot`` and update ``<locale>.po`` for the base locales, every
+    locale the folder already has a file for, and ``locales`` (``["zh_HK"]`` starts Hong Kong's file).
 
     New phrases are added empty (English: the phrase itself), gone ones are dropped, and no fuzzy matching
     is done. Returns, per locale, how many phrases are ``new``, ``untranslated`` and ``total``.
@@ -123,8 +125,11 @@ def update_translations(folder: str | Path, *files: str | Path, project: str = "
     pot = _template(phrases, project)
     _write(target / _POT, pot)
     counts: dict[str, dict[str, int]] = {}
+    wanted = set(BASE_LOCALES) | {negotiate(loc, field="--locale") for loc in locales}
     for locale in SUPPORTED_LOCALES:
         file = target / f"{locale}.po"
+        if locale not in wanted and not file.is_file():
+            continue
         if file.is_file():
             catalog = read_po(io.BytesIO(file.read_bytes()), locale=locale)
         else:

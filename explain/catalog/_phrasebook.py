@@ -4,8 +4,12 @@ The toolkit's sentences live in ``locales/`` and ship with the package; a lender
 category wording, unit words, its legal wording) belong to the lender and live beside its catalog and
 profile, in ``translations/<locale>.po``. They travel inside the bundle and are read straight from the
 ``.po`` files (compiled in memory), so nothing is generated or committed. Every phrase the catalog and the
-profile use must have a reviewed (non-fuzzy) translation in every supported locale, with the same
+profile use must have a reviewed (non-fuzzy) translation in every locale the lender translates, with the same
 placeholders; that is checked when a bundle is built and when it is loaded, never at render time.
+
+The base locales (:data:`~explain.notices._locales.BASE_LOCALES`: ``zh_CN`` and ``en``) are required; ``zh_HK``
+and ``zh_TW`` are the lender's choice (a file ``translations/zh_HK.po`` opts in, and then it must be complete).
+A notice asked for in a locale the lender does not translate is refused, naming the locale and the file.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from explain._exceptions import TranslationError
-from explain.notices._locales import SUPPORTED_LOCALES, negotiate
+from explain.notices._locales import BASE_LOCALES, SUPPORTED_LOCALES, negotiate
 
 __all__ = ["Phrase", "Phrasebook", "TRANSLATIONS_DIR"]
 
@@ -51,7 +55,7 @@ def _placeholders(text: str) -> set[str]:
 
 
 class Phrasebook:
-    """Translations of a lender's phrases for every supported locale.
+    """Translations of a lender's phrases for every locale it translates (at least the base locales).
 
     Build with :meth:`from_dir` (a folder of ``<locale>.po`` files) or :meth:`from_catalogs`.
     """
@@ -68,13 +72,16 @@ class Phrasebook:
 
     @classmethod
     def from_dir(cls, path: str | Path) -> Phrasebook:
-        """Read ``<path>/<locale>.po`` for every supported locale; a missing file names the locale."""
+        """Read ``<path>/<locale>.po`` for every base locale and every other supported locale whose file is
+        there; a missing base file names the locale."""
         path = Path(path)
         catalogs, sources = {}, {}
         for locale in SUPPORTED_LOCALES:
             file = path / f"{locale}.po"
             if not file.is_file():
-                raise TranslationError([(locale, None, f"no translation file {file}")])
+                if locale in BASE_LOCALES:
+                    raise TranslationError([(locale, None, f"no translation file {file}")])
+                continue
             data = file.read_bytes()
             try:
                 catalogs[locale] = read_po(io.BytesIO(data), locale=locale, abort_invalid=True)
@@ -82,6 +89,19 @@ class Phrasebook:
                 raise TranslationError([(locale, None, f"{file} is not a valid .po file ({exc})")]) from exc
             sources[locale] = data
         return cls(catalogs, sources=sources)
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        """The locales this book translates, in :data:`SUPPORTED_LOCALES` order."""
+        return tuple(locale for locale in SUPPORTED_LOCALES if locale in self._catalogs)
+
+    def _book(self, locale: str, phrase: Phrase) -> Translations:
+        locale = negotiate(locale)
+        if locale not in self._translations:
+            raise TranslationError([(locale, phrase, f"the lender has no translations in {locale} "
+                                                     f"(translations/{locale}.po: `explain phrases update --locale "
+                                                     f"{locale}`, translate, `explain phrases check`)")])
+        return self._translations[locale]
 
     @functools.cached_property
     def sha256(self) -> str:
@@ -96,7 +116,7 @@ class Phrasebook:
         """``(locale, phrase, problem)`` for every phrase without a usable translation."""
         found = []
         for phrase in phrases:
-            for locale in SUPPORTED_LOCALES:
+            for locale in self.locales:
                 catalog = self._catalogs.get(locale)
                 message = catalog.get(phrase.singular, context=phrase.context) if catalog is not None else None
                 if message is None:
@@ -122,7 +142,7 @@ class Phrasebook:
         """``(locale, phrase, text)`` for every translation the book holds of ``phrases`` (plural forms each)."""
         found = []
         for phrase in phrases:
-            for locale in SUPPORTED_LOCALES:
+            for locale in self.locales:
                 catalog = self._catalogs.get(locale)
                 message = catalog.get(phrase.singular, context=phrase.context) if catalog is not None else None
                 if message is not None:
@@ -139,7 +159,7 @@ class Phrasebook:
     def text(self, context: str, msgid: str, *, locale: str) -> str:
         """The translation of one phrase; a phrase that was never checked in is an error, not English."""
         locale = negotiate(locale)
-        translations = self._translations[locale]
+        translations = self._book(locale, Phrase(context, msgid))
         if f"{context}\x04{msgid}" not in translations._catalog:  # noqa: SLF001 - gettext's entry storage
             raise TranslationError([(locale, Phrase(context, msgid), "missing")])
         return translations.pgettext(context, msgid)
@@ -147,7 +167,7 @@ class Phrasebook:
     def plural(self, context: str, singular: str, plural: str, n: int, *, locale: str) -> str:
         """The plural form of a unit phrase for ``n`` in ``locale`` (gettext's plural rules)."""
         locale = negotiate(locale)
-        translations = self._translations[locale]
+        translations = self._book(locale, Phrase(context, (singular, plural)))
         if (f"{context}\x04{singular}", 0) not in translations._catalog:  # noqa: SLF001
             raise TranslationError([(locale, Phrase(context, (singular, plural)), "missing")])
         return translations.npgettext(context, singular, plural, n)

@@ -37,7 +37,7 @@ def batch(
     decisions: Annotated[Path, typer.Option("--decisions", help="Decisions: .parquet or .csv with account, decision, "
                                                                "old_limit, new_limit[, policy_reasons, currency].")],
     out: Annotated[Path, typer.Option("--out", help="Output file, .parquet or .csv: one row per account and locale.")],
-    locale: Annotated[str, typer.Option("--locale", help="Comma-separated locales, e.g. zh_CN,en.")] = "zh_CN,en",
+    locale: Annotated[str, typer.Option("--locale", help="Comma-separated locales, e.g. zh_CN,en or zh_HK,en (zh_CN, en, zh_HK, zh_TW).")] = "zh_CN,en",
     channel: Annotated[str, typer.Option("--channel", help="Comma-separated: letter, short.")] = "letter",
     errors: Annotated[Path | None, typer.Option(
         "--errors", help="Bad rows with the reason (default: <out stem>.errors.csv beside the output, e.g. "
@@ -52,7 +52,8 @@ def batch(
                              "about every second).")] = None,
     notice_date: Annotated[str | None, typer.Option(
         "--notice-date", help="YYYY-MM-DD (default: the day the run first started).")] = None,
-    currency: Annotated[str, typer.Option("--currency", help="Currency of limits without a currency column.")] = "CNY",
+    currency: Annotated[str | None, typer.Option(
+        "--currency", help="Currency of limits without a currency column (default: the profile's, CNY unless set).")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", help="A lender profile TOML with translations/ beside it (default: the bundle's).")] = None,
     store: Annotated[str | None, typer.Option(
         "--store", help="Append the audit records to this store (SQLAlchemy URL), chain intact.")] = None,

@@ -40,7 +40,7 @@ def compare(
                                                                "old_limit, new_limit[, policy_reasons, currency].")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The report: HTML, or JSON with --format json.")],
     output: Annotated[str, typer.Option("--format", help="html or json.")] = "html",
-    locale: Annotated[str, typer.Option("--locale", help="zh_CN or en: the HTML report's language.")] = "zh_CN",
+    locale: Annotated[str, typer.Option("--locale", help="zh_CN, en, zh_HK or zh_TW: the HTML report's language.")] = "zh_CN",
     cutoff: Annotated[float | None, typer.Option(
         "--cutoff", help="Approval cutoff on the score: counts accounts that cross it, and (with --stability) "
                          "tests reasons against the accounts at or just above it as the reference.")] = None,

@@ -162,12 +162,19 @@ def _phrase_files(folder: Path) -> list[Path]:
 @phrases_app.command("update")
 def phrases_update(
     folder: Annotated[Path, typer.Argument(help="The lender's folder (catalog.toml, profile.toml).")],
+    locale: Annotated[list[str] | None, typer.Option(
+        "--locale", help="Also start this locale's file (zh_HK, zh_TW); repeat for several. zh_CN and en, and "
+                         "every locale that already has a file, are always updated.")] = None,
 ) -> None:
     """Extract the lender's phrases into translations/phrases.pot and update each <locale>.po (no fuzzy matching)."""
+    from explain._exceptions import UnsupportedLocaleError
     from explain.catalog._i18n_extract import update_translations
 
     files = _phrase_files(folder)
-    counts = update_translations(folder, *files, project=folder.resolve().name)
+    try:
+        counts = update_translations(folder, *files, project=folder.resolve().name, locales=locale or ())
+    except UnsupportedLocaleError as exc:
+        raise fail(str(exc)) from None
     for locale, c in counts.items():
         typer.echo(f"{folder / 'translations' / (locale + '.po')}: {c['total']} phrases, {c['new']} new, "
                    f"{c['untranslated']} to translate")

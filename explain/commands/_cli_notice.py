@@ -180,7 +180,7 @@ def notice(
     old_limit: Annotated[str, typer.Option("--old-limit", help="The limit before the decision.")],
     new_limit: Annotated[str, typer.Option(
         "--new-limit", help="The limit after it (the requested limit for increase_declined; 0 for a closure).")],
-    locale: Annotated[str, typer.Option("--locale", help="zh_CN or en (zh-CN, zh, zh-Hans, en-US also accepted).")],
+    locale: Annotated[str, typer.Option("--locale", help="zh_CN, en, zh_HK or zh_TW (zh-CN, zh, zh-Hans, en-US, zh-HK, zh-Hant-HK, zh-TW, zh-Hant-TW also accepted).")],
     input: Annotated[Path | None, typer.Option("--input", help="One account's raw features as a JSON object.")] = None,
     account: Annotated[int | None, typer.Option(
         "--account", help="Row N of the demo data (with --bundle demo).")] = None,
@@ -190,7 +190,8 @@ def notice(
         "--policy-reason", help="A policy reason code; repeatable.")] = [],  # noqa: B006
     account_ref: Annotated[str | None, typer.Option(
         "--account-ref", help="The account as the customer knows it (default: the row or file name).")] = None,
-    currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code of the limits.")] = "CNY",
+    currency: Annotated[str | None, typer.Option(
+        "--currency", help="ISO 4217 code of the limits (default: the profile's [lender] currency, CNY unless set).")] = None,
     notice_date: Annotated[str | None, typer.Option("--notice-date", help="YYYY-MM-DD (default: today).")] = None,
     effective_date: Annotated[str | None, typer.Option(
         "--effective-date", help="YYYY-MM-DD (default: after the profile's notice period).")] = None,

@@ -33,7 +33,7 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the report (HTML, or JSON with --format json).")],
     since: Annotated[str | None, typer.Option("--since", help="Inclusive, ISO 8601 (UTC when no offset).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Exclusive, ISO 8601.")] = None,
-    locale: Annotated[str, typer.Option("--locale", help="zh_CN or en: the report's language.")] = "zh_CN",
+    locale: Annotated[str, typer.Option("--locale", help="zh_CN, en, zh_HK or zh_TW: the report's language.")] = "zh_CN",
     output: Annotated[str, typer.Option("--format", help="html or json.")] = "html",
     bundle: Annotated[list[str] | None, typer.Option("--bundle", help="Bundles the records name (folder or 'demo'); "
                                                      "repeat for several.")] = None,

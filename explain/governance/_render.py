@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from explain.audit._charts import Bar, bar_chart
 from explain.audit._html_env import html_environment, page_gettext
-from explain.notices._locales import negotiate
+from explain.notices._locales import negotiate, page_lang
 
 __all__ = ["governance_context", "render_governance"]
 
@@ -84,7 +84,7 @@ def render_governance(report: Any, *, locale: str, catalog: Any = None, generate
 
     context = governance_context(report, locale=locale, label=label, kind_name=kind_name, number=number)
     return env.get_template("governance.html").render(
-        locale=locale, lang="zh-CN" if locale == "zh_CN" else "en", number=number, percent=percent,
+        locale=locale, lang=page_lang(locale), number=number, percent=percent,
         kind_name=kind_name, label=label, **context,
         generated=format_datetime(generated_at, format="medium", locale=locale, tzinfo=None) if generated_at else None,
     )

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from babel import Locale
 from babel.dates import format_date as _babel_format_date
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
 from babel.units import format_unit
 
 from explain._exceptions import NoticeInputError
-from explain.notices._locales import negotiate
+from explain.notices._locales import babel_locale, negotiate
 
 if TYPE_CHECKING:
     from explain.catalog._catalog import FeatureCatalog
@@ -40,7 +40,17 @@ MAX_MAGNITUDE = 10**15
 @functools.lru_cache(maxsize=None)
 def _babel(locale: str) -> Locale:
     """Babel's locale for one of ours, parsed once: handing Babel the name re-parses it on every call."""
-    return Locale.parse(negotiate(locale))
+    return Locale.parse(babel_locale(locale))
+
+
+@functools.lru_cache(maxsize=None)
+def _own_symbol(currency: str, locale: str) -> str | None:
+    """A quoted symbol to print instead of the locale's, when the locale's is a bare ``$`` for a currency
+    that is not the US dollar: CLDR gives Taiwan's dollar as ``$`` in zh_Hant_TW, which a letter (read
+    abroad, forwarded, printed) must not leave ambiguous; it reads ``NT$`` as in English."""
+    if currency == "USD" or get_currency_symbol(currency, _babel(locale)) != "$":
+        return None
+    return "'" + get_currency_symbol(currency, Locale.parse("en")) + "'"
 
 
 def _number(value: Any, field: str, *, allow_negative: bool = True) -> Decimal | int:
@@ -59,9 +69,19 @@ def _number(value: Any, field: str, *, allow_negative: bool = True) -> Decimal |
     return Decimal(str(float(value)))
 
 
-def format_money(amount: Any, currency: str, *, locale: str, field: str = "amount") -> str:
-    """An amount in ``currency`` as the locale writes it, e.g. ``¥8,000.00`` (zh_CN), ``CN¥8,000.00`` (en)."""
-    return format_currency(_number(amount, field), currency, locale=_babel(locale))
+def format_money(amount: Any, currency: str, *, locale: str, field: str = "amount", whole: bool = False) -> str:
+    """An amount in ``currency`` as the locale writes it, e.g. ``¥8,000.00`` (zh_CN), ``CN¥8,000.00`` (en),
+    ``HK$8,000.00`` (zh_HK), ``NT$8,000.00`` (zh_TW); ``whole``: without decimals (``HK$8,000``), for an
+    amount the caller knows is whole."""
+    number = _number(amount, field)
+    babel = _babel(locale)
+    symbol = _own_symbol(currency, negotiate(locale))
+    if whole:
+        return format_currency(number, currency, format=f"{symbol or '¤'}#,##0", currency_digits=False, locale=babel)
+    if symbol is not None:
+        pattern = babel.currency_formats["standard"].pattern.replace("¤", symbol)
+        return format_currency(number, currency, format=pattern, locale=babel)
+    return format_currency(number, currency, locale=babel)
 
 
 def format_number(value: Any, *, locale: str, field: str = "value") -> str:
@@ -149,8 +169,7 @@ def format_value(
             return format_currency(_number(value, field), own, format_type="name", locale=_babel(locale),
                                    **({"currency_digits": False, "decimal_quantization": False} if whole else {}))
         if whole:
-            return format_currency(_number(value, field), currency, format="¤#,##0", currency_digits=False,
-                                   locale=_babel(locale))
+            return format_money(value, currency, locale=locale, field=field, whole=True)
         return format_money(value, currency, locale=locale, field=field)
     if kind == "percent":
         number = _number(value, field)

@@ -18,9 +18,22 @@ EU      GDPR art. 22(3) (human intervention, point of view, contest); CCD (EU) 2
         increase (the creditworthiness assessment); the lender's complaint channel (``complaint_channel``,
         default: the contact phone), the out-of-court redress body ``adr`` (name per locale, required) and
         an optional ``supervisor``.
+HK      Personal Data (Privacy) Ordinance (Cap. 486): data access (s.18) and correction (s.22) requests, answered
+        within 40 days (ss.19, 23); the lender's complaint channel (``complaint_channel``, default: the contact
+        phone), then the regulator ``regulator`` (name per locale, required; e.g. the HKMA) at
+        ``regulator_contact`` (required) and an optional dispute-resolution body ``adr``. When the profile's
+        ``data_sources`` include ``credit_report``, on adverse kinds: the credit reference agency
+        ``credit_reference_agency`` and ``credit_reference_contact`` (both then required; Code of Practice on
+        Consumer Credit Data).
+TW      個人資料保護法 art. 3 (查詢、閱覽、製給複製本、補充或更正) with art. 13's reply periods; 金融消費者保護法
+        art. 13: the complaint to the lender first (``complaint_channel``, required), its 30-day reply, then the
+        金融消費評議中心 within 60 days (a statutory body: named in the template). With ``credit_report`` among
+        the data sources, on adverse kinds: the 聯徵中心 block (a free report once a year; correction).
 ======  ==========================================================================================
 
-A name may be one string for every locale or a table with one entry per supported locale.
+A name may be one string for every locale or a table with one entry per locale. The pack's own locales
+(:data:`PACK_LOCALES`: zh_CN and en for CN, US and EU; zh_HK and en for HK; zh_TW and en for TW) are required;
+a notice in another locale whose name the profile lacks is refused, naming the field and the locale.
 
 Each pack also declares, as data (:data:`FORBIDDEN_FACTORS`), the factors its law forbids as reasons or
 inputs; ``explain catalog check`` and ``save_bundle`` refuse a catalog whose unprotected group holds one.
@@ -42,7 +55,10 @@ from explain.notices._locales import SUPPORTED_LOCALES, negotiate
 
 __all__ = ["FORBIDDEN_FACTORS", "JURISDICTIONS", "CreditScore", "ForbiddenFactor", "LegalDetails", "forbidden_factor"]
 
-JURISDICTIONS: tuple[str, ...] = ("CN", "US", "EU")
+JURISDICTIONS: tuple[str, ...] = ("CN", "US", "EU", "HK", "TW")
+#: The locales each pack's names must be given in (a notice in any other needs the name in it too).
+PACK_LOCALES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "CN": ("zh_CN", "en"), "US": ("zh_CN", "en"), "EU": ("zh_CN", "en"), "HK": ("zh_HK", "en"), "TW": ("zh_TW", "en")})
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,9 @@ _US_BASIS = "ECOA, Reg B 12 CFR 1002.2(z) and 1002.6(b) (a prohibited basis)"
 _CN_FAIR = "人民银行《金融消费者权益保护实施办法》 (no discrimination by ethnicity, religion or marital status)"
 _CN_CREDIT = "《征信业管理条例》第十四条 (information that may not be collected)"
 _GDPR_9 = "GDPR art. 9(1) (a special category of personal data)"
+_HK_SDO = "Sex Discrimination Ordinance (Cap. 480), s.28 (provision of facilities and services, credit included)"
+_TW_SPECIAL = "個人資料保護法第6條 (特種個人資料: may not be collected or used)"
+_TW_EQUAL = "中華民國憲法第7條 (equality regardless of sex, religion, race) and 金融服務業公平待客原則 (fair treatment)"
 
 #: Per pack, the factors its law forbids as a reason or an input: data, so a reviewer can read and extend it.
 FORBIDDEN_FACTORS: Mapping[str, tuple[ForbiddenFactor, ...]] = MappingProxyType({
@@ -122,6 +141,40 @@ FORBIDDEN_FACTORS: Mapping[str, tuple[ForbiddenFactor, ...]] = MappingProxyType(
                                                   "健康", "疾病", "残疾")),
         ForbiddenFactor("EU", "sex life or sexual orientation", _GDPR_9, ("sexual", "orientation", "性取向")),
     ),
+    # Hong Kong's four discrimination ordinances each cover the provision of services, credit included.
+    # Hints in English, Simplified and Traditional (a column may be named in any of them).
+    "HK": (
+        ForbiddenFactor("HK", "sex", _HK_SDO, ("sex", "gender", "性别", "性別"), ("male", "female", "man", "woman")),
+        ForbiddenFactor("HK", "marital status or pregnancy", _HK_SDO,
+                        ("marital", "married", "marriage", "spouse", "personal_status", "pregnant", "pregnancy",
+                         "婚姻", "婚否", "怀孕", "懷孕"),
+                        ("married", "single", "divorced", "widowed", "separated", "已婚", "未婚")),
+        ForbiddenFactor("HK", "disability", "Disability Discrimination Ordinance (Cap. 487), s.27",
+                        ("disability", "disabled", "handicap", "impairment", "残疾", "殘疾", "残障", "殘障")),
+        ForbiddenFactor("HK", "family status (caring for an immediate family member)",
+                        "Family Status Discrimination Ordinance (Cap. 527), s.17",
+                        ("family_status", "caregiver", "carer", "dependants", "dependents", "家庭岗位", "家庭崗位")),
+        ForbiddenFactor("HK", "race, colour, descent, national or ethnic origin",
+                        "Race Discrimination Ordinance (Cap. 602), s.27",
+                        ("race", "racial", "color", "colour", "descent", "ethnic", "ethnicity", "nationality",
+                         "种族", "種族", "民族", "国籍", "國籍")),
+    ),
+    # Taiwan: the Personal Data Protection Act's special categories may not be used at all (art. 6); sex,
+    # religion and race are the constitution's equality grounds that fair-treatment rules carry into credit.
+    "TW": (
+        ForbiddenFactor("TW", "病歷、醫療、健康檢查 (medical records, medical care, health checks)", _TW_SPECIAL,
+                        ("medical", "health", "illness", "disease", "checkup", "病历", "病歷", "医疗", "醫療",
+                         "健康", "疾病")),
+        ForbiddenFactor("TW", "基因 (genetic data)", _TW_SPECIAL, ("gene", "genetic", "dna", "基因")),
+        ForbiddenFactor("TW", "性生活 (sex life)", _TW_SPECIAL, ("sexual", "orientation", "性生活", "性取向")),
+        ForbiddenFactor("TW", "犯罪前科 (criminal record)", _TW_SPECIAL,
+                        ("criminal", "conviction", "convictions", "offence", "offense", "犯罪", "前科")),
+        ForbiddenFactor("TW", "性別 (sex)", _TW_EQUAL, ("sex", "gender", "性别", "性別"),
+                        ("male", "female", "man", "woman")),
+        ForbiddenFactor("TW", "種族、宗教 (race or ethnicity, religion)", _TW_EQUAL,
+                        ("race", "racial", "ethnic", "ethnicity", "religion", "religious", "种族", "種族", "民族",
+                         "宗教")),
+    ),
 })
 
 
@@ -136,17 +189,24 @@ def forbidden_factor(feature: str, categories: Any = (), *, packs: Any = JURISDI
 
 _TEXT_KEYS = {"CN": ("complaint_channel", "regulator", "regulator_hotline"),
               "US": ("agency", "agency_address", "bureau", "bureau_address", "bureau_phone"),
-              "EU": ("complaint_channel", "adr", "supervisor")}
-_REQUIRED = {"CN": ("regulator", "regulator_hotline"), "US": ("agency", "agency_address"), "EU": ("adr",)}
+              "EU": ("complaint_channel", "adr", "supervisor"),
+              "HK": ("complaint_channel", "regulator", "regulator_contact", "adr", "credit_reference_agency",
+                     "credit_reference_contact"),
+              "TW": ("complaint_channel",)}
+_REQUIRED = {"CN": ("regulator", "regulator_hotline"), "US": ("agency", "agency_address"), "EU": ("adr",),
+             "HK": ("regulator", "regulator_contact"), "TW": ("complaint_channel",)}
+#: What a pack needs when the profile's data sources include the customer's credit report.
+_REQUIRED_WITH_CREDIT_REPORT = {"HK": ("credit_reference_agency", "credit_reference_contact")}
 
 
-def _localized(value: Any, field_name: str) -> dict[str, str]:
-    """One text per supported locale, from a string (the same everywhere) or a per-locale table."""
+def _localized(value: Any, field_name: str, required: tuple[str, ...]) -> dict[str, str]:
+    """One text per locale, from a string (the same everywhere) or a per-locale table covering ``required``."""
     if isinstance(value, str) and value.strip():
         return dict.fromkeys(SUPPORTED_LOCALES, value.strip())
     if isinstance(value, Mapping):
         texts = {negotiate(k, field=f"profile legal.{field_name} locale"): v for k, v in value.items()}
-        missing = [loc for loc in SUPPORTED_LOCALES if not isinstance(texts.get(loc), str) or not texts[loc].strip()]
+        bad = [loc for loc, text in texts.items() if not isinstance(text, str) or not text.strip()]
+        missing = [loc for loc in required if loc not in texts] + bad
         if not missing:
             return texts
         raise NoticeInputError(f"profile legal.{field_name}", f"a name for every locale (missing: {', '.join(missing)})",
@@ -175,6 +235,8 @@ class LegalDetails:
             raise NoticeInputError("profile lender.jurisdiction", f"one of {', '.join(JURISDICTIONS)}", jurisdiction)
         table = dict(table)
         bureau_data = table.pop("bureau_data", False)
+        # (HK and TW name the credit reference agency from the profile's data_sources, not from bureau_data:
+        # their blocks need no credit-score disclosure.)
         if not isinstance(bureau_data, bool) or (bureau_data and jurisdiction != "US"):
             raise NoticeInputError("profile legal.bureau_data", "true or false (US profiles only)", bureau_data)
         allowed = _TEXT_KEYS[jurisdiction]
@@ -190,16 +252,32 @@ class LegalDetails:
             raise NoticeInputError("profile lender.address", "the creditor's address: US notices must carry it", None)
         texts = {}
         for key, value in table.items():
-            texts[key] = _localized(value, key)
+            texts[key] = MappingProxyType(_localized(value, key, PACK_LOCALES[jurisdiction]))
         return cls(jurisdiction, bureau_data, MappingProxyType(texts))
 
-    def context(self, locale: str, *, default_channel: str) -> dict[str, Any]:
-        """The legal block's variables in ``locale`` (``pack`` names the template)."""
-        values = {key: texts[locale] for key, texts in self.texts.items()}
-        if self.jurisdiction in ("CN", "EU"):
+    def check_sources(self, sources: tuple[str, ...]) -> None:
+        """Refuse a profile whose data sources need a legal fact its ``[legal]`` table does not give."""
+        if "credit_report" in sources:
+            for key in _REQUIRED_WITH_CREDIT_REPORT.get(self.jurisdiction, ()):
+                if key not in self.texts:
+                    raise NoticeInputError(f"profile legal.{key}", f"given: {self.jurisdiction} notices name it when "
+                                                                   "lender.data_sources include credit_report", None)
+
+    def context(self, locale: str, *, default_channel: str, sources: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The legal block's variables in ``locale`` (``pack`` names the template); a name the profile does
+        not give in ``locale`` is an error naming the field and the locale, never another language's."""
+        values = {}
+        for key, texts in self.texts.items():
+            if locale not in texts:
+                raise NoticeInputError(f"profile legal.{key}", f"a name in {locale} for a notice in {locale} "
+                                                               f"(given: {', '.join(texts)})", None)
+            values[key] = texts[locale]
+        if self.jurisdiction in ("CN", "EU", "HK"):
             values.setdefault("complaint_channel", default_channel)
         values.setdefault("supervisor", None)
-        return {"pack": self.jurisdiction.lower(), "bureau_data": self.bureau_data, **values}
+        values.setdefault("adr", None)
+        return {"pack": self.jurisdiction.lower(), "bureau_data": self.bureau_data,
+                "credit_report": "credit_report" in sources, **values}
 
 
 #: FCRA §609(f)(1)(C): at most four key factors (a fifth only for inquiries, which we do not special-case).
@@ -257,6 +335,6 @@ def _localized_factor(value: Any, field: str) -> Mapping[str, str]:
     if isinstance(value, Mapping):
         texts = {negotiate(k, field=f"{field} locale"): v for k, v in value.items()}
         if all(isinstance(texts.get(loc), str) and texts[loc].strip() and texts[loc].isprintable()
-               for loc in SUPPORTED_LOCALES):
-            return MappingProxyType({loc: texts[loc].strip() for loc in SUPPORTED_LOCALES})
+               for loc in {*PACK_LOCALES["US"], *texts}):
+            return MappingProxyType({loc: texts[loc].strip() for loc in SUPPORTED_LOCALES if loc in texts})
     raise NoticeInputError(field, "a one-line text, or a table with one per locale", value)

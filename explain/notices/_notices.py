@@ -26,7 +26,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 from babel.lists import format_list
-from babel.numbers import format_currency, is_currency
+from babel.numbers import is_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from explain.notices._account_ref import check_account_ref
@@ -34,7 +34,7 @@ from explain.catalog._catalog import FeatureCatalog, advice_applies
 from explain._exceptions import CatalogError, NoticeInputError, UnknownReasonError
 from explain.notices._formatting import MAX_MAGNITUDE, _babel, format_date, format_money, format_value
 from explain.notices._jurisdiction import CreditScore
-from explain.notices._locales import catalog_path, get_translations, negotiate
+from explain.notices._locales import catalog_path, get_translations, html_lang, is_chinese, negotiate
 from explain.notices._profile import DEMO_LENDER_DIR, LenderProfile, demo_profile
 from explain.reasons._reasons import Decision, DecisionReasons, Reason
 from explain.notices._resources import resource_dir
@@ -47,7 +47,6 @@ DEMO_CATALOG_PATH = DEMO_LENDER_DIR / "catalog.toml"
 #: ``letter`` (post or email: subject, text, HTML) and ``short`` (SMS or app push).
 CHANNELS: tuple[str, ...] = ("letter", "short")
 _LETTER_PARTS = ("subject.txt", "letter.txt", "letter.html")
-_HTML_LANG = {"zh_CN": "zh-Hans-CN", "en": "en"}
 
 
 @dataclass(frozen=True)
@@ -293,7 +292,7 @@ def reason_phrases(
         # A list item under "also took these into account": the fact, no verdict and no advice. A category
         # whose phrase is a whole clause is that clause; anything else is the factor and its value.
         if shown is not None and message.strip().rstrip(".") == "{value}":
-            text = shown + ("。" if locale == "zh_CN" else ".")
+            text = shown + ("。" if is_chinese(locale) else ".")
         else:
             text = _("%(label)s (%(value)s)") % {"label": label, "value": shown} if shown is not None else label
         return {"label": label, "text": text, "value": shown, "short": short, "advice": None, "counter_intuitive": True}
@@ -330,7 +329,7 @@ def select_advice(decision: Decision, principal: Sequence[dict[str, Any]]) -> li
 
 # ------------------------------------------------------------------------------------------- short message
 #: One message: an SMS of 70 UCS-2 characters in Chinese, 160 GSM-7 septets in English.
-SHORT_MESSAGE_LIMITS = {"zh_CN": 70, "en": 160}
+SHORT_MESSAGE_LIMITS = {"zh_CN": 70, "en": 160, "zh_HK": 70, "zh_TW": 70}
 # GSM 03.38: the basic alphabet costs one septet a character, the extension table two.
 _GSM7_EXTENSION = frozenset("^{}\\[~]|€")
 
@@ -402,7 +401,7 @@ def _short_money(amount: Decimal, currency: str, locale: str) -> str:
     amount = Decimal(str(amount))
     if amount != amount.to_integral_value():
         return format_money(amount, currency, locale=locale)
-    return format_currency(amount, currency, format="¤#,##0", currency_digits=False, locale=_babel(locale))
+    return format_money(amount, currency, locale=locale, whole=True)
 
 
 def _data_sources(profile: LenderProfile, locale: str) -> str:
@@ -483,6 +482,14 @@ def _day_month(value: _dt.date, locale: str) -> str:
     return format_skeleton("MMMd", value, locale=_babel(locale))
 
 
+def _score_factor(texts: Any, locale: str, index: int) -> str:
+    """One key factor of the bureau's score in ``locale``: the bureau's words, never another language's."""
+    if locale not in texts:
+        raise NoticeInputError(f"bureau.key_factors[{index}]", f"a text in {locale} for a notice in {locale}",
+                               dict(texts))
+    return texts[locale]
+
+
 def _reference(*parts: object) -> str:
     """A short reference derived from the inputs, the same in every locale: e.g. ``3F9A-1C07``."""
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest().upper()
@@ -501,7 +508,7 @@ def render_notice(
     old_limit: Any,
     new_limit: Any,
     account_ref: str,
-    currency: str = "CNY",
+    currency: str | None = None,
     notice_date: _dt.date | None = None,
     effective_date: _dt.date | None = None,
     reference: str | None = None,
@@ -527,7 +534,8 @@ def render_notice(
     catalog
         The reason catalog the reasons come from, with its translations (a bundle's ``bundle.catalog``).
     old_limit, new_limit
-        The limit before and after, in ``currency``. For ``increase_declined`` ``new_limit`` is the limit the
+        The limit before and after, in ``currency`` (default: the profile's ``[lender] currency``, CNY unless
+        it says otherwise: HKD for a Hong Kong lender, TWD for a Taiwan one). For ``increase_declined`` ``new_limit`` is the limit the
         customer asked for; for ``account_closure`` it is 0.
     account_ref
         The account as the customer knows it (e.g. the last digits of the card).
@@ -584,7 +592,7 @@ def check_letter(
     old_limit: Any,
     new_limit: Any,
     account_ref: str,
-    currency: str = "CNY",
+    currency: str | None = None,
     notice_date: _dt.date | None = None,
     effective_date: _dt.date | None = None,
     reference: str | None = None,
@@ -633,7 +641,7 @@ def check_letter(
     old = _amount(old_limit, "old_limit")
     new = _amount(new_limit, "new_limit")
     _check_limits(decision, old, new, new_limit if not isinstance(new_limit, Decimal) else str(new_limit))
-    currency = _text(currency, "currency").upper()
+    currency = _text(profile.currency if currency is None else currency, "currency").upper()
     if not is_currency(currency):
         raise NoticeInputError("currency", "an ISO 4217 currency code Babel knows, such as 'CNY'", currency)
     account_ref = check_account_ref(account_ref)
@@ -668,7 +676,7 @@ def check_letter(
     money = {"old_limit": format_money(old, currency, locale=locale, field="old_limit"),
              "new_limit": format_money(new, currency, locale=locale, field="new_limit"),
              "old_limit_short": _short_money(old, currency, locale), "new_limit_short": _short_money(new, currency, locale)}
-    legal = profile.legal.context(locale, default_channel=profile.phone)
+    legal = profile.legal.context(locale, default_channel=profile.phone, sources=profile.data_sources)
     top = phrased[0] if phrased else None
     short_phrase = _sentence_in_message(top["short"], locale) if top else None
     context = {
@@ -707,10 +715,10 @@ def check_letter(
         "score_low": str(score.low) if score else None,
         "score_high": str(score.high) if score else None,
         "score_date": format_date(score.date, locale=locale, field="bureau.date") if score else None,
-        "score_factors": [f[locale] for f in score.key_factors] if score else [],
+        "score_factors": [_score_factor(f, locale, i) for i, f in enumerate(score.key_factors)] if score else [],
         "jurisdiction": profile.wording_text("jurisdiction", locale=locale) if "jurisdiction" in profile.wording else None,
         "escalation": profile.wording_text("escalation", locale=locale) if "escalation" in profile.wording else None,
-        "html_lang": _HTML_LANG[locale],
+        "html_lang": html_lang(locale),
         **money,
     }
     context.update(_recourse_context(recourse, decision, locale=locale, catalog=catalog, currency=currency))

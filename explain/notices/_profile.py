@@ -20,7 +20,7 @@ from typing import Any
 from explain._exceptions import NoticeInputError
 from explain.catalog._i18n_extract import toml_phrases
 from explain.notices._jurisdiction import LegalDetails
-from explain.notices._locales import SUPPORTED_LOCALES, negotiate
+from explain.notices._locales import BASE_LOCALES, SUPPORTED_LOCALES, is_chinese, negotiate
 from explain.catalog._phrasebook import TRANSLATIONS_DIR, Phrasebook
 
 __all__ = ["DEMO_LENDER_DIR", "DEMO_PROFILE_PATH", "LenderProfile", "demo_profile"]
@@ -39,7 +39,7 @@ DATA_SOURCES: tuple[str, ...] = ("application", "account", "credit_report")
 #: ``[review] advice``: how the advice is introduced (``apply_again``: "if you apply again" on a declined increase).
 ADVICE_STYLES: tuple[str, ...] = ("help", "apply_again")
 #: The voice of a Chinese letter when the profile sets none; English letters always speak as "we".
-DEFAULT_VOICE = {"zh_CN": "我行", "en": "we"}
+DEFAULT_VOICE = {"zh_CN": "我行", "en": "we", "zh_HK": "本行", "zh_TW": "本行"}
 _SIGNATURE_CHARS = frozenset("【】[]%{}")
 
 #: The keys each profile table may hold; anything else is refused, naming the nearest valid key. One list per
@@ -48,7 +48,7 @@ _SIGNATURE_CHARS = frozenset("【】[]%{}")
 #: per-locale tables (``[lender.names]`` ...) by locale.
 PROFILE_TABLES: dict[str, tuple[str, ...]] = {
     "": ("lender", "contact", "review", "legal", "wording"),
-    "lender": ("name", "names", "jurisdiction", "address", "voice", "sms_signature", "data_sources"),
+    "lender": ("name", "names", "jurisdiction", "address", "voice", "sms_signature", "data_sources", "currency"),
     "contact": ("phone", "email", "url", "short_url", "short_details", "app"),
     # holds_decision, second_reviewer_above and reply_days are read by explain.review's policy as well
     "review": ("window_days", "notice_period_days", "holds_decision", "advice", "second_reviewer_above", "reply_days"),
@@ -107,6 +107,9 @@ class LenderProfile:
         Whether an adverse change waits while a requested review is pending (``[review] holds_decision``).
     advice_style
         ``help`` or ``apply_again`` (a declined increase's advice introduced as "if you apply again").
+    currency
+        The ISO 4217 code of the lender's limits (``[lender] currency``: ``HKD`` for a Hong Kong lender, ``TWD``
+        for a Taiwan one); what a decision that names no currency is in. ``CNY`` when left out.
     review_window_days
         How many days after the notice date the customer can ask for a review.
     notice_period_days
@@ -135,6 +138,7 @@ class LenderProfile:
     data_sources: tuple[str, ...] = ("account",)
     review_holds: bool = False
     advice_style: str = "help"
+    currency: str = "CNY"
     source: str = field(default="", repr=False, compare=False)
     phrases: Phrasebook | None = field(default=None, repr=False, compare=False)
 
@@ -155,7 +159,8 @@ class LenderProfile:
             raise NoticeInputError("profile lender.voice", "how the lender says 'we' in Chinese (我行, 我司, 本公司 ...); "
                                                            "English letters always say 'we'", dict(voices))
         signatures = self._per_locale(self.sms_signatures, "sms_signature", "[lender] sms_signature")
-        if "zh_CN" not in signatures:
+        # Mainland gateways send nothing without the registered signature; Hong Kong and Taiwan have no such rule.
+        if "zh_CN" not in signatures and self.legal.jurisdiction not in ("HK", "TW"):
             raise NoticeInputError("profile lender.sms_signature", "the registered SMS signature (短信签名) for zh_CN: "
                                                                    "Chinese gateways send no message without it", None)
         bad = [v for v in signatures.values() if set(v) & _SIGNATURE_CHARS or len(v) > 30]
@@ -166,7 +171,7 @@ class LenderProfile:
             raise NoticeInputError("profile contact.short_details", f"one of {', '.join(SHORT_DETAILS)}",
                                    self.short_details)
         app_names = self._per_locale(self.app_names, "app", "[contact] app")
-        if self.short_details == "app" and set(app_names) != set(SUPPORTED_LOCALES):
+        if self.short_details == "app" and not set(BASE_LOCALES) <= set(app_names):
             raise NoticeInputError("profile contact.app", "the app's name in every locale (short_details = \"app\")",
                                    dict(app_names))
         sources = self.data_sources
@@ -177,9 +182,15 @@ class LenderProfile:
         sources = tuple(s for s in DATA_SOURCES if s in sources)
         if self.legal.bureau_data and "credit_report" not in sources:
             sources += ("credit_report",)
+        self.legal.check_sources(sources)
         object.__setattr__(self, "data_sources", sources)
         if not isinstance(self.review_holds, bool):
             raise NoticeInputError("profile review.holds_decision", "true or false", self.review_holds)
+        from babel.numbers import is_currency
+
+        if not isinstance(self.currency, str) or self.currency != self.currency.upper() or not is_currency(self.currency):
+            raise NoticeInputError("profile lender.currency", "an ISO 4217 code such as \"HKD\" or \"TWD\"",
+                                   self.currency)
         if self.advice_style not in ADVICE_STYLES:
             raise NoticeInputError("profile review.advice", f"one of {', '.join(ADVICE_STYLES)}", self.advice_style)
         empty = [k for k in self.wording if not isinstance(self.wording[k], str) or not self.wording[k].strip()]
@@ -198,7 +209,9 @@ class LenderProfile:
                               self.notice_period_days, sorted(names.items()), sorted(dict(self.wording).items()),
                               self.legal, sorted(self.addresses.items()), sorted(voices.items()),
                               sorted(signatures.items()), self.short_details, sorted(app_names.items()), sources,
-                              self.review_holds, self.advice_style))
+                              self.review_holds, self.advice_style)
+                             # (only when not the default: code-built profiles of before keep their hash)
+                             + ((self.currency,) if self.currency != "CNY" else ()))
             object.__setattr__(self, "source", canonical)
         object.__setattr__(self, "wording", MappingProxyType(dict(self.wording)))
         if self.phrases is not None:
@@ -271,13 +284,21 @@ class LenderProfile:
             else lender.get("data_sources", ("account",)),
             review_holds=review.get("holds_decision", False),
             advice_style=review.get("advice", "help"),
+            currency=lender.get("currency", "CNY"),
             source=source,
             phrases=phrases,
         )
 
     def display_name(self, locale: str) -> str:
-        """The lender's name in ``locale``."""
-        return self.names.get(negotiate(locale), self.name)
+        """The lender's name in ``locale``: for zh_HK and zh_TW it must be given (``[lender.names]``), never the
+        plain (often English) ``name`` in a Chinese letter."""
+        locale = negotiate(locale)
+        if locale in self.names:
+            return self.names[locale]
+        if is_chinese(locale) and locale not in BASE_LOCALES:
+            raise NoticeInputError(f"profile lender.names.{locale}", f"the lender's name in {locale} for a notice "
+                                                                     f"in {locale}", None)
+        return self.name
 
     def address(self, locale: str) -> str | None:
         """The lender's postal address in ``locale``, when the profile gives one."""

@@ -18,7 +18,7 @@ from typing import Any
 from explain.audit._audit import canonical_json, notice_sha256
 from explain.catalog._catalog import FeatureCatalog
 from explain.notices._formatting import format_date, format_money
-from explain.notices._locales import negotiate
+from explain.notices._locales import html_lang, negotiate
 from explain.notices._notices import _links, jinja_renderer, template_version
 from explain.notices._profile import LenderProfile
 from explain.review._errors import ReviewInputError
@@ -30,7 +30,6 @@ OUTCOME_REASONS: dict[str, tuple[str, ...]] = {
     "upheld": ("reasons_confirmed", "facts_no_change", "policy_applied"),
     "overturned": ("facts_corrected", "circumstances_changed", "assessment_error"),
 }
-_HTML_LANG = {"zh_CN": "zh-Hans-CN", "en": "en"}
 
 
 def check_outcome_reasons(outcome: str, codes: Sequence[str]) -> list[str]:
@@ -69,10 +68,10 @@ def render_outcome_notice(inputs: Mapping[str, Any], *, locale: str, profile: Le
         "email": profile.email,
         "url": profile.url,
         "short_url": profile.short_url,
-        "legal": profile.legal.context(locale, default_channel=profile.phone),
-        "html_lang": _HTML_LANG[locale],
+        "legal": profile.legal.context(locale, default_channel=profile.phone, sources=profile.data_sources),
+        "html_lang": html_lang(locale),
         "voice": profile.voice(locale),
-        "links": _links(profile, profile.legal.context(locale, default_channel=profile.phone).get("complaint_channel")),
+        "links": _links(profile, profile.legal.context(locale, default_channel=profile.phone, sources=profile.data_sources).get("complaint_channel")),
     }
     render = jinja_renderer(locale)
     parts = {part: render(f"review_outcome/{part}", context) for part in ("subject.txt", "letter.txt", "letter.html")}

@@ -32,7 +32,9 @@ from explain.review._errors import ReviewInputError
 __all__ = ["PACK_REPLY_DAYS", "ReviewPolicy"]
 
 #: The longest reply the law allows, in calendar days, per jurisdiction pack (None: the lender must bound it).
-PACK_REPLY_DAYS: dict[str, int | None] = {"CN": 15, "US": 30, "EU": None}
+PACK_REPLY_DAYS: dict[str, int | None] = {"CN": 15, "US": 30, "EU": None, "HK": None,
+                                          # 金融消費者保護法 art. 13: the institution answers a complaint within 30 days
+                                          "TW": 30}
 #: The keys a profile's [review] table may hold: the profile's own schema, the one list of them.
 _KEYS = PROFILE_TABLES["review"]
 
@@ -72,8 +74,8 @@ class ReviewPolicy:
         bound = PACK_REPLY_DAYS[jurisdiction]
         reply = table.get("reply_days", bound)
         if reply is None:
-            raise ReviewInputError("profile review.reply_days", f"the lender's bound in days: {jurisdiction} asks for "
-                                   "an answer without undue delay", None)
+            why = "asks for an answer without undue delay" if jurisdiction == "EU" else "sets no period by law"
+            raise ReviewInputError("profile review.reply_days", f"the lender's bound in days: {jurisdiction} {why}", None)
         if isinstance(reply, bool) or not isinstance(reply, int) or reply < 1 or (bound is not None and reply > bound):
             most = f"at most {bound} ({jurisdiction})" if bound is not None else "at most 366"
             raise ReviewInputError("profile review.reply_days", f"a whole number of days from 1, {most}", reply)

@@ -113,3 +113,16 @@ def test_a_reason_flagged_counter_intuitive_is_marked_on_the_page(service, decis
         assert page.status_code == 200 and page.text.count(badge) == 1
         item = re.search(rf'<li data-code="{reasons[model]["code"]}">(.*?)</li>', page.text, re.S).group(1)
         assert badge in item
+
+
+def test_the_page_speaks_hong_kong_and_taiwan_chinese(service, decision_body) -> None:
+    """The language switch offers every locale in its own words; zh-HK / zh-TW pages and the notices in them."""
+    created = service.client.post("/v1/decisions", json=decision_body(locales=["zh-HK", "zh-TW"]),
+                                  headers=service.auth("issuer")).json()
+    _signed_in(service.client, service.keys["agent"])
+    page = service.client.get(f"/agent/decisions/{created['decision_id']}?lang=zh-HK")
+    assert page.status_code == 200 and '<html lang="zh-HK"' in page.text
+    for code, tag, name in (("zh_CN", "zh-CN", "简体中文"), ("en", "en", "English"), ("zh_TW", "zh-TW", "繁體中文（台灣）")):
+        assert f'hreflang="{tag}" lang="{tag}" id="switch-{code}">{name}</a>' in page.text
+    assert "登出" in page.text and "退出" not in page.text  # the page's own words are Hong Kong's
+    assert "繁體中文（香港）" in page.text and "賬戶" in page.text and "帳戶" in page.text  # both notices shown

@@ -60,7 +60,8 @@ def test_read_back_a_decision(service, decision_body, role: str) -> None:
     assert {"bundle", "catalog_sha256", "template_sha256", "background_sha256", "prev_hash", "notice_hashes"} <= stored.keys()
 
 
-@pytest.mark.parametrize(("locale", "expected"), [("en", "en"), ("zh-CN", "zh_CN"), ("zh_CN", "zh_CN")])
+@pytest.mark.parametrize(("locale", "expected"), [("en", "en"), ("zh-CN", "zh_CN"), ("zh_CN", "zh_CN"),
+                                                  ("zh-HK", "zh_HK"), ("zh-Hant-TW", "zh_TW")])
 def test_reader_locale_is_independent_of_the_customers(service, decision_body, locale: str, expected: str) -> None:
     created = service.client.post("/v1/decisions", json=decision_body(locales=["zh_CN"]),
                                   headers=service.auth("issuer")).json()
@@ -72,6 +73,23 @@ def test_reader_locale_is_independent_of_the_customers(service, decision_body, l
     assert [x["code"] for x in reader["reasons"]] == [x["code"] for x in created["reasons"]]
     assert all(x["label"] and x["text"] for x in reader["reasons"])
     assert [n["locale"] for n in r.json()["notices"]] == ["zh_CN"]  # the customer's notice is untouched
+
+
+def test_traditional_chinese_notices_and_the_lenders_currency(service, decision_body) -> None:
+    """locale=zh-HK / zh-TW are accepted, negotiated once and stored as zh_HK / zh_TW; without a currency the
+    decision is in the lender profile's (the demo's: CNY)."""
+    body = decision_body(locales=["zh-HK", "zh-Hant-TW", "en"])
+    body.pop("currency", None)
+    created = service.client.post("/v1/decisions", json=body, headers=service.auth("issuer"))
+    assert created.status_code in (200, 201), created.text
+    notices = {n["locale"]: n for n in created.json()["notices"]}
+    assert list(notices) == ["zh_HK", "zh_TW", "en"]
+    hk, tw = notices["zh_HK"]["text"], notices["zh_TW"]["text"]
+    assert "額度" in hk and "賬戶" in hk and "额度" not in hk
+    assert "額度" in tw and "帳戶" in tw and "账户" not in tw
+    assert "¥" in hk  # CNY, the demo profile's currency, as zh_Hant_HK writes it
+    stored = service.client.get(f"/v1/decisions/{created.json()['decision_id']}", headers=service.auth("agent")).json()
+    assert stored["notices"] == created.json()["notices"]
 
 
 def test_reader_locale_must_be_supported(service, decision_body) -> None:

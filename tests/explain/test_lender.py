@@ -269,7 +269,8 @@ def test_check_fails_with_one_line_per_problem(tmp_path):
     lines = [line for line in proc.stdout.splitlines() if line.startswith("problem: ")]
     assert lines[0] == "problem: group 'savings' label: placeholder phrase 'TODO savings'; write the customer's wording"
     assert any("translation zh_CN: groups:savings:label 'TODO savings': missing" in line for line in lines)
-    assert len(lines) == 3  # the placeholder, and the missing translation in each locale
+    # the placeholder, and the missing translation in each locale the demo lender translates (all four)
+    assert len(lines) == 5
 
 
 # ------------------------------------------------------------------------------------------------ inputs

@@ -38,17 +38,27 @@ PO = {loc: LOCALES_DIR / loc / "LC_MESSAGES" / "messages.po" for loc in SUPPORTE
         ("en-US", "en"),
         ("en_US", "en"),
         ("en", "en"),
+        ("zh-HK", "zh_HK"),
+        ("zh_Hant_HK", "zh_HK"),
+        ("zh-Hant-HK", "zh_HK"),
+        ("zh-MO", "zh_HK"),
+        ("zh-TW", "zh_TW"),
+        ("zh_tw", "zh_TW"),
+        ("zh-Hant-TW", "zh_TW"),
+        ("zh_Hant_TW", "zh_TW"),
     ],
 )
 def test_negotiation_table(given, expected):
     assert negotiate(given) == expected
 
 
-@pytest.mark.parametrize("given", ["fr", "en-GB", "zh-TW", "zh-Hant", "", "english", None, 5])
+# zh-Hant alone is refused: Hong Kong and Taiwan write different financial words, so the region must be said.
+@pytest.mark.parametrize("given", ["fr", "en-GB", "zh-Hant", "zh-SG", "", "english", None, 5])
 def test_unsupported_locale_lists_what_is_supported(given):
-    with pytest.raises(UnsupportedLocaleError, match=r"must be one of 'zh_CN', 'en'\. Got .* instead") as info:
+    with pytest.raises(UnsupportedLocaleError,
+                       match=r"must be one of 'zh_CN', 'en', 'zh_HK', 'zh_TW'\. Got .* instead") as info:
         negotiate(given)
-    assert info.value.supported == ("zh_CN", "en")
+    assert info.value.supported == ("zh_CN", "en", "zh_HK", "zh_TW")
     assert isinstance(info.value, ValueError)
 
 
