@@ -96,6 +96,7 @@ def decision_inputs(
     channels: Iterable[str],
     bureau: Mapping[str, Any] | None = None,
     recourse_target: float | None = None,
+    mailing_address: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """The request as it is stored: canonical JSON values, locales negotiated, the notice date fixed."""
     negotiated = []
@@ -121,6 +122,8 @@ def decision_inputs(
         raw["bureau"] = dict(bureau)
     if recourse_target is not None:  # only when given: requests without one keep their stored form
         raw["recourse_target"] = recourse_target
+    if mailing_address is not None:  # only when given: printed in the letter's envelope window, nowhere else
+        raw["mailing_address"] = list(mailing_address)
     return json.loads(canonical_json(raw))
 
 

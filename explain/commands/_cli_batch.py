@@ -59,6 +59,15 @@ def batch(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="A progress bar or log lines.")] = True,
     id_column: Annotated[str, typer.Option(
         "--id-column", help="The column naming each account in --input and --decisions.")] = "account",
+    format: Annotated[str, typer.Option(
+        "--format", help="table (the output file) or pdf: also print every letter (needs the 'pdf' extra).")] = "table",
+    pdf_files: Annotated[str, typer.Option(
+        "--pdf-files", help="pdf: notice (one file per notice, <row>-<locale>.pdf) or chunk (one merged file per "
+                            "chunk, chunk-NNNNNN.pdf).")] = "notice",
+    pdf_dir: Annotated[Path | None, typer.Option(
+        "--pdf-dir", help="pdf: the folder of the printed letters (default: <out stem>-pdf beside --out).")] = None,
+    paper: Annotated[str | None, typer.Option(
+        "--paper", help="pdf: a4 or letter (default: the lender's jurisdiction's).")] = None,
     ignore: Annotated[list[str], typer.Option(
         "--ignore", help="A column of --input the model does not take (a label, a name); repeatable. Any other "
                          "such column is refused, as the API refuses it.")] = [],  # noqa: B006
@@ -81,7 +90,8 @@ def batch(
             bundle=bundle, input=input, decisions=decisions, out=out, locales=_split(locale), channels=_split(channel),
             errors=errors, engine=engine, workers=workers, scheduler=scheduler, device=device, chunk_size=chunk_size,
             notice_date=issued, currency=currency, profile=profile, store_url=store, progress=progress,
-            id_column=id_column, ignore=tuple(ignore),
+            id_column=id_column, ignore=tuple(ignore), format=format, pdf_files=pdf_files, pdf_dir=pdf_dir,
+            paper=paper,
         )
     except ExplainError as exc:
         raise _fail(str(exc)) from None

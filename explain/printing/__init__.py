@@ -13,6 +13,7 @@ Modules, each with one job::
     _layout   the print page: the letter's HTML with the window block, and its CSS (letter.css + page rules)
     _render   WeasyPrint: one letter to PDF bytes, deterministic, refusing missing glyphs
     _merge    several letters as one PDF (a batch chunk), each keeping its own page numbers
+    _records  a stored decision's letter, as issued (the service's notice.pdf, the replay)
 
 Needs the ``pdf`` extra (WeasyPrint) and Pango with the Noto CJK fonts (Debian: ``fonts-noto-cjk``).
 
@@ -24,6 +25,7 @@ from explain.printing._errors import PrintingError, PrintingUnavailableError
 from explain.printing._layout import PrintedLetter, prepare_letter
 from explain.printing._merge import merged_pdf
 from explain.printing._paper import PAPERS, Paper, default_paper, parse_paper
+from explain.printing._records import record_letter
 from explain.printing._render import letter_pdf, render_pdf
 
 __all__ = [
@@ -40,5 +42,6 @@ __all__ = [
     "merged_pdf",
     "parse_paper",
     "prepare_letter",
+    "record_letter",
     "render_pdf",
 ]
