@@ -438,6 +438,10 @@ class NoticeReplay(BaseModel):
     identical: bool
     sha256: str
     stored_sha256: str | None = None
+    pdf_identical: bool | None = Field(default=None, description="With ?pdf=true: the letter printed from the "
+                                       "recomputed notice is byte for byte the one printed from the stored notice.")
+    pdf_sha256: str | None = Field(default=None, description="With ?pdf=true: sha256 of the letter printed from the "
+                                   "stored record (GET notice.pdf, default paper), to compare with a letter sent.")
 
 
 class ReplayResponse(BaseModel):

@@ -152,14 +152,15 @@ def make_record(bundle: ModelBundle, inputs: Mapping[str, Any], computation: Com
     )
 
 
-def replay(bundles: BundleRegistry, record: AuditRecord, *, logged_leaf_hash: str | None = None) -> dict[str, Any]:
+def replay(bundles: BundleRegistry, record: AuditRecord, *, logged_leaf_hash: str | None = None,
+           pdf: bool = False) -> dict[str, Any]:
     """Recompute ``record`` from its inputs and say, part by part, whether the bytes are the same (and, given
     its log entry's leaf hash, whether the record is still the one on the log)."""
     try:
         bundle = bundles.get(record.bundle_name)
     except UnknownBundleError:
         bundle = None
-    return replay_record(bundle, record, logged_leaf_hash=logged_leaf_hash)
+    return replay_record(bundle, record, logged_leaf_hash=logged_leaf_hash, pdf=pdf)
 
 
 _REASON_FIELDS = frozenset(f.name for f in dataclasses.fields(Reason))

@@ -47,11 +47,31 @@ def _font_config() -> Any:
     return FontConfiguration()
 
 
+def _refuse(url: str, *args: Any, **kwargs: Any) -> Any:
+    raise ValueError(f"printed letters load no external resources ({url[:40]!r})")
+
+
+@functools.cache
+def _no_fetch() -> Any:
+    """The print page needs nothing from outside (fonts come from fontconfig): never fetch a URL or read a
+    file a letter names, whatever text reached it. (WeasyPrint 68+ takes a URLFetcher, older ones a function.)"""
+    try:
+        from weasyprint.urls import URLFetcher
+    except ImportError:
+        return _refuse
+
+    class NoFetch(URLFetcher):
+        fetch = staticmethod(_refuse)
+        __call__ = staticmethod(_refuse)
+
+    return NoFetch()
+
+
 def document(letter: PrintedLetter) -> Any:
     """The laid-out WeasyPrint document of ``letter`` (pages, metadata), not yet written."""
     weasyprint = _weasyprint()
     fonts = _font_config()
-    html = weasyprint.HTML(string=letter.html, base_url=None)
+    html = weasyprint.HTML(string=letter.html, base_url=None, url_fetcher=_no_fetch())
     style = weasyprint.CSS(string=letter.css, font_config=fonts)
     rendered = html.render(stylesheets=[style], font_config=fonts)
     rendered.metadata.created = rendered.metadata.modified = letter.metadata_date

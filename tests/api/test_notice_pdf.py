@@ -98,3 +98,16 @@ def test_a_bad_mailing_address_is_refused_at_issue(service, accounts, address):
             "decision": "limit_decrease", "old_limit": 20000, "new_limit": 8000, "mailing_address": address}
     problem = assert_problem(service.client.post("/v1/decisions", json=body, headers=service.auth("issuer")), 422)
     assert any(e["field"].startswith("mailing_address") for e in problem["errors"]), problem
+
+
+def test_replay_compares_the_printed_letters_and_hashes_the_one_served(service, issued, served):
+    import hashlib
+
+    response = service.client.post(f"/v1/decisions/{issued}/replay", params={"pdf": "true"},
+                                   headers=service.auth("auditor"))
+    assert response.status_code == 200, response.text
+    notices = response.json()["notices"]
+    assert notices["en"]["pdf_identical"] is True and notices["zh_CN"]["pdf_identical"] is True
+    assert notices["en"]["pdf_sha256"] == hashlib.sha256(served.content).hexdigest()
+    plain = service.client.post(f"/v1/decisions/{issued}/replay", headers=service.auth("auditor")).json()
+    assert "pdf_sha256" not in plain["notices"]["en"]  # printing only when asked: it costs seconds

@@ -169,9 +169,14 @@ def _tiny(body: str, lang: str = "zh-Hant-HK") -> dict[str, str]:
     return {"html": html, "locale": "zh_CN"}
 
 
-def test_traditional_characters_print_in_the_embedded_font_never_as_boxes():
+def test_traditional_characters_print_in_the_embedded_font_never_as_boxes(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (4, 4)).save(tmp_path / "seen.png")
     words = "額度 還款 信貸資料庫 聯徵中心 個人資料保護法 金融消費評議中心"
-    pdf = letter_pdf(_tiny(words), profile=demo_bundle().profile, notice_date=DEMO_NOTICE_DATE, paper="a4")
+    body = f'{words}<img src="file://{tmp_path / "seen.png"}">'  # never loaded: a letter fetches nothing
+    pdf = letter_pdf(_tiny(body), profile=demo_bundle().profile, notice_date=DEMO_NOTICE_DATE, paper="a4")
+    assert b"/Image" not in pdf
     text = re.sub(r"\s+", "", _pages(pdf)[0])  # a line may wrap inside a word
     for word in words.split():
         assert word in text
