@@ -4,7 +4,8 @@ The letters are the demo notices (every decision kind, zh_CN on A4 and en on US 
 the window), prepared once; only WeasyPrint's layout and PDF writing are timed. Both figures come from the same
 run, side by side with their ratio, after each process has rendered one letter (fonts loaded, fontconfig
 scanned): compare the lines of one run, since absolute figures on a shared machine say little. The load
-average is printed with them.
+average is printed with them, and the single-threaded pages per CPU-second of this process (what a core of
+its own would give, roughly).
 
     .venv/bin/python bench/pdf.py [--letters 48] [--workers N]
 
@@ -66,9 +67,10 @@ def main() -> None:
     batch = letters(options.letters)
 
     pages(batch[0])  # warm: WeasyPrint imported, fonts found
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     single_pages = sum(pages(letter) for letter in batch)
     single = single_pages / (time.perf_counter() - start)
+    per_cpu = single_pages / (time.process_time() - cpu)  # what a quiet core would give: less load-dependent
 
     with ProcessPoolExecutor(options.workers, initializer=_warm, initargs=(batch[0],)) as pool:
         list(pool.map(_warm, [batch[0]] * options.workers))  # every worker started and warm before the clock
@@ -78,7 +80,7 @@ def main() -> None:
 
     print(f"load average {tuple(round(x, 2) for x in os.getloadavg())}; {os.cpu_count()} cores; "
           f"{options.letters} letters, {single_pages} pages")
-    print(f"{'single-threaded':<28} {single:8.1f} pages/s")
+    print(f"{'single-threaded':<28} {single:8.1f} pages/s   ({per_cpu:.1f} pages per CPU-second)")
     print(f"{f'process pool ({options.workers} workers)':<28} {parallel:8.1f} pages/s   x{parallel / single:.2f}")
 
 
