@@ -21,7 +21,7 @@ from explain.batch._output import PartsFolder, output_columns
 from explain.batch._plan import close_index, make_plan
 from explain.batch._progress import Progress
 
-__all__ = ["BatchSummary", "auto_chunk_size", "default_errors_path", "read_output", "run_batch"]
+__all__ = ["BatchSummary", "auto_chunk_size", "default_errors_path", "default_pdf_dir", "read_output", "run_batch"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,11 @@ class BatchSummary:
 def default_errors_path(out: Path) -> Path:
     """``notices.parquet`` -> ``notices.errors.csv`` (a person reads the errors; CSV opens anywhere)."""
     return out.with_name(out.stem + ".errors.csv")
+
+
+def default_pdf_dir(out: Path) -> Path:
+    """``notices.parquet`` -> ``notices-pdf/``: where ``--format pdf`` prints the letters by default."""
+    return out.with_name(out.stem + "-pdf")
 
 
 def _sha256(path: Path) -> str:
@@ -246,7 +251,7 @@ def _printing_options(format: str, pdf_files: str, pdf_dir: str | Path | None, p
     from explain.printing._render import _weasyprint
 
     _weasyprint()
-    folder = Path(pdf_dir) if pdf_dir is not None else out.with_name(out.stem + "-pdf")
+    folder = Path(pdf_dir) if pdf_dir is not None else default_pdf_dir(out)
     return {"pdf": pdf_files, "pdf_dir": str(folder.resolve()),
             "paper": None if paper is None else parse_paper(paper, field="--paper").name}
 

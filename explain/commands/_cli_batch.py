@@ -78,6 +78,7 @@ def batch(
     except ImportError:
         raise _fail("explain batch needs the 'batch' extra: pip install 'limit-explain[batch]'") from None
     from explain.batch import run_batch
+    from explain.batch._runner import default_pdf_dir
 
     issued = None
     if notice_date is not None:
@@ -100,6 +101,7 @@ def batch(
         f"locales; {summary.error_rows:,} bad rows in {summary.errors}"
         + (f"; {summary.stored:,} audit records stored" if store else "")
         + (f"; resumed after {summary.resumed_chunks} finished chunks" if summary.resumed_chunks else "")
+        + (f"; letters printed in {pdf_dir or default_pdf_dir(out)}" if format == "pdf" else "")
         + f" ({summary.rows_per_second:,.0f} accounts/s)", highlight=False, soft_wrap=True)
 
 
