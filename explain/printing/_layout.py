@@ -8,6 +8,7 @@ caller learns about a bad paper or address before any rendering starts.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,11 @@ class PrintedLetter:
     def metadata_date(self) -> str:
         """The PDF's creation and modification date: the notice's date, never the clock."""
         return self.notice_date.isoformat()
+
+
+@functools.cache
+def _letter_css() -> str:
+    return LETTER_CSS.read_text(encoding="utf-8")
 
 
 def _css_string(text: str) -> str:
@@ -158,7 +164,7 @@ def prepare_letter(
     window = '<div class="window">' + "<br>".join(str(escape(line)) for line in lines) + "</div>\n"
     page = html.replace("<body>", "<body>\n" + window, 1)
     footer = footer_lines(profile, locale)
-    css = _page_css(sheet, footer, page_label(locale)) + LETTER_CSS.read_text(encoding="utf-8")
+    css = _page_css(sheet, footer, page_label(locale)) + _letter_css()
     digest = hashlib.sha256()
     for part in (page, css, locale, notice_date.isoformat(), sheet.name):
         digest.update(part.encode("utf-8") + b"\0")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,9 @@ __all__ = ["document", "letter_pdf", "render_pdf", "write_pdf"]
 
 #: The Debian package with the font every letter is set in.
 FONT_PACKAGE = "fonts-noto-cjk"
+#: WeasyPrint shares one fontconfig set-up and Pango's font map, and does not promise thread safety: the
+#: service's request threads take turns (its worker processes, and batch workers, print in parallel).
+_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -54,7 +58,7 @@ def _refuse(url: str, *args: Any, **kwargs: Any) -> Any:
 @functools.cache
 def _no_fetch() -> Any:
     """The print page needs nothing from outside (fonts come from fontconfig): never fetch a URL or read a
-    file a letter names, whatever text reached it. (WeasyPrint 68+ takes a URLFetcher, older ones a function.)"""
+    file a letter names, whatever text reached it. (Newer WeasyPrint takes a URLFetcher object, older ones a function.)"""
     try:
         from weasyprint.urls import URLFetcher
     except ImportError:
@@ -70,10 +74,11 @@ def _no_fetch() -> Any:
 def document(letter: PrintedLetter) -> Any:
     """The laid-out WeasyPrint document of ``letter`` (pages, metadata), not yet written."""
     weasyprint = _weasyprint()
-    fonts = _font_config()
-    html = weasyprint.HTML(string=letter.html, base_url=None, url_fetcher=_no_fetch())
-    style = weasyprint.CSS(string=letter.css, font_config=fonts)
-    rendered = html.render(stylesheets=[style], font_config=fonts)
+    with _LOCK:
+        fonts = _font_config()
+        html = weasyprint.HTML(string=letter.html, base_url=None, url_fetcher=_no_fetch())
+        style = weasyprint.CSS(string=letter.css, font_config=fonts)
+        rendered = html.render(stylesheets=[style], font_config=fonts)
     rendered.metadata.created = rendered.metadata.modified = letter.metadata_date
     rendered.metadata.generator = "limit-explain"
     return rendered
@@ -81,7 +86,8 @@ def document(letter: PrintedLetter) -> Any:
 
 def write_pdf(rendered: Any, identifier: str) -> bytes:
     """``rendered``'s PDF with a fixed file identifier; refuses glyphs missing from every font."""
-    data = rendered.write_pdf(pdf_identifier=identifier.encode("ascii"))
+    with _LOCK:
+        data = rendered.write_pdf(pdf_identifier=identifier.encode("ascii"))
     missing = sorted({chr(c) for font in rendered.fonts.values() for c in getattr(font, "missing", {})})
     if missing:
         raise PrintingError(
