@@ -111,3 +111,14 @@ def test_replay_compares_the_printed_letters_and_hashes_the_one_served(service, 
     assert notices["en"]["pdf_sha256"] == hashlib.sha256(served.content).hexdigest()
     plain = service.client.post(f"/v1/decisions/{issued}/replay", headers=service.auth("auditor")).json()
     assert "pdf_sha256" not in plain["notices"]["en"]  # printing only when asked: it costs seconds
+
+
+def test_without_weasyprint_the_service_says_so_with_a_503(service, issued, monkeypatch):
+    from explain.printing import PrintingUnavailableError
+
+    def missing():
+        raise PrintingUnavailableError("No module named 'weasyprint'")
+
+    monkeypatch.setattr("explain.printing._render._weasyprint", missing)
+    body = assert_problem(service.client.get(f"/v1/decisions/{issued}/notice.pdf", headers=service.auth("agent")), 503)
+    assert body["type"].endswith("printing-unavailable") and "'pdf' extra" in body["detail"]
