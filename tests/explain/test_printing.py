@@ -223,3 +223,13 @@ def test_a_bad_mailing_address_names_the_line(value, field, expected):
 def test_a_bad_paper_names_the_choices():
     with pytest.raises(NoticeInputError, match=r"The 'paper' must be one of 'a4', 'letter'. Got 'a5' instead."):
         prepare_letter(_tiny("x"), profile=demo_bundle().profile, notice_date=DEMO_NOTICE_DATE, paper="a5")
+
+
+def test_the_printing_stage_exports_exactly_these_names():
+    import explain.printing
+
+    assert explain.printing.__all__ == sorted(explain.printing.__all__) == [
+        "MAX_ADDRESS_LINE", "MAX_ADDRESS_LINES", "PAPERS", "Paper", "PrintedLetter", "PrintingError",
+        "PrintingUnavailableError", "check_mailing_address", "default_paper", "letter_pdf", "merged_pdf",
+        "parse_paper", "prepare_letter", "record_letter", "render_pdf"]
+    assert all(hasattr(explain.printing, name) for name in explain.printing.__all__)
