@@ -11,9 +11,25 @@ PORT ?= 8000
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: install locales extract test serve bench wheel clean
+.PHONY: install locales extract test serve bench wheel clean pdf-system-deps
 
-install: $(STAMP) $(MO_FILES)
+install: pdf-system-deps $(STAMP) $(MO_FILES)
+
+# Printed letters (the `pdf` extra, in `test`): WeasyPrint loads Pango and sets every letter in Noto Sans CJK SC
+# (Simplified and Traditional), both from the system. Installed with apt-get when missing and we are root on
+# Debian; otherwise a message says what to install (the PDF tests fail without them, they are never skipped).
+PDF_SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk
+pdf-system-deps:
+	@if fc-list 2>/dev/null | grep -q "Noto Sans CJK SC" \
+	    && $(PYTHON) -c "import ctypes.util, sys; sys.exit(not ctypes.util.find_library('pangoft2-1.0'))"; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's $(PDF_SYSTEM_PACKAGES) for printed letters"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(PDF_SYSTEM_PACKAGES); \
+	else \
+	    echo "Printed letters need Pango and the Noto CJK fonts: sudo apt-get install $(PDF_SYSTEM_PACKAGES)" \
+	         "(or your system's packages of them); the PDF tests fail without them." >&2; \
+	fi
 
 # Everything the tests need (the `test` extra: test tools, XGBoost, LightGBM, PostgreSQL driver, batch).
 $(STAMP): pyproject.toml
@@ -58,6 +74,7 @@ bench: install
 	$(PY) bench/api.py
 	$(PY) bench/batch.py
 	$(PY) bench/notice.py
+	$(PY) bench/pdf.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -27,6 +27,7 @@ from explain import (
     UnsupportedLocaleError,
 )
 from explain.notices._locales import CatalogMissingError
+from explain.printing._errors import PrintingUnavailableError
 from explain.audit._store import IdempotencyConflictError
 
 __all__ = [
@@ -206,6 +207,10 @@ def from_explain_error(exc: ExplainError) -> Problem:
         log.error("not ready: %s", message)
         return Problem(503, "not-ready", "Not ready", "The service cannot render notices yet: a compiled message "
                        "catalog is missing.", headers={"Retry-After": "30"})
+    if isinstance(exc, PrintingUnavailableError):  # the server was installed without the 'pdf' extra or Pango
+        log.error("cannot print: %s", message)
+        return Problem(503, "printing-unavailable", "Printing unavailable", "This service cannot print letters: "
+                       "WeasyPrint (the 'pdf' extra) or its system libraries are not installed.")
     if not isinstance(exc, _CALLER_ERRORS):
         log.error("cannot explain: %s", message)
         return Problem(500, "cannot-explain", "Cannot explain", message)

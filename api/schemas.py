@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from api.params import NO_CONTROL, AccountRef, IsoDate
 from explain import Decision
+from explain.printing._address import MAX_ADDRESS_LINE, MAX_ADDRESS_LINES
 
 #: Text a caller sends: bounded, and without NUL or other control characters.
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_CONTROL)]
@@ -142,6 +143,12 @@ class DecisionRequest(ExplanationRequest):
     channels: list[Channel] = Field(default_factory=lambda: ["letter"], min_length=1, max_length=2)
     bureau: BureauFields | None = Field(default=None, description="The credit score the decision used (US profiles "
                                                                   "with bureau_data = true).")
+    mailing_address: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                           max_length=MAX_ADDRESS_LINE, pattern=NO_CONTROL)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_ADDRESS_LINES,
+        description="The recipient's name and postal address, one line each, for the envelope window of the "
+                    "printed letter (GET /v1/decisions/{id}/notice.pdf); without it the window stays blank.",
+        examples=[["Zhang San", "88 Example Road, Pudong", "Shanghai 200120"]])
 
 
 class BundleRef(BaseModel):
@@ -434,6 +441,10 @@ class NoticeReplay(BaseModel):
     identical: bool
     sha256: str
     stored_sha256: str | None = None
+    pdf_identical: bool | None = Field(default=None, description="With ?pdf=true: the letter printed from the "
+                                       "recomputed notice is byte for byte the one printed from the stored notice.")
+    pdf_sha256: str | None = Field(default=None, description="With ?pdf=true: sha256 of the letter printed from the "
+                                   "stored record (GET notice.pdf, default paper), to compare with a letter sent.")
 
 
 class ReplayResponse(BaseModel):

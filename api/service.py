@@ -96,6 +96,7 @@ def decision_inputs(
     channels: Iterable[str],
     bureau: Mapping[str, Any] | None = None,
     recourse_target: float | None = None,
+    mailing_address: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """The request as it is stored: canonical JSON values, locales negotiated, the notice date fixed."""
     negotiated = []
@@ -121,6 +122,8 @@ def decision_inputs(
         raw["bureau"] = dict(bureau)
     if recourse_target is not None:  # only when given: requests without one keep their stored form
         raw["recourse_target"] = recourse_target
+    if mailing_address is not None:  # only when given: printed in the letter's envelope window, nowhere else
+        raw["mailing_address"] = list(mailing_address)
     return json.loads(canonical_json(raw))
 
 
@@ -149,14 +152,15 @@ def make_record(bundle: ModelBundle, inputs: Mapping[str, Any], computation: Com
     )
 
 
-def replay(bundles: BundleRegistry, record: AuditRecord, *, logged_leaf_hash: str | None = None) -> dict[str, Any]:
+def replay(bundles: BundleRegistry, record: AuditRecord, *, logged_leaf_hash: str | None = None,
+           pdf: bool = False) -> dict[str, Any]:
     """Recompute ``record`` from its inputs and say, part by part, whether the bytes are the same (and, given
     its log entry's leaf hash, whether the record is still the one on the log)."""
     try:
         bundle = bundles.get(record.bundle_name)
     except UnknownBundleError:
         bundle = None
-    return replay_record(bundle, record, logged_leaf_hash=logged_leaf_hash)
+    return replay_record(bundle, record, logged_leaf_hash=logged_leaf_hash, pdf=pdf)
 
 
 _REASON_FIELDS = frozenset(f.name for f in dataclasses.fields(Reason))

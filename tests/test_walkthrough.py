@@ -57,11 +57,13 @@ def test_the_wheel_carries_templates_and_compiled_catalogs_and_renders(installed
     where = subprocess.run(
         [str(installed / "python"), "-c",
          "import explain, explain.notices._notices as n, explain.notices._locales as l; print(explain.__file__); print(n.TEMPLATES_DIR); "
-         "print(l.LOCALES_DIR)"], cwd=tmp_path, env=_env(installed, tmp_path), capture_output=True, text=True, check=True,
+         "print(l.LOCALES_DIR); import explain.printing._layout as p; print(p.LETTER_CSS)"], cwd=tmp_path,
+        env=_env(installed, tmp_path), capture_output=True, text=True, check=True,
     ).stdout.split()
     site = str(installed.parent)
     assert all(p.startswith(site) for p in where), where  # the installed package, not the checkout
     assert Path(where[2], "zh_CN", "LC_MESSAGES", "messages.mo").is_file()
+    assert "Noto Sans CJK SC" in Path(where[3]).read_text("utf-8")  # the printed letter's stylesheet ships too
     demo = subprocess.run([str(installed / "explain"), "demo", "--accounts", "1"], cwd=tmp_path,
                           env=_env(installed, tmp_path), capture_output=True, text=True, timeout=STEP_TIMEOUT)
     assert demo.returncode == 0, demo.stderr

@@ -116,13 +116,15 @@ def verify(caller: AuditorDep, store: StoreDep) -> VerifyResponse:
     summary="Recompute a record and compare it byte for byte",
 )
 def replay_decision(
-    decision_id: DecisionIdPath, caller: AuditorDep, store: StoreDep, bundles: BundlesDep
+    decision_id: DecisionIdPath, caller: AuditorDep, store: StoreDep, bundles: BundlesDep,
+    pdf: Annotated[bool, Query(description="Also print each letter from the stored and the recomputed notice and "
+                                           "compare the PDFs (slower: seconds per locale).")] = False,
 ) -> ReplayResponse:
     record = store.get(decision_id)
     if record is None:
         raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.")
     store.log_reads(caller, [record], via="replay")
-    return ReplayResponse(**replay(bundles, record, logged_leaf_hash=store.logged_leaf_hash(decision_id)))
+    return ReplayResponse(**replay(bundles, record, logged_leaf_hash=store.logged_leaf_hash(decision_id), pdf=pdf))
 
 
 @router.get(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
@@ -17,6 +17,7 @@ from api.schemas import AccountDecisions, DecisionRequest, DecisionResponse, Pro
 from api.service import BundleRegistry, UnknownBundleError, compute, decision_inputs, make_record, reader_reasons
 from explain.audit._audit import AuditRecord, canonical_json
 from explain.audit._store import IdempotencyClaim, IdempotencyConflictError
+from explain.printing import PAPERS, record_letter, render_pdf
 
 router = APIRouter(prefix="/v1", tags=["decisions"], route_class=GuardedRoute)
 
@@ -87,6 +88,7 @@ def create_decision(
         channels=body.channels,
         bureau=body.bureau.model_dump(mode="json") if body.bureau is not None else None,
         recourse_target=body.recourse_target,
+        mailing_address=body.mailing_address,
     )
     with request.app.state.compute_slots:
         computation = compute(bundle, inputs)
@@ -167,6 +169,54 @@ def get_decision(
         view.held = review.held
         view.review = {"review_id": review.review_id, "state": review.state.value, "due_date": review.due_date}
     return view
+
+
+PaperQuery = Annotated[Literal[tuple(PAPERS)] | None, Query(  # type: ignore[valid-type]
+    description="a4 or letter (default: the lender's jurisdiction's paper: US Letter in the US, A4 elsewhere).")]
+PdfLocaleQuery = Annotated[str | None, Query(
+    min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,2}$",
+    description="Which of the decision's notices to print (default: the first locale it was issued in).",
+    examples=["zh_CN"])]
+
+
+@router.get(
+    "/decisions/{decision_id}/notice.pdf",
+    response_class=Response,
+    responses={**_ERRORS, 404: {"model": ProblemDetails}, 409: {"model": ProblemDetails},
+               200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "The letter as issued, printed: the same bytes every time it is asked for."}},
+    summary="A decision's letter as a printed PDF",
+)
+def get_notice_pdf(
+    request: Request,
+    decision_id: DecisionIdPath,
+    caller: AgentOrAuditorDep,
+    store: StoreDep,
+    bundles: BundlesDep,
+    locale: PdfLocaleQuery = None,
+    paper: PaperQuery = None,
+) -> Response:
+    """The customer's letter for the post: the stored notice laid out on A4 or US Letter, the mailing address
+    (when the decision was issued with one) in the envelope window. Read like the decision itself: logged."""
+    record = store.get(decision_id)
+    if record is None or not caller.may_read(record):  # out of a scoped key's reach: as if it did not exist
+        raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.")
+    try:
+        bundle = bundles.get(record.bundle_name)
+    except UnknownBundleError:
+        bundle = None
+    if bundle is None or bundle.sha256 != record.bundle_sha256:
+        raise Problem(409, "bundle-not-loaded", "Bundle not loaded",
+                      f"{record.decision_id} was issued with bundle {record.bundle_name!r} "
+                      f"({record.bundle_sha256[:12]}), whose lender profile signs its letter; this service has not "
+                      "loaded it, so the letter cannot be printed as issued.")
+    letter = record_letter(record, profile=bundle.profile, locale=locale, paper=paper)  # bad locale: 422 here
+    store.log_reads(caller, [record], via="api")  # who printed which account's letter, before it is served
+    with request.app.state.compute_slots:
+        pdf = render_pdf(letter)
+    name = f"{record.decision_id}-{letter.locale}-{letter.paper.name}.pdf"
+    return Response(content=pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
 @router.get(

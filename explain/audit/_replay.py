@@ -133,10 +133,21 @@ def _record_checks(record: AuditRecord, logged_leaf_hash: str | None) -> dict[st
     return checks
 
 
-def replay_record(bundle: ModelBundle | None, record: AuditRecord, *, logged_leaf_hash: str | None = None) -> dict[str, Any]:
+def _pdf_replay(bundle: ModelBundle, record: AuditRecord, locale: str, notice: dict[str, Any]) -> dict[str, Any]:
+    from explain.printing import record_letter, render_pdf
+
+    stored = render_pdf(record_letter(record, profile=bundle.profile, locale=locale))
+    again = render_pdf(record_letter(record, profile=bundle.profile, locale=locale, notice=notice))
+    return {"pdf_identical": stored == again, "pdf_sha256": hashlib.sha256(stored).hexdigest()}
+
+
+def replay_record(bundle: ModelBundle | None, record: AuditRecord, *, logged_leaf_hash: str | None = None,
+                  pdf: bool = False) -> dict[str, Any]:
     """Recompute ``record`` from its inputs with ``bundle`` (None: not loaded) and say, part by part, whether
     the bytes are the same; and whether the record's columns agree with its inputs and, given the leaf hash
-    its log entry holds, with the log."""
+    its log entry holds, with the log. With ``pdf``, each locale's printed letter too: the PDF printed from the
+    recomputed notice against the one printed from the stored notice (:mod:`explain.printing`), and the
+    latter's sha256, to compare with the hash of a letter that was sent."""
     if bundle is None:
         return {"decision_id": record.decision_id, "replayed": False, "identical": False,
                 "problem": f"bundle {record.bundle_name!r} is not loaded"}
@@ -163,6 +174,8 @@ def replay_record(bundle: ModelBundle | None, record: AuditRecord, *, logged_lea
             "sha256": notice_sha256(notice),
             "stored_sha256": record.notice_hashes.get(locale),
         }
+        if pdf and stored is not None:
+            notices[locale].update(_pdf_replay(bundle, record, locale, notice))
     identical = all(checks.values()) and all(n["identical"] for n in notices.values()) and set(notices) == set(record.notice_hashes)
     return {
         "decision_id": record.decision_id,

@@ -28,6 +28,10 @@ class Job:
     trusted: bool = False
     device: str = "cpu"
     audit: bool = False
+    #: --format pdf: "notice" or "chunk" (one file per notice or per chunk), the folder, the paper (None: default)
+    pdf: str | None = None
+    pdf_dir: str | None = None
+    paper: str | None = None
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def complete_chunk(i: int, chunk: pd.DataFrame, task: Task) -> ChunkOutput:
     """Explain chunk ``i`` (its rows indexed by position in the accounts file) and stage its parts."""
     if len(chunk):
         decided = open_index(task.index).for_rows(int(chunk.index[0]), int(chunk.index[-1]) + 1)
-        result = process_chunk(chunk.loc[decided.index], decided, task.job)
+        result = process_chunk(chunk.loc[decided.index], decided, task.job, chunk_id=i)
     else:
         result = empty_result()
     failed = result["error"].notna()

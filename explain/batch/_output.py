@@ -39,11 +39,14 @@ _LISTS = {"reason_codes": "string", "reason_contributions": "float64", "excluded
 _NUMBERS = {"row": "int64", "old_limit": "float64", "new_limit": "float64", "score": "float64"}
 
 
-def output_columns(channels: Iterable[str]) -> list[str]:
-    """The output file's columns: the decision and its reasons, then the parts of each channel asked for."""
+def output_columns(channels: Iterable[str], *, pdf: bool = False) -> list[str]:
+    """The output file's columns: the decision and its reasons, then the parts of each channel asked for, and
+    with ``--format pdf`` the printed letter's file name (in the PDF folder)."""
     columns = list(_BASE)
     for channel in channels:
         columns.extend(_CHANNEL_PARTS[channel])
+    if pdf:
+        columns.append("pdf")
     return columns
 
 

@@ -21,6 +21,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,9 @@ __all__ = ["ERROR_COLUMNS", "DecisionIndex", "Plan", "close_index", "errors_fram
            "parse_policy_reasons"]
 
 REQUIRED = (ACCOUNT, "decision", "old_limit", "new_limit")
-OPTIONAL = ("policy_reasons", "currency", "bureau")  # bureau: the credit score used, a JSON object
+# bureau: the credit score used, a JSON object; mailing_address: the printed letter's recipient, one line each
+# (line breaks in the cell, or a JSON list of lines)
+OPTIONAL = ("policy_reasons", "currency", "bureau", "mailing_address")
 #: The columns of the errors file: which file and row, the field at fault, and why.
 ERROR_COLUMNS = ("file", "row", "account", "field", "error")
 
@@ -93,15 +96,17 @@ class DecisionIndex:
     def for_rows(self, first: int, stop: int) -> pd.DataFrame:
         """The good decisions of account rows ``[first, stop)``, indexed by account row, in row order."""
         rows = self._connection().execute(
-            "SELECT m.row, d.account, d.decision, d.old_limit, d.new_limit, d.policy, d.currency, d.bureau "
+            "SELECT m.row, d.account, d.decision, d.old_limit, d.new_limit, d.policy, d.currency, d.bureau, d.mailing "
             "FROM matched m JOIN decisions d ON d.row = m.decision WHERE m.row >= ? AND m.row < ? ORDER BY m.row",
             (first, stop)).fetchall()
         frame = pd.DataFrame(rows, columns=["row", ACCOUNT, "decision", "old_limit", "new_limit", "policy_reasons",
-                                            "currency", "bureau"])
+                                            "currency", "bureau", "mailing_address"])
         frame["policy_reasons"] = [tuple(json.loads(p)) for p in frame["policy_reasons"].tolist()]
         frame["bureau"] = pd.Series([json.loads(b) if isinstance(b, str) and b else None for b in frame["bureau"].tolist()],
                                     index=frame.index,
                                     dtype=object)
+        frame["mailing_address"] = pd.Series([tuple(json.loads(m)) if isinstance(m, str) and m else None
+                                              for m in frame["mailing_address"].tolist()], index=frame.index, dtype=object)
         return frame.set_index("row").rename_axis(None).astype({"old_limit": "float64", "new_limit": "float64"})
 
     def close(self) -> None:
@@ -214,12 +219,34 @@ def _check_decisions(frame: pd.DataFrame, catalog: FeatureCatalog, default_curre
             data = None
         stored.append(json.dumps(data, sort_keys=True, ensure_ascii=False) if data is not None else None)
     frame["bureau"] = pd.Series(stored, index=frame.index, dtype=object)
+    frame["mailing_address"] = _mailing_addresses(frame, n, flag)
     return ~bad, problems
+
+
+def _mailing_addresses(frame: pd.DataFrame, n: int, flag: Any) -> pd.Series:
+    """The optional ``mailing_address`` column as JSON lists of lines (None when empty); bad ones flagged."""
+    from explain.printing import check_mailing_address
+
+    values = frame["mailing_address"].tolist() if "mailing_address" in frame else [None] * n
+    stored = []
+    for i, value in enumerate(values):
+        text = None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
+        lines: Any = None
+        if text:
+            try:
+                lines = json.loads(text) if text.startswith("[") else text.splitlines()
+                lines = check_mailing_address(lines)
+            except (json.JSONDecodeError, InvalidInputError) as exc:
+                flag(np.arange(n) == i, "mailing_address",
+                     lambda i, exc=exc: f"{getattr(exc, 'expected', 'a JSON list of lines')}; got {_shown(values[i])}")
+                lines = None
+        stored.append(json.dumps(list(lines), ensure_ascii=False) if lines else None)
+    return pd.Series(stored, index=frame.index, dtype=object)
 
 
 _SCHEMA = """
 CREATE TABLE decisions (row INTEGER PRIMARY KEY, account TEXT, decision TEXT, old_limit REAL, new_limit REAL,
-                        policy TEXT, currency TEXT, field TEXT, problem TEXT, bureau TEXT);
+                        policy TEXT, currency TEXT, field TEXT, problem TEXT, bureau TEXT, mailing TEXT);
 CREATE TABLE refs (row INTEGER PRIMARY KEY, account TEXT NOT NULL);
 CREATE TABLE matched (row INTEGER PRIMARY KEY, decision INTEGER NOT NULL);
 """
@@ -260,14 +287,15 @@ def _fill_index(db: sqlite3.Connection, accounts: InputTable, decisions: InputTa
         for frame in decisions.iter_chunks(max(chunk_size, 50_000), columns=columns, as_text=True):
             good, problems = _check_decisions(frame, catalog, default_currency)
             problem = {row: (field, message) for _, row, _, field, message in problems}
-            db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+            db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
                 (row, account, kind if ok else None, old if ok else None, new if ok else None,
                  json.dumps(list(policy)) if ok else None, currency if ok else None, *problem.get(row, (None, None)),
-                 bureau if ok else None)
-                for row, account, kind, old, new, policy, currency, bureau, ok in zip(
+                 bureau if ok else None, mailing if ok else None)
+                for row, account, kind, old, new, policy, currency, bureau, mailing, ok in zip(
                     frame.index.tolist(), frame[ACCOUNT].tolist(), frame["decision"].tolist(),
                     frame["old_limit"].tolist(), frame["new_limit"].tolist(), frame["policy_reasons"].tolist(),
-                    frame["currency"].tolist(), frame["bureau"].tolist(), good.tolist(), strict=True)))
+                    frame["currency"].tolist(), frame["bureau"].tolist(), frame["mailing_address"].tolist(),
+                    good.tolist(), strict=True)))
         db.execute("CREATE INDEX decisions_account ON decisions (account)")
         db.execute(
             "UPDATE decisions SET field = ?, problem = 'exactly one decision per account; this account has ' || "

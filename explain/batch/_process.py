@@ -38,7 +38,7 @@ __all__ = ["RESULT_COLUMNS", "decision_id", "empty_result", "process_chunk"]
 RESULT_COLUMNS = (
     "row", "account", "decision_id", "decision", "old_limit", "new_limit", "currency", "score", "locale",
     "reason_codes", "reason_contributions", "excluded_codes", "reference", "template_version", "recourse",
-    "subject", "text", "html", "short", "error_field", "error", "audit",
+    "subject", "text", "html", "short", "pdf", "error_field", "error", "audit",
 )
 _ID_NAMESPACE = uuid.UUID("6f1c2a4e-1d0b-5b8e-9a51-3c6f0e2d7b90")
 
@@ -96,8 +96,9 @@ def _record(ctx: Context, job: Job, inputs: dict[str, Any], reasons: Any, notice
     )
 
 
-def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.DataFrame:
-    """Explain, choose reasons and write notices for ``chunk``'s accounts (rows aligned with ``decisions``)."""
+def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job, *, chunk_id: int = 0) -> pd.DataFrame:
+    """Explain, choose reasons and write notices for ``chunk``'s accounts (rows aligned with ``decisions``);
+    with ``job.pdf``, print the letters too (``chunk_id`` names a merged file)."""
     if len(chunk) == 0:
         return empty_result()
     ctx = context(job.bundle, job.trusted, job.profile, job.device)
@@ -118,8 +119,9 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
     bundle_sha = ctx.bundle.sha256
     # Plain Python rows once per chunk: pandas element access per account would cost more than the notice.
     accounts = chunk[ACCOUNT].tolist()
-    wanted = decisions.loc[:, [c for c in ("decision", "old_limit", "new_limit", "currency", "policy_reasons", "bureau")
-                               if c in decisions]]
+    wanted = decisions.loc[:, [c for c in ("decision", "old_limit", "new_limit", "currency", "policy_reasons", "bureau",
+                                           "mailing_address") if c in decisions]]
+    letters: list[tuple[int, str, Any, Any]] = []  # what --format pdf prints: row, locale, notice, address
     decided = wanted.to_dict(orient="records")
     features = X.astype(object).where(X.notna(), None).to_dict(orient="records")
     for k_row, position in enumerate(chunk.index):  # the file's order, whatever order the groups ran in
@@ -147,6 +149,8 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
             "policy_reasons": list(decision["policy_reasons"]), "locales": list(job.locales),
             "channels": list(job.channels),
             **({"bureau": decision["bureau"]} if decision.get("bureau") is not None else {}),
+            **({"mailing_address": list(decision["mailing_address"])}
+               if decision.get("mailing_address") is not None else {}),
         }))
         payload = None if recourse is None else json.loads(canonical_json(recourse.to_dict()))
         record = _record(ctx, job, inputs, outcome, notices, payload) if job.audit else None
@@ -155,6 +159,8 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
         contributions = [r.contribution for r in outcome.reasons]
         excluded = [e.code for e in outcome.excluded]
         for k, (locale, notice) in enumerate(notices.items()):
+            if job.pdf is not None:
+                letters.append((int(position), locale, notice, decision.get("mailing_address")))
             out.append({
                 **base, "decision_id": ident,
                 "decision": kind.value, "old_limit": float(decision["old_limit"]),
@@ -165,6 +171,12 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
                 "subject": notice.subject, "text": notice.text, "html": notice.html, "short": notice.short,
                 "audit": json.dumps(record.to_dict(), ensure_ascii=False) if record and k == 0 else None,
             })
+    if job.pdf is not None:
+        from explain.batch._printing import print_chunk
+
+        files = print_chunk(job, ctx.profile, letters, chunk_id)
+        for row in out:
+            row["pdf"] = files.get((row["row"], row.get("locale")))
     result = pd.DataFrame(out, columns=list(RESULT_COLUMNS))
     # No recourse (a favourable decision, an error row) is None, never a float NaN, in this text column.
     result["recourse"] = result["recourse"].astype(object).where(result["recourse"].notna(), None)

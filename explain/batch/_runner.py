@@ -21,7 +21,7 @@ from explain.batch._output import PartsFolder, output_columns
 from explain.batch._plan import close_index, make_plan
 from explain.batch._progress import Progress
 
-__all__ = ["BatchSummary", "auto_chunk_size", "default_errors_path", "read_output", "run_batch"]
+__all__ = ["BatchSummary", "auto_chunk_size", "default_errors_path", "default_pdf_dir", "read_output", "run_batch"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,11 @@ class BatchSummary:
 def default_errors_path(out: Path) -> Path:
     """``notices.parquet`` -> ``notices.errors.csv`` (a person reads the errors; CSV opens anywhere)."""
     return out.with_name(out.stem + ".errors.csv")
+
+
+def default_pdf_dir(out: Path) -> Path:
+    """``notices.parquet`` -> ``notices-pdf/``: where ``--format pdf`` prints the letters by default."""
+    return out.with_name(out.stem + "-pdf")
 
 
 def _sha256(path: Path) -> str:
@@ -84,8 +89,16 @@ def run_batch(
     dask_processes: bool = True,
     id_column: str = ACCOUNT,
     ignore: tuple[str, ...] | list[str] = (),
+    format: str = "table",
+    pdf_files: str = "notice",
+    pdf_dir: str | Path | None = None,
+    paper: str | None = None,
 ) -> BatchSummary:
     """Explain every account of a portfolio and write its notices; see ``explain batch --help``.
+
+    ``format="pdf"`` also prints every letter (:mod:`explain.printing`) into ``pdf_dir`` (default: the output
+    file's name without its suffix, plus ``-pdf``), one file per notice or, with ``pdf_files="chunk"``, one merged
+    file per chunk; the output file's ``pdf`` column names each notice's file.
 
     Raises
     ------
@@ -116,6 +129,7 @@ def run_batch(
     out = Path(out)
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise InvalidInputError("--out", "a file ending in .parquet or .csv", str(out))
+    printing = _printing_options(format, pdf_files, pdf_dir, paper, channels, out)
     errors_path = Path(errors) if errors is not None else default_errors_path(out)
     if errors_path.suffix.lower() not in (".parquet", ".csv"):
         raise InvalidInputError("--errors", "a file ending in .parquet or .csv", str(errors_path))
@@ -129,7 +143,7 @@ def run_batch(
                     device=device, chunk_size=chunk_size, notice_date=notice_date, currency=currency,
                     profile=profile_path, store_url=store_url, trusted=trusted, progress=progress,
                     progress_stream=progress_stream, dask_processes=dask_processes, id_column=id_column,
-                    ignore=tuple(ignore))
+                    ignore=tuple(ignore), printing=printing)
     finally:
         if pool is not None:
             pool.close()
@@ -139,7 +153,7 @@ def _run(pool: WorkerPool | None, started: float, *, bundle: str, input: str | P
          out: Path, errors_path: Path, locales: tuple[str, ...], channels: tuple[str, ...], engine: str, workers: int,
          scheduler: str | None, device: str, chunk_size: int, notice_date: dt.date | None, currency: str | None,
          profile: str | None, store_url: str | None, trusted: bool, progress: bool, progress_stream: IO[str] | None,
-         dask_processes: bool, id_column: str, ignore: tuple[str, ...]) -> BatchSummary:
+         dask_processes: bool, id_column: str, ignore: tuple[str, ...], printing: dict[str, Any]) -> BatchSummary:
     accounts = open_table(input, option="--input", key=id_column)
     decided = open_table(decisions, option="--decisions", key=id_column)
     ctx = context(bundle, trusted, profile, device)
@@ -168,19 +182,20 @@ def _run(pool: WorkerPool | None, started: float, *, bundle: str, input: str | P
         "chunk_size": chunk_size, "currency": currency, "profile_sha256": ctx.profile.sha256, "device": device,
         "audit": store_url is not None, "out": out.suffix.lower(), "errors": errors_path.suffix.lower(),
         "notice_date": None if notice_date is None else notice_date.isoformat(),
+        **({"printing": printing} if printing["pdf"] else {}),
     }
     parts = PartsFolder(out, errors_path, key)
     state = parts.open(today=dt.date.today().isoformat())
     issued = dt.date.fromisoformat(state["notice_date"])
     job = Job(bundle=bundle, locales=locales, channels=channels, notice_date=issued, profile=profile,
-              trusted=trusted, device=device, audit=store_url is not None)
+              trusted=trusted, device=device, audit=store_url is not None, **printing)
 
     plan = make_plan(accounts, decided, catalog=ctx.bundle.catalog, chunk_size=chunk_size, default_currency=currency,
                      folder=parts.path)
     n_chunks = accounts.n_chunks(chunk_size)
     done = parts.done(n_chunks)
     pending = [i for i in range(n_chunks) if i not in done]
-    task = Task(job=job, index=str(plan.index), parts=str(parts.path), columns=tuple(output_columns(channels)))
+    task = Task(job=job, index=str(plan.index), parts=str(parts.path), columns=tuple(output_columns(channels, pdf=printing["pdf"] is not None)))
     if pool is not None:
         pool.wait()  # the clock of the processing itself starts with every worker ready
     store = None
@@ -215,6 +230,31 @@ def _run(pool: WorkerPool | None, started: float, *, bundle: str, input: str | P
     return BatchSummary(out=str(out), errors=str(errors_path), accounts=total, explained=explained,
                         output_rows=output_rows, error_rows=error_rows, stored=stored, resumed_chunks=len(done),
                         seconds=time.perf_counter() - started, setup_seconds=setup)
+
+
+def _printing_options(format: str, pdf_files: str, pdf_dir: str | Path | None, paper: str | None,
+                      channels: tuple[str, ...], out: Path) -> dict[str, Any]:
+    """``--format``, ``--pdf-files``, ``--pdf-dir`` and ``--paper`` checked, as the :class:`Job` fields."""
+    from explain.batch._printing import PDF_FILES
+
+    if format not in ("table", "pdf"):
+        raise InvalidInputError("--format", "'table' (the output file only) or 'pdf' (the printed letters too)", format)
+    if format == "table":
+        for option, value in (("--pdf-dir", pdf_dir), ("--paper", paper)):
+            if value is not None:
+                raise InvalidInputError(option, "used with --format pdf only", str(value))
+        return {"pdf": None, "pdf_dir": None, "paper": None}
+    if pdf_files not in PDF_FILES:
+        raise InvalidInputError("--pdf-files", f"one of {', '.join(PDF_FILES)}", pdf_files)
+    if "letter" not in channels:
+        raise InvalidInputError("--channel", "one that includes letter: --format pdf prints the letter", ",".join(channels))
+    from explain.printing import parse_paper, render_pdf  # noqa: F401 - a missing 'pdf' extra fails here, not per chunk
+    from explain.printing._render import _weasyprint
+
+    _weasyprint()
+    folder = Path(pdf_dir) if pdf_dir is not None else default_pdf_dir(out)
+    return {"pdf": pdf_files, "pdf_dir": str(folder.resolve()),
+            "paper": None if paper is None else parse_paper(paper, field="--paper").name}
 
 
 def auto_chunk_size(n_rows: int, workers: int) -> int:

@@ -60,6 +60,15 @@ def batch(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="A progress bar or log lines.")] = True,
     id_column: Annotated[str, typer.Option(
         "--id-column", help="The column naming each account in --input and --decisions.")] = "account",
+    format: Annotated[str, typer.Option(
+        "--format", help="table (the output file) or pdf: also print every letter (needs the 'pdf' extra).")] = "table",
+    pdf_files: Annotated[str, typer.Option(
+        "--pdf-files", help="pdf: notice (one file per notice, <row>-<locale>.pdf) or chunk (one merged file per "
+                            "chunk, chunk-NNNNNN.pdf).")] = "notice",
+    pdf_dir: Annotated[Path | None, typer.Option(
+        "--pdf-dir", help="pdf: the folder of the printed letters (default: <out stem>-pdf beside --out).")] = None,
+    paper: Annotated[str | None, typer.Option(
+        "--paper", help="pdf: a4 or letter (default: the lender's jurisdiction's).")] = None,
     ignore: Annotated[list[str], typer.Option(
         "--ignore", help="A column of --input the model does not take (a label, a name); repeatable. Any other "
                          "such column is refused, as the API refuses it.")] = [],  # noqa: B006
@@ -70,6 +79,7 @@ def batch(
     except ImportError:
         raise _fail("explain batch needs the 'batch' extra: pip install 'limit-explain[batch]'") from None
     from explain.batch import run_batch
+    from explain.batch._runner import default_pdf_dir
 
     issued = None
     if notice_date is not None:
@@ -82,7 +92,8 @@ def batch(
             bundle=bundle, input=input, decisions=decisions, out=out, locales=_split(locale), channels=_split(channel),
             errors=errors, engine=engine, workers=workers, scheduler=scheduler, device=device, chunk_size=chunk_size,
             notice_date=issued, currency=currency, profile=profile, store_url=store, progress=progress,
-            id_column=id_column, ignore=tuple(ignore),
+            id_column=id_column, ignore=tuple(ignore), format=format, pdf_files=pdf_files, pdf_dir=pdf_dir,
+            paper=paper,
         )
     except ExplainError as exc:
         raise _fail(str(exc)) from None
@@ -91,6 +102,7 @@ def batch(
         f"locales; {summary.error_rows:,} bad rows in {summary.errors}"
         + (f"; {summary.stored:,} audit records stored" if store else "")
         + (f"; resumed after {summary.resumed_chunks} finished chunks" if summary.resumed_chunks else "")
+        + (f"; letters printed in {pdf_dir or default_pdf_dir(out)}" if format == "pdf" else "")
         + f" ({summary.rows_per_second:,.0f} accounts/s)", highlight=False, soft_wrap=True)
 
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["DEMO_CASES", "DEMO_NOTICE_DATE", "DemoCase", "print_demo_notices", "register", "render_demo_notice"]
 
 _DECISIONS = "limit_increase, limit_decrease, account_closure, increase_declined"
-_FORMATS = ("text", "html", "json")
+_FORMATS = ("text", "html", "json", "pdf")
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,14 @@ def notice(
     account: Annotated[int | None, typer.Option(
         "--account", help="Row N of the demo data (with --bundle demo).")] = None,
     channel: Annotated[str, typer.Option("--channel", help="letter or short.")] = "letter",
-    format: Annotated[str, typer.Option("--format", help="text, html or json.")] = "text",
+    format: Annotated[str, typer.Option("--format", help="text, html, json or pdf (the printed letter; needs --out "
+                                                          "and the 'pdf' extra).")] = "text",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the notice to this file (required for pdf).")] = None,
+    paper: Annotated[str | None, typer.Option(
+        "--paper", help="pdf: a4 or letter (default: the lender's jurisdiction's, US Letter in the US, else A4).")] = None,
+    mailing_address: Annotated[list[str], typer.Option(
+        "--mailing-address", help="pdf: one line of the recipient's address for the envelope window (name first); "
+                                  "repeatable, up to 6 lines.")] = [],  # noqa: B006
     policy_reason: Annotated[list[str], typer.Option(
         "--policy-reason", help="A policy reason code; repeatable.")] = [],  # noqa: B006
     account_ref: Annotated[str | None, typer.Option(
@@ -212,13 +219,16 @@ def notice(
         raise fail(f"--format must be one of {', '.join(_FORMATS)}, got {format!r}")
     if channel not in CHANNELS:
         raise fail(f"--channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
-    if format == "html" and channel != "letter":
-        raise fail("--format html needs --channel letter: a short message is plain text")
+    if format in ("html", "pdf") and channel != "letter":
+        raise fail(f"--format {format} needs --channel letter: a short message is plain text")
+    sheet, address = _print_options(format, out, paper, mailing_address)
     try:
         kind = Decision.parse(decision)
         negotiate(locale)
         old, new = _decimal(old_limit, "--old-limit"), _decimal(new_limit, "--new-limit")
-        issued, effective = _date(notice_date, "--notice-date"), _date(effective_date, "--effective-date")
+        # today when not given, fixed here once: the letter and its PDF's date are the same day
+        issued = _date(notice_date, "--notice-date") or _dt.date.today()
+        effective = _date(effective_date, "--effective-date")
         lender = LenderProfile.from_toml(profile) if profile is not None else None
         score = _bureau(bureau)
         X, default_ref = _account_frame(bundle, input, account)
@@ -232,17 +242,60 @@ def notice(
             old_limit=old, new_limit=new, account_ref=account_ref or default_ref, currency=currency,
             notice_date=issued, effective_date=effective, bureau=score,
         )
+        if format == "pdf":
+            from explain.printing import letter_pdf
+
+            assert out is not None
+            pdf = letter_pdf(result, profile=lender or loaded.profile, notice_date=issued,
+                             paper=sheet, mailing_address=address)
     except ExplainError as exc:
         option = _option_for(exc)
         raise fail(f"{option}: {exc}" if option else str(exc)) from None
+    if format == "pdf":
+        _write(out, pdf)
+        return
     if format == "json":
-        typer.echo(result.to_json())
+        text = result.to_json() + "\n"
     elif format == "html":
-        typer.echo(result.html, nl=False)
+        text = result.html
     elif channel == "short":
-        typer.echo(result.short)
+        text = result.short + "\n"
     else:
-        typer.echo(f"{result.subject}\n\n{result.text}", nl=False)
+        text = f"{result.subject}\n\n{result.text}"
+    if out is not None:
+        _write(out, text.encode("utf-8"))
+    else:
+        typer.echo(text, nl=False)
+
+
+def _print_options(format: str, out: Path | None, paper: str | None, lines: list[str]) -> tuple[Any, Any]:
+    """``--paper`` and ``--mailing-address``, checked before any work: they belong to ``--format pdf`` only."""
+    if format != "pdf":
+        for option, given in (("--paper", paper is not None), ("--mailing-address", bool(lines))):
+            if given:
+                raise fail(f"{option} is for the printed letter: use it with --format pdf")
+        return None, None
+    if out is None:
+        raise fail("--format pdf needs --out FILE: a PDF is not written to a terminal")
+    from explain.printing import check_mailing_address, parse_paper
+
+    try:
+        sheet = parse_paper(paper, field="--paper") if paper is not None else None
+        address = check_mailing_address(lines or None, field="--mailing-address")
+    except ExplainError as exc:
+        raise fail(str(exc)) from None
+    return sheet, address
+
+
+def _write(out: Path | None, data: bytes) -> None:
+    """The notice into ``--out``, through a temporary name so a reader never sees half a file."""
+    assert out is not None
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(out)
+    except OSError as exc:
+        raise fail(f"--out {str(out)!r} cannot be written ({exc.strerror or exc})") from None
 
 
 def register(app: typer.Typer) -> None:

@@ -81,7 +81,7 @@ def test_policy_reason_comes_first(runner, bundle):
          "--old-limit: The 'old_limit' must be zero or more"),
         (["--account", "77", "--locale", "en", "--old-limit", "lots"], "--old-limit must be an amount"),
         (["--account", "77", "--locale", "en", "--policy-reason", "aliens"], "--policy-reason: Unknown policy reason"),
-        (["--account", "77", "--locale", "en", "--format", "pdf"], "--format must be one of text, html, json"),
+        (["--account", "77", "--locale", "en", "--format", "png"], "--format must be one of text, html, json, pdf"),
         (["--account", "77", "--locale", "en", "--channel", "fax"], "--channel must be one of letter, short"),
         (["--account", "77", "--locale", "en", "--channel", "short", "--format", "html"], "--format html needs"),
         (["--account", "77", "--locale", "en", "--notice-date", "1/12/2026"], "--notice-date must be a date"),
