@@ -92,6 +92,7 @@ def decision_inputs(
     effective_date: dt.date | None,
     notice_date: dt.date | None,
     policy_reasons: Iterable[str],
+    review_date: dt.date | None = None,
     locales: Iterable[str],
     channels: Iterable[str],
     bureau: Mapping[str, Any] | None = None,
@@ -121,6 +122,8 @@ def decision_inputs(
         raw["bureau"] = dict(bureau)
     if recourse_target is not None:  # only when given: requests without one keep their stored form
         raw["recourse_target"] = recourse_target
+    if review_date is not None:  # likewise: only a suspension of increases may carry one
+        raw["review_date"] = review_date.isoformat()
     return json.loads(canonical_json(raw))
 
 
