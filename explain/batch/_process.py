@@ -18,6 +18,7 @@ the ``audit`` column of its first row.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import uuid
@@ -111,9 +112,15 @@ def _render(ctx: Context, job: Job, reasons: Any, decision: dict[str, Any], acco
             decision["decision"], reasons, locale=locale, channel=job.channels[0], profile=ctx.profile,
             catalog=ctx.bundle.catalog, old_limit=float(decision["old_limit"]), new_limit=float(decision["new_limit"]),
             account_ref=account, currency=decision["currency"], notice_date=job.notice_date,
-            bureau=decision.get("bureau"), recourse=recourse,
+            bureau=decision.get("bureau"), recourse=recourse, review_date=_review_date(decision),
         )
     return notices
+
+
+def _review_date(decision: dict[str, Any]) -> dt.date | None:
+    """The decision's review date (an ISO text in the index); an empty cell is None, or NaN after alignment."""
+    value = decision.get("review_date")
+    return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
 
 
 def _record(ctx: Context, job: Job, inputs: dict[str, Any], reasons: Any, notices: dict[str, Any],
@@ -155,8 +162,8 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
     bundle_sha = ctx.bundle.sha256
     # Plain Python rows once per chunk: pandas element access per account would cost more than the notice.
     accounts = chunk[ACCOUNT].tolist()
-    wanted = decisions.loc[:, [c for c in ("decision", "old_limit", "new_limit", "currency", "policy_reasons", "bureau")
-                               if c in decisions]]
+    wanted = decisions.loc[:, [c for c in ("decision", "old_limit", "new_limit", "currency", "policy_reasons", "bureau",
+                                           "review_date") if c in decisions]]
     decided = wanted.to_dict(orient="records")
     features = X.astype(object).where(X.notna(), None).to_dict(orient="records")
     for k_row, position in enumerate(chunk.index):  # the file's order, whatever order the groups ran in
@@ -184,6 +191,7 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job) -> pd.
             "policy_reasons": list(decision["policy_reasons"]), "locales": list(job.locales),
             "channels": list(job.channels),
             **({"bureau": decision["bureau"]} if decision.get("bureau") is not None else {}),
+            **({"review_date": _review_date(decision).isoformat()} if _review_date(decision) else {}),
         }))
         payload = None if recourse is None else json.loads(canonical_json(recourse.to_dict()))
         record = _record(ctx, job, inputs, outcome, notices, payload) if job.audit else None
