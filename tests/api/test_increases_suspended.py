@@ -4,6 +4,7 @@ inputs contradict it (the field named), explained with recourse against the lend
 from __future__ import annotations
 
 import json
+import re
 
 from apihelpers import assert_problem
 
@@ -76,3 +77,20 @@ def test_what_if_gives_recourse_against_the_declared_target(service) -> None:
     # The demo lender declares increases resume at the score an increase is granted at (0.3).
     assert data["recourse"]["decision"] == "increases_suspended" and data["recourse"]["target"] == 0.3
     assert data["recourse"]["status"] in ("found", "target_met", "infeasible")
+
+
+def test_the_agent_page_names_the_kind_and_the_review_date_in_the_agents_language(service, decision_body) -> None:
+    body = decision_body(decision="increases_suspended", new_limit=20000, policy_reasons=["overdue_repayment"],
+                         review_date="2027-06-01", effective_date=None)
+    created = service.client.post("/v1/decisions", json=body, headers=service.auth("issuer")).json()
+    service.client.cookies.clear()
+    form = service.client.get("/agent/sign-in").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    page = service.client.post("/agent/sign-in", data={"csrf": csrf, "key": service.keys["agent"]},
+                               follow_redirects=False)
+    assert page.status_code == 303, page.text
+    for lang, kind, date in (("en", "Increases suspended", "June 1, 2027"), ("zh_CN", "暂停提额", "2027年6月1日")):
+        page = service.client.get(f"/agent/decisions/{created['decision_id']}?lang={lang}")
+        assert page.status_code == 200, page.text
+        assert f"<h1>{kind} · " in page.text
+        assert f'<dd id="review-date">{date}</dd>' in page.text
