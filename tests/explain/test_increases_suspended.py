@@ -202,3 +202,32 @@ def test_batch_writes_the_same_notices_replays_them_and_names_bad_rows(tmp_path,
             assert report["identical"] is True, report
     finally:
         store.close()
+
+
+def test_recourse_against_the_declared_target_and_none_without_one(bundle):
+    """The demo lender declares when increases resume (its declined-increase threshold): verified lines in
+    both languages. A lender that declares no target for the kind gets no line and no review pointer."""
+    import copy
+    import dataclasses
+    from types import MappingProxyType
+
+    from explain.recourse import find_recourse
+
+    X = demo_data().iloc[[18]]
+    reasons = bundle.explainer().reasons(X, decision=KIND)[0]
+    found = find_recourse(bundle, X, KIND)
+    assert found.status == "found" and found.target == 0.3 and found.suggestions
+    zh = _render(reasons, "zh_CN", recourse=found)
+    en = _render(reasons, "en", recourse=found)
+    assert zh.text.count("您的额度提升很可能不会被暂停。") == len(found.suggestions)
+    assert en.text.count("increases to your limit would likely not have been paused.") == len(found.suggestions)
+    assert "What you can do" not in en.text  # the verified lines take the static advice's place
+
+    solver = copy.copy(bundle.recourse_solver())
+    targets = {k: v for k, v in solver.policy.targets.items() if k != KIND}
+    solver.policy = dataclasses.replace(solver.policy, targets=MappingProxyType(targets))
+    none = solver.solve(bundle.explainer()._checked(X), KIND)
+    assert none.status == "no_target" and not none.needs_review
+    plain = _render(reasons, "en", recourse=none)
+    assert "What would change this decision" not in plain.text and "would likely not have been paused" not in plain.text
+    assert "What you can do" in plain.text  # the catalog's advice, as without recourse
