@@ -231,6 +231,10 @@ def _review_dates(frame: pd.DataFrame, kinds: pd.Series, flag) -> list[str | Non
     values = frame["review_date"].tolist() if "review_date" in frame else [None] * len(frame)
     out: list[str | None] = []
     for i, value in enumerate(values):
+        if value is pd.NaT:
+            value = None
+        elif isinstance(value, dt.datetime) and value.time() == dt.time(0):
+            value = value.date()  # a Parquet date column stored as timestamps at midnight
         text = None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
         if not text:
             out.append(None)
