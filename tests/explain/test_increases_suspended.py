@@ -231,3 +231,22 @@ def test_recourse_against_the_declared_target_and_none_without_one(bundle):
     plain = _render(reasons, "en", recourse=none)
     assert "What would change this decision" not in plain.text and "would likely not have been paused" not in plain.text
     assert "What you can do" in plain.text  # the catalog's advice, as without recourse
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_a_suspension_that_lowers_the_limit_matches_its_golden(bundle, locale):
+    """The other form of the kind, read by a person like the demo goldens: the limit lowered with the pause, an
+    overdue repayment (CN: article 15's prior notice), no review date. ``UPDATE_GOLDEN=1`` rewrites it."""
+    import os
+
+    reasons = bundle.explainer().reasons(demo_data().iloc[[44]], decision=KIND,
+                                         policy_reasons=("overdue_repayment",))[0]
+    notice = render_notice(KIND, reasons, locale=locale, catalog=bundle.catalog, profile=bundle.profile,
+                           old_limit=20000, new_limit=12000, account_ref="000044", notice_date=NOTICE_DATE)
+    folder = Path(__file__).resolve().parents[1] / "golden" / "increases_suspended_lowered" / locale
+    for name, actual in (("letter.txt", f"{notice.subject}\n\n{notice.text}"), ("short.txt", notice.short + "\n")):
+        if os.environ.get("UPDATE_GOLDEN") == "1":
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(actual.encode("utf-8"))
+        assert (folder / name).is_file(), f"missing golden {folder / name}; run with UPDATE_GOLDEN=1 and review it"
+        assert actual == (folder / name).read_bytes().decode("utf-8")
