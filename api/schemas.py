@@ -130,12 +130,16 @@ class DecisionRequest(ExplanationRequest):
                                                 "direction or separator characters but inner spaces).")
     old_limit: float = Field(ge=0, lt=1e15, allow_inf_nan=False, strict=True, description="Limit before the decision.")
     new_limit: float = Field(ge=0, lt=1e15, allow_inf_nan=False, strict=True,
-                             description="Limit after (for increase_declined: asked for).")
+                             description="Limit after (for increase_declined: asked for; for increases_suspended: "
+                                         "old_limit when the limit is kept, lower when it is lowered too).")
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$",
                                  description="ISO 4217 code; default: the lender profile's currency (CNY unless "
                                              "the profile says otherwise, e.g. HKD or TWD).")
     effective_date: IsoDate | None = Field(default=None, description="When it takes effect (default: per lender policy).")
     notice_date: IsoDate | None = Field(default=None, description="Date printed on the notice (default: today, UTC).")
+    review_date: IsoDate | None = Field(default=None, description="increases_suspended only: the date after which the "
+                                                                  "lender looks at the account again (after the "
+                                                                  "notice date). Left out, the notice promises none.")
     locales: list[Annotated[str, StringConstraints(min_length=2, max_length=16, pattern=NO_CONTROL)]] | None = Field(
         default=None, min_length=1, max_length=4,
                                       description="Notice languages: zh_CN, en, zh_HK, zh_TW (zh-HK, zh-Hant-TW ... "

@@ -92,6 +92,7 @@ def decision_inputs(
     effective_date: dt.date | None,
     notice_date: dt.date | None,
     policy_reasons: Iterable[str],
+    review_date: dt.date | None = None,
     locales: Iterable[str],
     channels: Iterable[str],
     bureau: Mapping[str, Any] | None = None,
@@ -124,6 +125,8 @@ def decision_inputs(
         raw["recourse_target"] = recourse_target
     if mailing_address is not None:  # only when given: printed in the letter's envelope window, nowhere else
         raw["mailing_address"] = list(mailing_address)
+    if review_date is not None:  # likewise: only a suspension of increases may carry one
+        raw["review_date"] = review_date.isoformat()
     return json.loads(canonical_json(raw))
 
 

@@ -22,7 +22,7 @@ from explain._exceptions import ExplainError
 app = typer.Typer(help="Explain credit-limit decisions: SHAP reasons, notices and an audited service.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
-_DECISIONS = "limit_increase, limit_decrease, account_closure, increase_declined"
+_DECISIONS = "limit_increase, limit_decrease, account_closure, increase_declined, increases_suspended"
 
 
 def _reasons_table(results, catalog, title: str) -> Table:  # noqa: ANN001

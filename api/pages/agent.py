@@ -33,7 +33,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -316,6 +316,11 @@ def _when(stamp: str, locale: str) -> str:
     return format_datetime(dt.datetime.fromisoformat(stamp), format="medium", tzinfo=dt.UTC, locale=locale)
 
 
+def _day(iso: str | None, locale: str) -> str | None:
+    """A stored ISO date (a suspension's review date) in the agent's language; None when there is none."""
+    return format_date(dt.date.fromisoformat(iso), format="long", locale=locale) if iso else None
+
+
 def _recourse_view(record: AuditRecord, catalog: Any, locale: str, currency: str) -> dict[str, Any] | None:
     """The recorded recourse in the agent's language: each verified suggestion's sentence and score, or the
     certificate's best reachable score when there is none."""
@@ -398,6 +403,7 @@ def _decision_view(bundles: BundleRegistry, record: AuditRecord, locale: str) ->
         "score": format_percent(record.score, format="#,##0.0%", locale=locale) if 0 <= record.score <= 1 else fmt(record.score),
         "old_limit": _money(record.inputs.get("old_limit"), currency, locale),
         "new_limit": _money(record.inputs.get("new_limit"), currency, locale),
+        "review_date": _day(record.inputs.get("review_date"), locale),
         "when": _when(record.created_at, locale),
         "notices": notices,
         "channels": record.inputs.get("channels", []),

@@ -83,6 +83,7 @@ def create_decision(
         currency=body.currency or bundle.profile.currency,
         effective_date=body.effective_date,
         notice_date=body.notice_date,
+        review_date=body.review_date,
         policy_reasons=body.policy_reasons,
         locales=body.locales or settings.default_locales,
         channels=body.channels,

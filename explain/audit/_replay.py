@@ -78,6 +78,7 @@ def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
     reasons = analyse(bundle, inputs["features"], inputs["decision"], inputs["policy_reasons"])
     recourse = recourse_for(bundle, inputs)
     effective = inputs.get("effective_date")
+    review = inputs.get("review_date")
     notices, hashes = {}, {}
     for locale in inputs["locales"]:
         notice = _WRITER.render(
@@ -95,6 +96,7 @@ def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
             effective_date=dt.date.fromisoformat(effective) if effective else None,
             bureau=inputs.get("bureau"),
             recourse=recourse,
+            review_date=dt.date.fromisoformat(review) if review else None,
         )
         # Canonical JSON is a fixed point (parsing it and writing it again gives the same text), so the hash
         # of this text is notice_sha256 of the parsed notice.

@@ -37,8 +37,8 @@ __all__ = ["ERROR_COLUMNS", "DecisionIndex", "Plan", "close_index", "errors_fram
 
 REQUIRED = (ACCOUNT, "decision", "old_limit", "new_limit")
 # bureau: the credit score used, a JSON object; mailing_address: the printed letter's recipient, one line each
-# (line breaks in the cell, or a JSON list of lines)
-OPTIONAL = ("policy_reasons", "currency", "bureau", "mailing_address")
+# (line breaks in the cell, or a JSON list of lines); review_date: YYYY-MM-DD, an increases_suspended's only
+OPTIONAL = ("policy_reasons", "currency", "bureau", "mailing_address", "review_date")
 #: The columns of the errors file: which file and row, the field at fault, and why.
 ERROR_COLUMNS = ("file", "row", "account", "field", "error")
 
@@ -96,11 +96,12 @@ class DecisionIndex:
     def for_rows(self, first: int, stop: int) -> pd.DataFrame:
         """The good decisions of account rows ``[first, stop)``, indexed by account row, in row order."""
         rows = self._connection().execute(
-            "SELECT m.row, d.account, d.decision, d.old_limit, d.new_limit, d.policy, d.currency, d.bureau, d.mailing "
+            "SELECT m.row, d.account, d.decision, d.old_limit, d.new_limit, d.policy, d.currency, d.bureau, d.mailing, "
+            "d.review_date "
             "FROM matched m JOIN decisions d ON d.row = m.decision WHERE m.row >= ? AND m.row < ? ORDER BY m.row",
             (first, stop)).fetchall()
         frame = pd.DataFrame(rows, columns=["row", ACCOUNT, "decision", "old_limit", "new_limit", "policy_reasons",
-                                            "currency", "bureau", "mailing_address"])
+                                            "currency", "bureau", "mailing_address", "review_date"])
         frame["policy_reasons"] = [tuple(json.loads(p)) for p in frame["policy_reasons"].tolist()]
         frame["bureau"] = pd.Series([json.loads(b) if isinstance(b, str) and b else None for b in frame["bureau"].tolist()],
                                     index=frame.index,
@@ -176,6 +177,9 @@ def _check_decisions(frame: pd.DataFrame, catalog: FeatureCatalog, default_curre
         ("limit_increase", ~(new > old), "above old_limit for a limit_increase"),
         ("increase_declined", ~(new > old), "the requested limit, above old_limit, for an increase_declined"),
         ("account_closure", new != 0, "0 for an account_closure"),
+        ("increases_suspended", new > old,
+         "old_limit to keep it, or a lower limit to lower it too, for an increases_suspended (never more)"),
+        ("increases_suspended", new == 0, "above 0 for an increases_suspended (a limit of 0 is an account_closure)"),
     ):
         flag((kinds == kind).to_numpy() & wrong, "new_limit",
              lambda i, expected=expected: f"{expected}; got {new[i]:g} (old_limit {old[i]:g})")
@@ -220,6 +224,7 @@ def _check_decisions(frame: pd.DataFrame, catalog: FeatureCatalog, default_curre
         stored.append(json.dumps(data, sort_keys=True, ensure_ascii=False) if data is not None else None)
     frame["bureau"] = pd.Series(stored, index=frame.index, dtype=object)
     frame["mailing_address"] = _mailing_addresses(frame, n, flag)
+    frame["review_date"] = pd.Series(_review_dates(frame, kinds, flag), index=frame.index, dtype=object)
     return ~bad, problems
 
 
@@ -244,9 +249,38 @@ def _mailing_addresses(frame: pd.DataFrame, n: int, flag: Any) -> pd.Series:
     return pd.Series(stored, index=frame.index, dtype=object)
 
 
+def _review_dates(frame: pd.DataFrame, kinds: pd.Series, flag) -> list[str | None]:  # noqa: ANN001 - flag as above
+    """The ``review_date`` column as ISO dates (None where empty); a date that is not one, or on another kind
+    than an increases_suspended, is flagged. Its order against the notice date is the notice's check."""
+    import datetime as dt
+
+    values = frame["review_date"].tolist() if "review_date" in frame else [None] * len(frame)
+    out: list[str | None] = []
+    for i, value in enumerate(values):
+        if value is pd.NaT:
+            value = None
+        elif isinstance(value, dt.datetime) and value.time() == dt.time(0):
+            value = value.date()  # a Parquet date column stored as timestamps at midnight
+        text = None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
+        if not text:
+            out.append(None)
+            continue
+        try:
+            out.append(dt.date.fromisoformat(text).isoformat())
+        except ValueError:
+            flag(np.arange(len(frame)) == i, "review_date", f"a date as YYYY-MM-DD; got {_shown(value)}")
+            out.append(None)
+            continue
+        if kinds.iat[i] != "increases_suspended":
+            flag(np.arange(len(frame)) == i, "review_date",
+                 f"empty for a {kinds.iat[i]} (only an increases_suspended has one); got {_shown(value)}")
+    return out
+
+
 _SCHEMA = """
 CREATE TABLE decisions (row INTEGER PRIMARY KEY, account TEXT, decision TEXT, old_limit REAL, new_limit REAL,
-                        policy TEXT, currency TEXT, field TEXT, problem TEXT, bureau TEXT, mailing TEXT);
+                        policy TEXT, currency TEXT, field TEXT, problem TEXT, bureau TEXT, mailing TEXT,
+                        review_date TEXT);
 CREATE TABLE refs (row INTEGER PRIMARY KEY, account TEXT NOT NULL);
 CREATE TABLE matched (row INTEGER PRIMARY KEY, decision INTEGER NOT NULL);
 """
@@ -287,15 +321,15 @@ def _fill_index(db: sqlite3.Connection, accounts: InputTable, decisions: InputTa
         for frame in decisions.iter_chunks(max(chunk_size, 50_000), columns=columns, as_text=True):
             good, problems = _check_decisions(frame, catalog, default_currency)
             problem = {row: (field, message) for _, row, _, field, message in problems}
-            db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+            db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
                 (row, account, kind if ok else None, old if ok else None, new if ok else None,
                  json.dumps(list(policy)) if ok else None, currency if ok else None, *problem.get(row, (None, None)),
-                 bureau if ok else None, mailing if ok else None)
-                for row, account, kind, old, new, policy, currency, bureau, mailing, ok in zip(
+                 bureau if ok else None, mailing if ok else None, review if ok else None)
+                for row, account, kind, old, new, policy, currency, bureau, mailing, review, ok in zip(
                     frame.index.tolist(), frame[ACCOUNT].tolist(), frame["decision"].tolist(),
                     frame["old_limit"].tolist(), frame["new_limit"].tolist(), frame["policy_reasons"].tolist(),
                     frame["currency"].tolist(), frame["bureau"].tolist(), frame["mailing_address"].tolist(),
-                    good.tolist(), strict=True)))
+                    frame["review_date"].tolist(), good.tolist(), strict=True)))
         db.execute("CREATE INDEX decisions_account ON decisions (account)")
         db.execute(
             "UPDATE decisions SET field = ?, problem = 'exactly one decision per account; this account has ' || "

@@ -18,6 +18,7 @@ the ``audit`` column of its first row.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import uuid
@@ -71,9 +72,15 @@ def _render(ctx: Context, job: Job, reasons: Any, decision: dict[str, Any], acco
             decision["decision"], reasons, locale=locale, channel=job.channels[0], profile=ctx.profile,
             catalog=ctx.bundle.catalog, old_limit=float(decision["old_limit"]), new_limit=float(decision["new_limit"]),
             account_ref=account, currency=decision["currency"], notice_date=job.notice_date,
-            bureau=decision.get("bureau"), recourse=recourse,
+            bureau=decision.get("bureau"), recourse=recourse, review_date=_review_date(decision),
         )
     return notices
+
+
+def _review_date(decision: dict[str, Any]) -> dt.date | None:
+    """The decision's review date (an ISO text in the index); an empty cell is None, or NaN after alignment."""
+    value = decision.get("review_date")
+    return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
 
 
 def _record(ctx: Context, job: Job, inputs: dict[str, Any], reasons: Any, notices: dict[str, Any],
@@ -120,7 +127,7 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job, *, chu
     # Plain Python rows once per chunk: pandas element access per account would cost more than the notice.
     accounts = chunk[ACCOUNT].tolist()
     wanted = decisions.loc[:, [c for c in ("decision", "old_limit", "new_limit", "currency", "policy_reasons", "bureau",
-                                           "mailing_address") if c in decisions]]
+                                           "mailing_address", "review_date") if c in decisions]]
     letters: list[tuple[int, str, Any, Any]] = []  # what --format pdf prints: row, locale, notice, address
     decided = wanted.to_dict(orient="records")
     features = X.astype(object).where(X.notna(), None).to_dict(orient="records")
@@ -151,6 +158,7 @@ def process_chunk(chunk: pd.DataFrame, decisions: pd.DataFrame, job: Job, *, chu
             **({"bureau": decision["bureau"]} if decision.get("bureau") is not None else {}),
             **({"mailing_address": list(decision["mailing_address"])}
                if decision.get("mailing_address") is not None else {}),
+            **({"review_date": _review_date(decision).isoformat()} if _review_date(decision) else {}),
         }))
         payload = None if recourse is None else json.loads(canonical_json(recourse.to_dict()))
         record = _record(ctx, job, inputs, outcome, notices, payload) if job.audit else None

@@ -35,7 +35,8 @@ def batch(
     input: Annotated[Path, typer.Option("--input", help="Accounts: .parquet or .csv, an 'account' column (see "
                                                        "--id-column) and the model's raw features.")],
     decisions: Annotated[Path, typer.Option("--decisions", help="Decisions: .parquet or .csv with account, decision, "
-                                                               "old_limit, new_limit[, policy_reasons, currency].")],
+                                                               "old_limit, new_limit[, policy_reasons, currency, bureau, "
+                                                               "review_date].")],
     out: Annotated[Path, typer.Option("--out", help="Output file, .parquet or .csv: one row per account and locale.")],
     locale: Annotated[str, typer.Option("--locale", help="Comma-separated locales, e.g. zh_CN,en or zh_HK,en (zh_CN, en, zh_HK, zh_TW).")] = "zh_CN,en",
     channel: Annotated[str, typer.Option("--channel", help="Comma-separated: letter, short.")] = "letter",

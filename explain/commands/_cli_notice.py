@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEMO_CASES", "DEMO_NOTICE_DATE", "DemoCase", "print_demo_notices", "register", "render_demo_notice"]
 
-_DECISIONS = "limit_increase, limit_decrease, account_closure, increase_declined"
+_DECISIONS = "limit_increase, limit_decrease, account_closure, increase_declined, increases_suspended"
 _FORMATS = ("text", "html", "json", "pdf")
 
 
@@ -49,6 +49,7 @@ class DemoCase:
     old_limit: int
     new_limit: int
     policy_reasons: tuple[str, ...] = ()
+    review_date: _dt.date | None = None  # increases_suspended: when the lender looks again
 
 
 #: The notice date of every demo notice, fixed so ``explain demo`` prints the same letters every day.
@@ -60,6 +61,9 @@ DEMO_CASES: tuple[DemoCase, ...] = (
     DemoCase("limit_increase", 109, 20000, 30000),
     DemoCase("account_closure", 17, 20000, 0, ("overdue_repayment",)),
     DemoCase("increase_declined", 29, 20000, 30000),
+    # 关闭提额 as the article tells it: increases stopped after unusual activity, the limit kept, a date to look again.
+    DemoCase("increases_suspended", 44, 20000, 20000, ("unusual_account_activity",),
+             _dt.date(2027, 6, 1)),
 )
 
 
@@ -73,7 +77,8 @@ def _option_for(exc: ExplainError) -> str:
         return "--policy-reason"
     if isinstance(exc, NoticeInputError):
         field = exc.field.split()[0]
-        if field in ("old_limit", "new_limit", "effective_date", "notice_date", "account_ref", "currency", "channel"):
+        if field in ("old_limit", "new_limit", "effective_date", "notice_date", "review_date", "account_ref", "currency",
+                     "channel"):
             return "--" + field.replace("_", "-")
         if field == "profile":
             return "--profile"
@@ -100,6 +105,7 @@ def render_demo_notice(bundle: Any, case: DemoCase, *, locale: str, channel: str
         new_limit=case.new_limit,
         account_ref=f"{case.account:06d}",
         notice_date=DEMO_NOTICE_DATE,
+        review_date=case.review_date,
     )
 
 
@@ -179,7 +185,8 @@ def notice(
     decision: Annotated[str, typer.Option("--decision", help=f"One of: {_DECISIONS}.")],
     old_limit: Annotated[str, typer.Option("--old-limit", help="The limit before the decision.")],
     new_limit: Annotated[str, typer.Option(
-        "--new-limit", help="The limit after it (the requested limit for increase_declined; 0 for a closure).")],
+        "--new-limit", help="The limit after it (the requested limit for increase_declined; 0 for a closure; "
+                            "for increases_suspended the old limit to keep it, a lower one to lower it too).")],
     locale: Annotated[str, typer.Option("--locale", help="zh_CN, en, zh_HK or zh_TW (zh-CN, zh, zh-Hans, en-US, zh-HK, zh-Hant-HK, zh-TW, zh-Hant-TW also accepted).")],
     input: Annotated[Path | None, typer.Option("--input", help="One account's raw features as a JSON object.")] = None,
     account: Annotated[int | None, typer.Option(
@@ -202,6 +209,8 @@ def notice(
     notice_date: Annotated[str | None, typer.Option("--notice-date", help="YYYY-MM-DD (default: today).")] = None,
     effective_date: Annotated[str | None, typer.Option(
         "--effective-date", help="YYYY-MM-DD (default: after the profile's notice period).")] = None,
+    review_date: Annotated[str | None, typer.Option(
+        "--review-date", help="increases_suspended only: YYYY-MM-DD after which the lender looks again.")] = None,
     profile: Annotated[Path | None, typer.Option(
         "--profile", help="A lender profile TOML with translations/ beside it (default: the bundle's).")] = None,
     bureau: Annotated[str | None, typer.Option(
@@ -229,6 +238,7 @@ def notice(
         # today when not given, fixed here once: the letter and its PDF's date are the same day
         issued = _date(notice_date, "--notice-date") or _dt.date.today()
         effective = _date(effective_date, "--effective-date")
+        review = _date(review_date, "--review-date")
         lender = LenderProfile.from_toml(profile) if profile is not None else None
         score = _bureau(bureau)
         X, default_ref = _account_frame(bundle, input, account)
@@ -240,7 +250,7 @@ def notice(
         result = render_notice(
             kind, reasons, locale=locale, channel=channel, profile=lender or loaded.profile, catalog=loaded.catalog,
             old_limit=old, new_limit=new, account_ref=account_ref or default_ref, currency=currency,
-            notice_date=issued, effective_date=effective, bureau=score,
+            notice_date=issued, effective_date=effective, bureau=score, review_date=review,
         )
         if format == "pdf":
             from explain.printing import letter_pdf

@@ -77,7 +77,8 @@ def render_governance(report: Any, *, locale: str, catalog: Any = None, generate
     def kind_name(kind: str) -> str:
         return {"limit_increase": gettext("Limit increase"), "limit_decrease": gettext("Limit decrease"),
                 "account_closure": gettext("Account closure"),
-                "increase_declined": gettext("Increase declined")}.get(kind, kind)
+                "increase_declined": gettext("Increase declined"),
+                "increases_suspended": gettext("Increases suspended")}.get(kind, kind)
 
     def label(code: str) -> str:
         return _label(catalog, code, locale)

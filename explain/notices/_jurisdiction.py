@@ -35,6 +35,9 @@ A name may be one string for every locale or a table with one entry per locale. 
 (:data:`PACK_LOCALES`: zh_CN and en for CN, US and EU; zh_HK and en for HK; zh_TW and en for TW) are required;
 a notice in another locale whose name the profile lacks is refused, naming the field and the locale.
 
+Which of a pack's blocks a decision kind carries is data too (:data:`LEGAL_BLOCKS`), each with the rule it
+follows and why it applies to those kinds, so a compliance reviewer reads the decision here, not in a template.
+
 Each pack also declares, as data (:data:`FORBIDDEN_FACTORS`), the factors its law forbids as reasons or
 inputs; ``explain catalog check`` and ``save_bundle`` refuse a catalog whose unprotected group holds one.
 """
@@ -53,7 +56,8 @@ from numbers import Integral
 from explain._exceptions import NoticeInputError
 from explain.notices._locales import SUPPORTED_LOCALES, negotiate
 
-__all__ = ["FORBIDDEN_FACTORS", "JURISDICTIONS", "CreditScore", "ForbiddenFactor", "LegalDetails", "forbidden_factor"]
+__all__ = ["FORBIDDEN_FACTORS", "JURISDICTIONS", "LEGAL_BLOCKS", "CreditScore", "ForbiddenFactor", "LegalBlock",
+           "LegalDetails", "forbidden_factor", "legal_blocks"]
 
 JURISDICTIONS: tuple[str, ...] = ("CN", "US", "EU", "HK", "TW")
 #: The locales each pack's names must be given in (a notice in any other needs the name in it too).
@@ -187,6 +191,60 @@ def forbidden_factor(feature: str, categories: Any = (), *, packs: Any = JURISDI
     return None
 
 
+@dataclass(frozen=True)
+class LegalBlock:
+    """A legal block of one pack that only some decision kinds carry: the rule, the kinds and why."""
+
+    pack: str
+    name: str  # what the pack's template tests: ``{% if "ecoa" in legal.blocks %}``
+    rule: str
+    kinds: tuple[str, ...]
+    why: str
+
+
+_ADVERSE = ("limit_decrease", "account_closure", "increase_declined", "increases_suspended")
+
+#: Per pack, the blocks that depend on the decision kind (the rest, rights and complaints, are on every notice).
+LEGAL_BLOCKS: Mapping[str, tuple[LegalBlock, ...]] = MappingProxyType({
+    "US": (
+        LegalBlock("US", "ecoa", "ECOA 15 U.S.C. 1691(d); Reg B 12 CFR 1002.9(a)(2)-(3), (b) (adverse action notice)",
+                   _ADVERSE,
+                   "Adverse action (12 CFR 1002.2(c)(1)): a refusal to grant credit in the amount requested, a "
+                   "termination, or an unfavorable change in the terms of an account. A decrease, a closure and a "
+                   "declined increase are that. A suspension of increases is given the notice too, although "
+                   "1002.2(c)(2)(ii) excludes action taken over delinquency or default and 1002.2(c)(1)(ii) a "
+                   "change to a whole class of accounts: the toolkit cannot tell which applies to one account "
+                   "(a suspension with a lowered limit is a change of terms for that account), and a notice given "
+                   "where none was due costs nothing, while one missing breaks the law."),
+        LegalBlock("US", "fcra", "FCRA 15 U.S.C. 1681m(a), 1681g(f) (consumer report and credit score used)",
+                   _ADVERSE,
+                   "FCRA adverse action (15 U.S.C. 1681a(k)(1)(A)) is ECOA's; with bureau_data the report and the "
+                   "score were used, so the same kinds carry it, the suspension of increases included."),
+    ),
+    "CN": (
+        LegalBlock("CN", "credit_report", "《征信业管理条例》第十五条、第十七条、第二十五条 (credit report rights)",
+                   _ADVERSE,
+                   "Every decision that takes something from the customer (a lower limit, a closure, a refused "
+                   "or suspended increase) may rest on credit data the customer should be able to check and "
+                   "dispute; a suspension after an overdue repayment is exactly when article 15's prior notice "
+                   "matters. PIPL art. 24 rights and complaints are on every kind."),
+    ),
+    "EU": (
+        LegalBlock("EU", "ccd_art18", "Consumer Credit Directive (EU) 2023/2225 art. 18 (creditworthiness assessment)",
+                   ("increase_declined",),
+                   "Art. 18 attaches to the creditworthiness assessment made before new credit or a significant "
+                   "increase: a declined increase is its refusal. Stopping increases the customer did not ask for "
+                   "refuses no application and grants no credit, so it is not; GDPR art. 22(3) (human "
+                   "intervention, point of view, contest) is on every kind, a suspension included."),
+    ),
+})
+
+
+def legal_blocks(jurisdiction: str, kind: str | None) -> tuple[str, ...]:
+    """The names of ``jurisdiction``'s kind-dependent blocks that a ``kind`` notice carries."""
+    return tuple(b.name for b in LEGAL_BLOCKS.get(jurisdiction, ()) if kind in b.kinds)
+
+
 _TEXT_KEYS = {"CN": ("complaint_channel", "regulator", "regulator_hotline"),
               "US": ("agency", "agency_address", "bureau", "bureau_address", "bureau_phone"),
               "EU": ("complaint_channel", "adr", "supervisor"),
@@ -263,9 +321,11 @@ class LegalDetails:
                     raise NoticeInputError(f"profile legal.{key}", f"given: {self.jurisdiction} notices name it when "
                                                                    "lender.data_sources include credit_report", None)
 
-    def context(self, locale: str, *, default_channel: str, sources: tuple[str, ...] = ()) -> dict[str, Any]:
-        """The legal block's variables in ``locale`` (``pack`` names the template); a name the profile does
-        not give in ``locale`` is an error naming the field and the locale, never another language's."""
+    def context(self, locale: str, *, default_channel: str, sources: tuple[str, ...] = (),
+                kind: str | None = None) -> dict[str, Any]:
+        """The legal block's variables in ``locale`` (``pack`` names the template; ``blocks`` the
+        :data:`LEGAL_BLOCKS` a ``kind`` notice carries); a name the profile does not give in ``locale`` is an
+        error naming the field and the locale, never another language's."""
         values = {}
         for key, texts in self.texts.items():
             if locale not in texts:
@@ -277,7 +337,7 @@ class LegalDetails:
         values.setdefault("supervisor", None)
         values.setdefault("adr", None)
         return {"pack": self.jurisdiction.lower(), "bureau_data": self.bureau_data,
-                "credit_report": "credit_report" in sources, **values}
+                "credit_report": "credit_report" in sources, "blocks": legal_blocks(self.jurisdiction, kind), **values}
 
 
 #: FCRA §609(f)(1)(C): at most four key factors (a fifth only for inquiries, which we do not special-case).

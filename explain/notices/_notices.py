@@ -318,11 +318,12 @@ def reason_advice(reason: Reason, *, catalog: FeatureCatalog, locale: str) -> st
 
 
 def select_advice(decision: Decision, principal: Sequence[dict[str, Any]]) -> list[str]:
-    """What the letter's "what you can do" lists: each principal reason's advice, once, on a decrease or a
-    declined increase; none on an increase (nothing to do) or a closure (no account left to act on).
+    """What the letter's "what you can do" lists: each principal reason's advice, once, on a decrease, a
+    declined increase or a suspension of increases (what helps them resume); none on an increase (nothing to
+    do) or a closure (no account left to act on).
 
     The one place a notice's advice is chosen, so a verified "what would change this" line can replace it."""
-    if decision not in (Decision.LIMIT_DECREASE, Decision.INCREASE_DECLINED):
+    if decision not in (Decision.LIMIT_DECREASE, Decision.INCREASE_DECLINED, Decision.INCREASES_SUSPENDED):
         return []
     return list(dict.fromkeys(p["advice"] for p in principal if p["advice"]))
 
@@ -452,6 +453,26 @@ def _check_limits(decision: Decision, old: Decimal, new: Decimal, got: Any) -> N
         )
     if decision is Decision.ACCOUNT_CLOSURE and new != 0:
         raise NoticeInputError("new_limit", "0 for an account_closure", got)
+    if decision is Decision.INCREASES_SUSPENDED and new > old:
+        raise NoticeInputError(
+            "new_limit", f"the old limit ({old}) to keep it, or a lower one to lower it too, for an increases_suspended "
+                         "(never more: no increase is given)", got)
+    if decision is Decision.INCREASES_SUSPENDED and new == 0:
+        raise NoticeInputError("new_limit", "above 0 for an increases_suspended (a limit of 0 is an account_closure)",
+                               got)
+
+
+def _review_date(value: Any, decision: Decision, notice_date: _dt.date) -> _dt.date | None:
+    """The date a suspension will be looked at again: only on a suspension, and after the notice date."""
+    if value is None:
+        return None
+    if decision is not Decision.INCREASES_SUSPENDED:
+        raise NoticeInputError("review_date", f"nothing for a {decision.value} (only an increases_suspended has one)",
+                               value.isoformat() if isinstance(value, _dt.date) else value)
+    value = _date(value, "review_date")
+    if value <= notice_date:
+        raise NoticeInputError("review_date", f"after the notice date ({notice_date.isoformat()})", value.isoformat())
+    return value
 
 
 #: The dates a notice may carry: wide enough for any real letter, narrow enough that adding a notice period
@@ -514,13 +535,15 @@ def render_notice(
     reference: str | None = None,
     bureau: CreditScore | dict[str, Any] | None = None,
     recourse: Any = None,
+    review_date: _dt.date | None = None,
 ) -> Notice:
     """Write the notice for one decision and its principal reasons.
 
     Parameters
     ----------
     decision
-        ``limit_increase``, ``limit_decrease``, ``account_closure`` or ``increase_declined``.
+        ``limit_increase``, ``limit_decrease``, ``account_closure``, ``increase_declined`` or
+        ``increases_suspended``.
     reasons
         A :class:`~explain.DecisionReasons` (its decision must match) or a sequence of :class:`~explain.Reason`,
         in the order given to the customer; at most the catalog's ``top``. Adverse decisions need at least one.
@@ -535,15 +558,17 @@ def render_notice(
         The reason catalog the reasons come from, with its translations (a bundle's ``bundle.catalog``).
     old_limit, new_limit
         The limit before and after, in ``currency`` (default: the profile's ``[lender] currency``, CNY unless
-        it says otherwise: HKD for a Hong Kong lender, TWD for a Taiwan one). For ``increase_declined`` ``new_limit`` is the limit the
-        customer asked for; for ``account_closure`` it is 0.
+        it says otherwise: HKD for a Hong Kong lender, TWD for a Taiwan one). For ``increase_declined``
+        ``new_limit`` is the limit the customer asked for; for ``account_closure`` it is 0; for
+        ``increases_suspended`` it is the old limit when the limit is kept, a lower one (above 0) when it is
+        lowered too.
     account_ref
         The account as the customer knows it (e.g. the last digits of the card).
     notice_date
         The date on the notice (default: today).
     effective_date
         When the decision takes effect (default: ``notice_date`` plus the profile's notice period for a
-        decrease or closure, ``notice_date`` otherwise).
+        decrease, a closure or a suspension that also lowers the limit; ``notice_date`` otherwise).
     reference
         What the customer quotes to support (default: derived from the inputs, the same in every locale).
     bureau
@@ -554,6 +579,9 @@ def render_notice(
         An :class:`~explain.recourse.Recourse` for this account and decision: a "what would change this" line per
         verified suggestion (in place of the catalog's static advice), or the pointer to human review when the
         search proved none exists.
+    review_date
+        ``increases_suspended`` only: the date after which the lender will look at the account again (after
+        ``notice_date``). Left out, the notice promises no date.
 
     Raises
     ------
@@ -562,7 +590,7 @@ def render_notice(
     letter = check_letter(
         decision, reasons, locale=locale, channel=channel, profile=profile, catalog=catalog, old_limit=old_limit,
         new_limit=new_limit, account_ref=account_ref, currency=currency, notice_date=notice_date,
-        effective_date=effective_date, reference=reference, bureau=bureau, recourse=recourse,
+        effective_date=effective_date, reference=reference, bureau=bureau, recourse=recourse, review_date=review_date,
     )
     return write_notice(letter, jinja_renderer(letter.locale))
 
@@ -598,6 +626,7 @@ def check_letter(
     reference: str | None = None,
     bureau: CreditScore | dict[str, Any] | None = None,
     recourse: Any = None,
+    review_date: _dt.date | None = None,
 ) -> Letter:
     """Everything :func:`render_notice` checks and phrases before a template runs (same arguments)."""
     decision = Decision.parse(decision)
@@ -646,18 +675,24 @@ def check_letter(
         raise NoticeInputError("currency", "an ISO 4217 currency code Babel knows, such as 'CNY'", currency)
     account_ref = check_account_ref(account_ref)
     notice_date = _date(notice_date if notice_date is not None else _dt.date.today(), "notice_date")
+    # A suspension that also lowers the limit takes something away on a date, like a decrease.
+    lowered = decision in (Decision.LIMIT_DECREASE, Decision.ACCOUNT_CLOSURE) or (
+        decision is Decision.INCREASES_SUSPENDED and new < old)
     if effective_date is None:
-        days = profile.notice_period_days if decision in (Decision.LIMIT_DECREASE, Decision.ACCOUNT_CLOSURE) else 0
+        days = profile.notice_period_days if lowered else 0
         effective_date = notice_date + _dt.timedelta(days=days)  # bounded notice date: cannot overflow
     else:
         effective_date = _date(effective_date, "effective_date")
     if effective_date < notice_date:
         expected = f"on or after the notice date ({notice_date.isoformat()})"
         raise NoticeInputError("effective_date", expected, effective_date.isoformat())
+    review_date = _review_date(review_date, decision, notice_date)
     codes = tuple(r.code for r in reasons)
     if reference is None:
+        # The review date joins the inputs only when given: every other notice keeps its reference.
+        dated = (f"review:{review_date.isoformat()}",) if review_date is not None else ()
         reference = _reference(profile.name, account_ref, decision.value, old, new, currency,
-                               notice_date.isoformat(), effective_date.isoformat(), *codes)
+                               notice_date.isoformat(), effective_date.isoformat(), *codes, *dated)
     reference = _text(reference, "reference")
     deadline = notice_date + _dt.timedelta(days=profile.review_window_days)
 
@@ -676,7 +711,8 @@ def check_letter(
     money = {"old_limit": format_money(old, currency, locale=locale, field="old_limit"),
              "new_limit": format_money(new, currency, locale=locale, field="new_limit"),
              "old_limit_short": _short_money(old, currency, locale), "new_limit_short": _short_money(new, currency, locale)}
-    legal = profile.legal.context(locale, default_channel=profile.phone, sources=profile.data_sources)
+    legal = profile.legal.context(locale, default_channel=profile.phone, sources=profile.data_sources,
+                                  kind=decision.value)
     top = phrased[0] if phrased else None
     short_phrase = _sentence_in_message(top["short"], locale) if top else None
     context = {
@@ -703,7 +739,9 @@ def check_letter(
         "apply_again": decision is Decision.INCREASE_DECLINED and profile.advice_style == "apply_again",
         "sources": _data_sources(profile, locale),
         "overdue": "overdue_repayment" in codes,
-        "review_holds": profile.review_holds and decision in (Decision.LIMIT_DECREASE, Decision.ACCOUNT_CLOSURE),
+        "review_holds": profile.review_holds and lowered,
+        "limit_lowered": new < old,
+        "review_date": format_date(review_date, locale=locale, field="review_date") if review_date else None,
         "phone": profile.phone,
         "email": profile.email,
         "url": profile.url,

@@ -43,7 +43,7 @@ __all__ = ["NoticeWriter"]
 #: Context values that differ from one account to the next, printed as they are.
 _SLOTTED = ("account_ref", "reference", "old_limit", "new_limit", "effective_date", "effective_date_short",
             "old_limit_short", "new_limit_short", "short_reason", "short_phrase", "short_date", "short_new", "short_old",
-            "score_value", "score_low", "score_high", "score_date")
+            "score_value", "score_low", "score_high", "score_date", "review_date")
 #: Lists of phrased reasons: these keys of each are slotted.
 _REASON_LISTS = ("principal", "weighed")
 _REASON_KEYS = ("label", "text", "value", "short", "advice")

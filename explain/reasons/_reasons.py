@@ -1,8 +1,8 @@
 """Choosing the principal reasons behind one limit decision.
 
 The model says how much each reason group pushed the score; the lender says what it decided. A reason is a
-group that pushed *the way the decision went*: toward risk for a decrease, closure or declined increase,
-toward approval for an increase. Protected groups are never reasons, however large: they are recorded on the
+group that pushed *the way the decision went*: toward risk for a decrease, closure, declined increase or
+suspension of increases, toward approval for an increase. Protected groups are never reasons, however large: they are recorded on the
 result so an auditor sees how much the model leaned on them. Policy reasons from the caller come first.
 """
 
@@ -35,6 +35,9 @@ class Decision(StrEnum):
     LIMIT_DECREASE = "limit_decrease"
     ACCOUNT_CLOSURE = "account_closure"
     INCREASE_DECLINED = "increase_declined"
+    #: 关闭提额: further increases stopped (after an overdue repayment, unusual activity or a tightening), the
+    #: limit kept or lowered with it; the customer did not ask, so it is not a declined increase.
+    INCREASES_SUSPENDED = "increases_suspended"
 
     @classmethod
     def parse(cls, value: object) -> Decision:

@@ -21,6 +21,7 @@ def _frame(decision: str, _: Any) -> str:
         "limit_decrease": _("If %(changes)s, your limit would likely not have been lowered."),
         "account_closure": _("If %(changes)s, your account would likely not have been closed."),
         "increase_declined": _("If %(changes)s, your limit increase would likely have been approved."),
+        "increases_suspended": _("If %(changes)s, increases to your limit would likely not have been paused."),
     }
     return frames[decision]
 

@@ -62,6 +62,7 @@ def render_outcome_notice(inputs: Mapping[str, Any], *, locale: str, profile: Le
         "requested_date": format_date(dt.date.fromisoformat(inputs["requested_date"]), locale=locale),
         "outcome": inputs["outcome"],
         "closure_withdrawn": inputs["closure_withdrawn"],
+        "suspension_lifted": inputs.get("suspension_lifted", False),
         "new_limit": format_money(Decimal(str(inputs["new_limit"])), currency, locale=locale, field="new_limit"),
         "outcome_reasons": list(inputs["outcome_reasons"]),
         "phone": profile.phone,

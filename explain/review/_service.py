@@ -31,7 +31,8 @@ __all__ = ["REQUEST_CHANNELS", "HELD_DECISIONS", "act", "replay_review", "reques
 
 #: How the customer's request reached the lender.
 REQUEST_CHANNELS = ("phone", "email", "branch", "app", "web", "letter")
-#: Decisions whose change a pending review can hold (the profile's ``holds_decision``).
+#: Decisions whose change a pending review can hold (the profile's ``holds_decision``); a suspension of increases
+#: is held too when it also lowers the limit (:func:`_held_kind`), the part that takes effect on a date.
 HELD_DECISIONS = ("limit_decrease", "account_closure")
 _MAX_TEXT = 4000
 
@@ -86,13 +87,21 @@ def request_review(reviews: ReviewStore, record: AuditRecord, bundle: ModelBundl
     notice_date = dt.date.fromisoformat(record.inputs["notice_date"])
     if today > policy.last_day(notice_date):
         raise ReviewWindowClosedError(record.decision_id, notice_date, policy.window_days, today)
-    held = policy.holds_decision and record.decision in HELD_DECISIONS
+    held = policy.holds_decision and _held_kind(record)
     body = {"statement": statement, "facts": facts, "channel": channel, "notice_date": notice_date.isoformat(),
             "window_last_day": policy.last_day(notice_date).isoformat(), "reply_days": policy.reply_days,
             "held": held}
     return reviews.open(review_id=str(uuid.uuid4()), decision_id=record.decision_id, account_ref=record.account_ref,
                         jurisdiction=policy.jurisdiction, due_date=policy.due_date(today), held=held, caller=caller,
                         body=body, at=utc_timestamp(moment), idempotency=idempotency, respond=respond)
+
+
+def _held_kind(record: AuditRecord) -> bool:
+    """Whether a pending review holds this decision's change: a decrease, a closure, or a suspension of
+    increases that lowers the limit (one that keeps it changes nothing on a date)."""
+    if record.decision == "increases_suspended":
+        return Decimal(str(record.inputs["new_limit"])) < Decimal(str(record.inputs["old_limit"]))
+    return record.decision in HELD_DECISIONS
 
 
 def _decided_limit(record: AuditRecord) -> Decimal:
@@ -102,23 +111,33 @@ def _decided_limit(record: AuditRecord) -> Decimal:
 
 
 def _new_decision(record: AuditRecord, new_limit: Any) -> dict[str, Any]:
-    """What an overturn puts in place of the decision: a new limit, or the closure withdrawn."""
+    """What an overturn puts in place of the decision: a new limit, or the closure withdrawn, or (any overturn of
+    a suspension of increases) the pause lifted, with the decided limit unless a new one is given."""
     old = Decimal(str(record.inputs["old_limit"]))
+    suspended = record.decision == "increases_suspended"
     if new_limit is None and record.decision == "account_closure":
         new_limit = old
+    if new_limit is None and suspended:
+        new_limit = float(_decided_limit(record))
     if isinstance(new_limit, bool) or not isinstance(new_limit, int | float | Decimal) or not math.isfinite(new_limit) \
             or new_limit < 0 or new_limit >= 1e12:
         raise ReviewInputError("new_limit", "the limit the overturn puts in place (an amount, 0 or more)", new_limit)
     new = Decimal(str(new_limit))
     decided = _decided_limit(record)
-    if new == decided:
+    if new == decided and not suspended:
         raise ReviewInputError("new_limit", f"a limit other than the decided one ({decided}): an overturn changes it",
                                new_limit)
     if record.decision == "account_closure" and new == 0:
         raise ReviewInputError("new_limit", "more than 0: withdrawing a closure leaves the account a limit", new_limit)
-    return {"decision": record.decision, "old_limit": float(old), "decided_limit": float(decided),
-            "new_limit": float(new), "change": float(abs(new - decided)),
-            "closure_withdrawn": record.decision == "account_closure"}
+    if suspended and new > old:
+        raise ReviewInputError("new_limit", f"at most the limit before the decision ({old}): lifting the pause on "
+                                            "increases gives no increase by itself", new_limit)
+    outcome = {"decision": record.decision, "old_limit": float(old), "decided_limit": float(decided),
+               "new_limit": float(new), "change": float(abs(new - decided)),
+               "closure_withdrawn": record.decision == "account_closure"}
+    if suspended:  # only here: every other kind's stored outcome keeps its form
+        outcome["suspension_lifted"] = True
+    return outcome
 
 
 def _four_eyes(action: Action, caller: Caller, record: AuditRecord, review: Review) -> None:
@@ -139,6 +158,7 @@ def _outcome_body(review: Review, record: AuditRecord, bundle: ModelBundle, *, r
     notice_inputs = {
         "outcome": result, "account_ref": inputs["account_ref"], "currency": inputs["currency"],
         "new_limit": new_limit, "closure_withdrawn": bool(new_decision and new_decision["closure_withdrawn"]),
+        **({"suspension_lifted": True} if new_decision and new_decision.get("suspension_lifted") else {}),
         "outcome_reasons": reasons, "requested_date": review.requested_at[:10],
         "notice_date": moment.astimezone(dt.UTC).date().isoformat(), "reference": outcome_reference(review.review_id),
         "locales": list(inputs["locales"]),

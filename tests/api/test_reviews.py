@@ -488,3 +488,24 @@ def test_the_compliance_report_counts_reviews_deadlines_overturns_and_disagreeme
     assert figures["second_looks"] == 2 and figures["disagreements"] == 1 and figures["disagreement_rate"] == 0.5
     html = svc.client.get("/v1/audit/report", params={"locale": "en", "sample": 0}, headers=svc.auth("auditor")).text
     assert "Human review" in html and "A second reviewer disagreed 1 times in 2 second looks (50.0%)." in html
+
+
+def test_a_suspension_is_held_only_when_it_lowers_the_limit_and_an_overturn_lifts_the_pause(
+        service, decision, reviewers) -> None:
+    kept = decision(decision="increases_suspended", new_limit=20000, policy_reasons=["overdue_repayment"])
+    assert ask(service, kept["decision_id"]).json()["held"] is False  # nothing changes on a date: nothing to hold
+    lowered = in_review(service, lambda: decision(decision="increases_suspended", new_limit=12000,
+                                                  policy_reasons=["overdue_repayment"]))
+    assert lowered["held"] is True
+    too_high = act(service, lowered["review_id"], reviewers["reviewer-a"], "overturn", rationale="Paid in full.",
+                   outcome_reasons=["facts_corrected"], new_limit=25000)
+    assert_problem(too_high, 422, field="new_limit")
+    r = act(service, lowered["review_id"], reviewers["reviewer-a"], "overturn", rationale="Paid in full.",
+            outcome_reasons=["facts_corrected"])  # no new limit: the pause lifted, the decided 12,000 kept
+    assert r.status_code == 200, r.text
+    new = r.json()["outcome"]["new_decision"]
+    assert new["suspension_lifted"] is True and new["new_limit"] == 12000 and new["closure_withdrawn"] is False
+    notices = r.json()["events"][-1]["body"]["notices"]
+    assert "We have lifted the pause on increases to your credit limit. Your credit limit is CN¥12,000.00." \
+        in notices["en"]["text"]
+    assert "我行已取消暂停提升您信用额度的决定。您的信用额度为¥12,000.00。" in notices["zh_CN"]["text"]

@@ -44,7 +44,7 @@ def test_reasons_table_shows_labels_not_columns(accounts_csv):
 def test_demo_prints_every_decision_kind():
     result = runner.invoke(app, ["demo", "--accounts", "2"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for kind in ("limit_increase", "limit_decrease", "account_closure", "increase_declined"):
+    for kind in ("limit_increase", "limit_decrease", "account_closure", "increase_declined", "increases_suspended"):
         assert kind in result.output
 
 

@@ -490,7 +490,7 @@ def test_a_chunk_of_mixed_kinds_gets_each_kind_s_own_reasons(bundle):
 
     X = demo_data().iloc[:120].copy()
     kinds = [d.value for d in Decision]
-    chosen = [kinds[i % 4] for i in range(len(X))]
+    chosen = [kinds[i % len(kinds)] for i in range(len(X))]
     policies = [("overdue_repayment",) if k == "account_closure" else () for k in chosen]
     X["credit_amount"] = X["credit_amount"].astype(object)
     X.loc[7, "credit_amount"] = "lots"

@@ -102,7 +102,8 @@ def test_all_decision_kinds_render(catalog, locale):
     adverse = [model_reason(catalog, "loan_term")]
     favourable = [model_reason(catalog, "loan_term", "favourable")]
     cases = [("limit_decrease", adverse, 20000, 8000), ("account_closure", adverse, 20000, 0),
-             ("increase_declined", adverse, 20000, 30000), ("limit_increase", favourable, 20000, 30000)]
+             ("increase_declined", adverse, 20000, 30000), ("limit_increase", favourable, 20000, 30000),
+             ("increases_suspended", adverse, 20000, 20000), ("increases_suspended", adverse, 20000, 12000)]
     subjects = set()
     for kind, reasons, old, new in cases:
         notice = render_notice(kind, reasons, locale=locale, catalog=catalog, profile=demo_profile(), old_limit=old, new_limit=new,
@@ -113,7 +114,7 @@ def test_all_decision_kinds_render(catalog, locale):
         else:
             assert format_money(old, "CNY", locale=locale) in notice.text
             assert format_money(new, "CNY", locale=locale) in notice.text
-    assert len(subjects) == 4
+    assert len(subjects) == 5  # a suspension has one subject, whether or not the limit is lowered too
 
 
 def test_increase_without_reasons_has_no_empty_reasons_section(catalog):
@@ -314,6 +315,8 @@ def test_unknown_decision_kind(adverse_reasons):
         ("limit_increase", 8000, 5000, "'new_limit' must be above the old limit"),
         ("increase_declined", 8000, 8000, "'new_limit' must be the requested limit"),
         ("account_closure", 8000, 100, "'new_limit' must be 0 for an account_closure"),
+        ("increases_suspended", 8000, 9000, r"'new_limit' must be the old limit \(8000\) to keep it, or a lower one"),
+        ("increases_suspended", 8000, 0, r"'new_limit' must be above 0 for an increases_suspended \(a limit of 0 is an "),
         ("limit_decrease", -5, -10, "'old_limit' must be zero or more"),
         ("limit_decrease", 500, -10, "'new_limit' must be zero or more"),
         ("limit_decrease", float("nan"), 1, "'old_limit' must be a finite amount"),

@@ -34,6 +34,7 @@ DECISION_WORDS = {
     ("limit_increase", "en"): "rises to", ("limit_increase", "zh_CN"): "提升至",
     ("account_closure", "en"): "account closes", ("account_closure", "zh_CN"): "关闭",
     ("increase_declined", "en"): "higher limit declined", ("increase_declined", "zh_CN"): "未获批准",
+    ("increases_suspended", "en"): "limit increases paused", ("increases_suspended", "zh_CN"): "暂停提额",
 }
 
 

@@ -50,3 +50,19 @@ def test_the_replay_sample_is_a_seeded_draw_of_distinct_records() -> None:
     assert seen == drawn and len(set(drawn)) == 5 and first.replay == second.replay and first.replay["rate"] == 1.0
     build_report(records, bundles=[], verification=verify_chain(records), replay=replay, sample_size=5, seed=10)
     assert seen[5:] != drawn  # another seed, another sample
+
+
+def test_a_suspension_of_increases_is_counted_and_named_in_both_languages() -> None:
+    import datetime as dt
+
+    from explain.audit._report import render_report
+
+    records = _chain([("2026-11-01T00:00:00.000000+00:00", "increases_suspended"),
+                      ("2026-11-02T00:00:00.000000+00:00", "increases_suspended"),
+                      ("2026-11-03T00:00:00.000000+00:00", "limit_decrease")])
+    report = build_report(records, bundles=[], verification=verify_chain(records), sample_size=0)
+    assert report.by_kind == {"increases_suspended": 2, "limit_decrease": 1}
+    assert report.by_month == {"2026-11": {"increases_suspended": 2, "limit_decrease": 1}}
+    for locale, name in (("en", "Increases suspended"), ("zh_CN", "暂停提额")):
+        html = render_report(report, locale=locale, generated_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+        assert name in html and "increases_suspended" not in html.replace('c-reasons-increases_suspended', ""), locale

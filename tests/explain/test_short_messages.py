@@ -23,7 +23,7 @@ from explain.notices._profile import DEMO_LENDER_DIR, demo_profile
 from explain.notices._skeletons import NoticeWriter
 
 KINDS = {"limit_decrease": (20000, 8000), "limit_increase": (20000, 30000), "account_closure": (20000, 0),
-         "increase_declined": (20000, 30000)}
+         "increase_declined": (20000, 30000), "increases_suspended": (20000, 20000)}
 SIGNATURE = {"zh_CN": "汇信消费金融有限公司", "en": "Huixin Consumer Finance"}
 
 
@@ -63,7 +63,7 @@ def _keeps(short: str, kind: str, old: int, new: int, effective: dt.date, phrase
     return lost
 
 
-def test_signature_and_voice_are_constant_across_1000_accounts_and_4_kinds(bundle, consumer_finance):
+def test_signature_and_voice_are_constant_across_1000_accounts_and_5_kinds(bundle, consumer_finance):
     catalog, profile = consumer_finance
     data = demo_data()
     writer = NoticeWriter()
@@ -90,14 +90,16 @@ def test_signature_and_voice_are_constant_across_1000_accounts_and_4_kinds(bundl
                 else:
                     gsm7_length(short)  # every character in the GSM-7 alphabet
                     seen_signatures[locale].add(short.split(":", 1)[0])
-                effective = dt.date(2026, 12, 31) if kind in ("limit_decrease", "account_closure") else dt.date(2026, 12, 1)
+                # Whatever lowers the limit (a decrease, a closure, a suspension that lowers it too) waits the
+                # profile's notice period; the rest applies on the notice date.
+                effective = dt.date(2026, 12, 31) if new < old else dt.date(2026, 12, 1)
                 top = chosen.reasons[0] if chosen.reasons else None
                 if top is not None:
                     lost = _keeps(short, kind, old, new, effective, reason_phrases(top, locale=locale, catalog=catalog),
                                   locale)
                     assert not lost, (lost, short)
                 count += 1
-    assert count > 7000
+    assert count > 8500
     assert seen_signatures == {loc: {SIGNATURE[loc]} for loc in LOCALES}
 
 
@@ -107,14 +109,16 @@ def test_every_reason_and_amount_fits_one_message_and_keeps_what_it_must(catalog
     tops = [model_reason(catalog, c) for c, g in catalog.groups.items() if not g.protected]
     tops += [policy_reason(catalog, c) for c in catalog.policy_reasons]
     cases = [("limit_decrease", 20000, 8000), ("account_closure", 20000, 0), ("increase_declined", 20000, 30000),
+             ("increases_suspended", 20000, 20000), ("increases_suspended", 20000, 12000),
              ("limit_decrease", 9_999_999, 1_500_000), ("account_closure", 9_000_000, 0),
-             ("increase_declined", 1_500_000, 9_999_999)]
+             ("increase_declined", 1_500_000, 9_999_999), ("increases_suspended", 9_999_999, 9_999_999),
+             ("increases_suspended", 9_999_999, 1_500_000)]
     for reason in tops:
         for kind, old, new in cases:
             short = render_notice(kind, [reason], locale=locale, catalog=catalog, profile=demo_profile(), old_limit=old,
                                   new_limit=new, account_ref="1", notice_date=dt.date(2026, 12, 1)).short
             assert short_message_length(short, locale) <= SHORT_MESSAGE_LIMITS[locale], short
-            effective = dt.date(2026, 12, 31) if kind != "increase_declined" else dt.date(2026, 12, 1)
+            effective = dt.date(2026, 12, 31) if new < old else dt.date(2026, 12, 1)
             lost = _keeps(short, kind, old, new, effective, reason_phrases(reason, locale=locale, catalog=catalog), locale)
             assert not lost, (lost, short)
 
