@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from explain._exceptions import InvalidInputError
+from explain.attribution._tree_models import _max_depth
 from explain.recourse._actions import ActionSpec, RecoursePolicy
 from explain.recourse._cells import FeatureMoves, background_step, category_moves, numeric_moves
 from explain.recourse._result import Certificate, Change, Recourse, Suggestion
@@ -131,6 +132,7 @@ class RecourseSolver:
         self._features = tuple(features)
         self._pairs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.n_trees = self._ens.n_trees if self.exact else 0
+        self._depth = _max_depth(self._ens) if self.exact else 0
 
     def _raw_thresholds(self, columns: np.ndarray, raw: np.ndarray, bg_model: np.ndarray,
                         split: np.ndarray) -> np.ndarray | None:
@@ -323,7 +325,7 @@ class RecourseSolver:
         if not self.exact:
             return account
         from explain.attribution._treeshap import _prepare_inputs
-        from explain.recourse._kernels import leaf_values
+        from explain.recourse._kernels import cell_leaf_values, leaf_values
 
         ens, adapter = self._ens, self._adapter
         x0t = adapter.transform(account) if x0t is None else x0t
@@ -336,16 +338,17 @@ class RecourseSolver:
             start += n
         x0 = _prepare_inputs(ens, x0t)
         singles = _prepare_inputs(ens, singles_t)
-        m0 = float(ens.base_offset + leaf_values(ens, x0, np.arange(ens.n_trees, dtype=np.int64)).sum())
+        all0 = leaf_values(ens, x0, np.arange(ens.n_trees, dtype=np.int64))
+        m0 = float(ens.base_offset + all0.sum())
         leaves, leaves0, delta = [], [], []
         for (f, _), sl in zip(moves, slices, strict=True):
-            lv = leaf_values(ens, singles[sl], f.trees)
-            l0 = leaf_values(ens, x0, f.trees)[0]
+            lv = cell_leaf_values(ens, x0[0], f.columns, singles[sl][:, f.columns], f.trees, self._depth)
+            l0 = all0[0][f.trees]
             leaves.append(lv)
             leaves0.append(l0)
             delta.append(lv.sum(axis=1) - l0.sum())
         return {"x0": x0, "m0": m0, "singles": singles, "slices": slices, "leaves": leaves, "leaves0": leaves0,
-                "delta": delta}
+                "delta": delta, "grids": {}}
 
     def _encoded(self, f: _Feature, values: tuple, account: pd.DataFrame) -> np.ndarray:
         """The model-space columns of feature ``f`` for each value: a number that is its own column is
@@ -369,11 +372,7 @@ class RecourseSolver:
         return found
 
     def _tree_margins(self, state: dict, moves: list, cands: dict, chosen: np.ndarray) -> np.ndarray:
-        from explain.recourse._kernels import leaf_values
-
-        ens = self._ens
-        x0, m0, singles, slices = state["x0"], state["m0"], state["singles"], state["slices"]
-        leaves, leaves0, delta = state["leaves"], state["leaves0"], state["delta"]
+        m0, delta = state["m0"], state["delta"]
         out = np.empty(chosen.shape[0])
         fsel, gsel = cands["f"][chosen], cands["g"][chosen]
         asel, bsel = cands["a"][chosen], cands["b"][chosen]
@@ -387,20 +386,40 @@ class RecourseSolver:
             for key in np.unique(pair_key).tolist():
                 idx = two[pair_key == key]
                 p, q = divmod(key, len(moves))
-                fp, fq = moves[p][0], moves[q][0]
-                a, b = asel[idx], bsel[idx]
-                value = m0 + delta[p][a] + delta[q][b]
-                shared, in_p, in_q = self._shared_trees(fp, fq)
-                if shared.size:
-                    rows = np.repeat(x0, idx.shape[0], axis=0)
-                    rows[:, fp.columns] = singles[slices[p]][a][:, fp.columns]
-                    rows[:, fq.columns] = singles[slices[q]][b][:, fq.columns]
-                    joint = leaf_values(ens, rows, shared).sum(axis=1)
-                    # Trees on both features were counted once with each alone; replace them by the joint pass.
-                    value += joint - leaves[p][a][:, in_p].sum(axis=1) - leaves[q][b][:, in_q].sum(axis=1) \
-                        + leaves0[p][in_p].sum()
-                out[idx] = value
+                grid = self._pair_grid(state, moves, p, q)
+                out[idx] = grid[asel[idx] * len(moves[q][1].values) + bsel[idx]]
         return out
+
+    def _pair_grid(self, state: dict, moves: list, p: int, q: int) -> np.ndarray:
+        """The margin of every pair of cells of features ``p`` and ``q`` (a-major), computed once per account
+        and pair: the singles' margins plus, for the trees that split on both, one walk per tree over the
+        grid (:func:`~explain.recourse._kernels.pair_leaf_values`) in place of routing every grid row."""
+        from explain.recourse._kernels import pair_leaf_values
+
+        grids = state["grids"]
+        grid = grids.get((p, q))
+        if grid is not None:
+            return grid
+        m0, delta, leaves, leaves0 = state["m0"], state["delta"], state["leaves"], state["leaves0"]
+        fp, fq = moves[p][0], moves[q][0]
+        na, nb = len(moves[p][1].values), len(moves[q][1].values)
+        a = np.repeat(np.arange(na), nb)
+        b = np.tile(np.arange(nb), na)
+        grid = m0 + delta[p][a] + delta[q][b]
+        shared, in_p, in_q = self._shared_trees(fp, fq)
+        if shared.size:
+            singles, slices = state["singles"], state["slices"]
+            joint = np.empty(na * nb)
+            for start, stop, block in pair_leaf_values(
+                    self._ens, state["x0"][0], fp.columns, singles[slices[p]][:, fp.columns], fq.columns,
+                    singles[slices[q]][:, fq.columns], shared, self._depth):
+                joint[start * nb:stop * nb] = block.sum(axis=1)
+            # Trees on both features were counted once with each alone; replace them by the joint values.
+            alone_p = leaves[p][:, in_p].sum(axis=1)
+            alone_q = leaves[q][:, in_q].sum(axis=1)
+            grid += joint - alone_p[a] - alone_q[b] + leaves0[p][in_p].sum()
+        grids[(p, q)] = grid
+        return grid
 
     def _searched_margins(self, account: pd.DataFrame, moves: list, cands: dict, chosen: np.ndarray) -> np.ndarray:
         frame = account.loc[account.index.repeat(chosen.shape[0])].reset_index(drop=True)
