@@ -203,15 +203,26 @@ class RecourseSolver:
         row = account.iloc[0]
         moves = [(f, f.moves(row.iloc[f.index])) for f in self._features]
         moves = [(f, m) for f, m in moves if m.values]
+        k = self.policy.max_changes
         if not moves:
-            return Recourse(status="no_actions", evaluated=0, certificate=self._certificate(0, score, ()), **base)
+            return Recourse(status="no_actions", evaluated=0, certificate=self._certificate(0, score, (), k if self.exact else min(k, 2)),
+                            **base)
+        state = self._margin_state(account, moves, x0t)
+        found = self._enumerate(account, row, moves, state, target, score, base, min(k, 2))
+        if k > 2 and self.exact:
+            from explain.recourse._more import with_milp
 
-        cands = self._candidates(moves, self.policy.max_changes)
+            found = with_milp(self, found, row, moves, state, target)
+        return found
+
+    def _enumerate(self, account: pd.DataFrame, row: pd.Series, moves: list, state: Any, target: float,
+                   score: float, base: dict, max_changes: int) -> Recourse:
+        """Every single change and pair of changes, scored in cost order: the exact optimum over them."""
+        cands = self._candidates(moves, max_changes)
         total = cands["cost"].shape[0]
         order = np.lexsort((cands["b"], cands["a"], cands["g"], cands["f"], np.round(cands["dist"], _ROUND),
                             cands["n"], np.round(cands["cost"], _ROUND)))
         limit = min(self.policy.budget, total)
-        state = self._margin_state(account, moves, x0t)
         suggestions: list[Suggestion] = []
         taken: list[frozenset] = []  # feature sets of the suggestions kept or awaiting verification
         picked: list[tuple[int, tuple[Change, ...]]] = []
@@ -262,7 +273,7 @@ class RecourseSolver:
         best_score = float(scores[best])
         better = best_score < score if self.higher_is == "risk" else best_score > score
         cert = self._certificate(total, best_score if better else score,
-                                 self._changes(row, moves, cands, int(candidates[best])) if better else ())
+                                 self._changes(row, moves, cands, int(candidates[best])) if better else (), max_changes)
         status = ("unverified" if any_feasible else "infeasible") if consumed == total else "budget_exhausted"
         return Recourse(status=status, evaluated=evaluated, certificate=cert, **base)
 
@@ -271,17 +282,7 @@ class RecourseSolver:
         """Re-score the picked candidates with the model itself, in one call, and keep those it confirms;
         a candidate the model does not confirm is never shown (its features may be suggested again)."""
         if self.exact:
-            # The model's own input rows: the account's, with each change's columns as encoded for the search.
-            rows = np.repeat(state["x0t"], len(picked), axis=0)
-            for k, (i, _) in enumerate(picked):
-                for key_f, key_v in (("f", "a"), ("g", "b")):
-                    p = int(cands[key_f][i])
-                    if p >= 0:
-                        f = moves[p][0]
-                        rows[k, f.columns] = state["singles_t"][state["slices"][p].start + int(cands[key_v][i]),
-                                                                f.columns]
-            with self._one_thread():
-                verified = self._score(np.asarray(self._adapter.margin_fn(rows), dtype=np.float64))
+            verified = self._verified_scores(state, [self._choice(cands, i) for i, _ in picked])
         else:
             verified = self._score(self._model_margin(self._apply(account, [changes for _, changes in picked])))
         for (i, changes), value in zip(picked, verified.tolist(), strict=True):
@@ -290,6 +291,38 @@ class RecourseSolver:
             else:
                 taken.remove(frozenset(c.feature for c in changes))
         suggestions.sort(key=lambda s: (round(s.cost, _ROUND), len(s.changes)))
+
+    @staticmethod
+    def _choice(cands: dict, i: int) -> dict[int, int]:
+        """Candidate ``i`` as feature position -> value position."""
+        out = {int(cands["f"][i]): int(cands["a"][i])}
+        if cands["g"][i] >= 0:
+            out[int(cands["g"][i])] = int(cands["b"][i])
+        return out
+
+    def _rows(self, state: dict, choices: list[dict[int, int]], *, prepared: bool = False) -> np.ndarray:
+        """The account's model input rows with each choice's columns as encoded for the search (``prepared``:
+        in the value space the flattened trees split on)."""
+        x0, singles = (state["x0"], state["singles"]) if prepared else (state["x0t"], state["singles_t"])
+        rows = np.repeat(x0, len(choices), axis=0)
+        for k, choice in enumerate(choices):
+            for p, v in choice.items():
+                cols = state["columns"][p]
+                rows[k, cols] = singles[state["slices"][p].start + v, cols]
+        return rows
+
+    def _verified_scores(self, state: dict, choices: list[dict[int, int]]) -> np.ndarray:
+        """The model's own scores (its predict, not the flattened trees) of the account with each choice."""
+        with self._one_thread():
+            return self._score(np.asarray(self._adapter.margin_fn(self._rows(state, choices)), dtype=np.float64))
+
+    def _choice_margin(self, state: dict, choice: dict[int, int]) -> float:
+        """The exact margin of one choice through the flattened trees (every tree, one row)."""
+        from explain.recourse._kernels import leaf_values
+
+        ens = self._ens
+        row = self._rows(state, [choice], prepared=True)
+        return float(ens.base_offset + leaf_values(ens, row, np.arange(ens.n_trees, dtype=np.int64)).sum())
 
     def _one_thread(self) -> Any:
         """OpenMP limited to one thread for this call: the model scores a row or two, and waking a thread team
@@ -314,7 +347,7 @@ class RecourseSolver:
         rows = _prepare_inputs(ens, self._adapter.transform(account) if x0t is None else x0t)
         return ens.base_offset + leaf_values(ens, rows, np.arange(ens.n_trees, dtype=np.int64)).sum(axis=1)
 
-    def _certificate(self, candidates: int, best_score: float, best_changes: tuple) -> Certificate:
+    def _certificate(self, candidates: int, best_score: float, best_changes: tuple, max_changes: int) -> Certificate:
         actions = []
         for f in self._features:
             entry = f.action.to_dict()
@@ -323,7 +356,7 @@ class RecourseSolver:
                                    None if not np.isfinite(f.hi) else round(float(f.hi), 10)]
                 entry["cells"] = None if f.thresholds is None else int(np.unique(f.thresholds).shape[0] + 1)
             actions.append(entry)
-        return Certificate(tuple(actions), self.policy.max_changes, candidates, best_score, tuple(best_changes))
+        return Certificate(tuple(actions), max_changes, candidates, best_score, tuple(best_changes))
 
     @staticmethod
     def _candidates(moves: list, max_changes: int) -> dict[str, np.ndarray]:
@@ -382,7 +415,8 @@ class RecourseSolver:
             leaves0.append(l0)
             delta.append(lv.sum(axis=1) - l0.sum())
         return {"x0t": x0t, "x0": x0, "m0": m0, "singles_t": singles_t, "singles": singles, "slices": slices,
-                "leaves": leaves, "leaves0": leaves0, "delta": delta, "grids": {}}
+                "leaves": leaves, "leaves0": leaves0, "delta": delta, "grids": {},
+                "columns": [f.columns for f, _ in moves]}
 
     def _encoded(self, f: _Feature, values: tuple, account: pd.DataFrame) -> np.ndarray:
         """The model-space columns of feature ``f`` for each value: a number that is its own column is
@@ -469,13 +503,15 @@ class RecourseSolver:
         return self._model_margin(frame)
 
     def _changes(self, row: pd.Series, moves: list, cands: dict, i: int) -> tuple[Change, ...]:
+        return self._choice_changes(row, moves, self._choice(cands, i))
+
+    @staticmethod
+    def _choice_changes(row: pd.Series, moves: list, choice: dict[int, int]) -> tuple[Change, ...]:
+        """The changes of a choice, in feature order."""
         out = []
-        for key_f, key_v in (("f", "a"), ("g", "b")):
-            p = int(cands[key_f][i])
-            if p < 0:
-                continue
+        for p in sorted(choice):
             f, m = moves[p]
-            v = int(cands[key_v][i])
+            v = choice[p]
             current = row.iloc[f.index]
             current = str(current) if f.kind == "category" else float(current)
             out.append(Change(f.action.feature, f.kind, current, m.values[v], f.action.direction, float(m.costs[v]),
