@@ -227,6 +227,16 @@ class TreeProgram:
             c[y] = self.leaf_value if minimize == "margin_down" else -self.leaf_value
         integrality = np.zeros(self.n_vars, dtype=np.uint8)
         integrality[:self.n_z] = 1
+        upper = np.ones(self.n_vars)
+        if cost_below is not None and changes[0] >= 1:
+            # An option that, with the cheapest moves of the fewest other features the program must still
+            # change, costs more than the bound cannot be part of the answer: fix it off (HiGHS's presolve then
+            # drops it). Exact: costs are never negative.
+            for p in range(self.n_feat):
+                others = [float(c.min()) for q, c in enumerate(self.costs) if q != p and c.size]
+                need = sum(sorted(others)[:max(changes[0] - 1, 0)])
+                over = self.costs[p] + need > cost_below + 1e-12
+                upper[self.z_start[p]:self.z_start[p] + self.n_options[p]][over] = 0.0
         from scipy.sparse import csr_array, vstack
 
         cuts: list[np.ndarray] = []
@@ -239,7 +249,7 @@ class TreeProgram:
             A = vstack([self._A, csr_array(np.vstack(extra_rows + cuts))])
             lb = np.concatenate([self._lb, extra_lb, [-np.inf] * len(cuts)])
             ub = np.concatenate([self._ub, extra_ub, [self.n_feat - 1.0] * len(cuts)])
-            res = milp(c, integrality=integrality, bounds=Bounds(0.0, 1.0),
+            res = milp(c, integrality=integrality, bounds=Bounds(0.0, upper),
                        constraints=LinearConstraint(A, lb, ub), options={"time_limit": left, "mip_rel_gap": 0.0})
             outcome.solves += 1
             if res.status == 2:
