@@ -22,7 +22,7 @@ The objective is scaled so that HiGHS's absolute gap (1e-6) is far below any dif
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,7 +42,6 @@ class MilpOutcome:
     margin: float | None = None
     solves: int = 0
     seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 class TreeProgram:
@@ -56,8 +55,9 @@ class TreeProgram:
 
         self._margin_of = margin_of  # exact margin of a choice, through the flattened trees
         n_feat = len(options)
-        # Variables: z (per feature: its options, then "unchanged"), cum (per feature: prefix sums of z in
-        # value order), y (leaves). Options are laid out in value order of the feature's first column.
+        # Variables: z (per feature: its options, then "unchanged"), cum (per feature: prefix sums of z with
+        # the options in value order of the feature's one column; categories are read option by option),
+        # y (the reachable leaves of the trees the moved features split).
         self.n_options = [o.shape[0] for o in options]
         owner = np.full(ens.n_features, -1, dtype=np.int64)
         for p, cols in enumerate(columns):
