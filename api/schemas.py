@@ -225,7 +225,8 @@ class RecourseOut(BaseModel):
     )
 
     decision: str
-    status: Literal["found", "infeasible", "target_met", "budget_exhausted", "unverified", "no_actions", "no_target"]
+    status: Literal["found", "infeasible", "target_met", "budget_exhausted", "unverified", "no_actions", "no_target",
+                    "time_limit"]
     score: float
     target: float | None
     higher_is: str
@@ -235,6 +236,9 @@ class RecourseOut(BaseModel):
     suggestions: list[SuggestionOut]
     certificate: dict[str, Any] | None = Field(
         default=None, description="When no suggestion: the actions considered and the best score reachable.")
+    milp: dict[str, Any] | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="More than two changes (catalog max_changes > 2): how the MILP ran (solver, "
+                                  "time limit in seconds, solves, whether its answer is proven).")
 
 
 class ExplanationResponse(BaseModel):

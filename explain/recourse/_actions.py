@@ -11,7 +11,8 @@ it. Features without an action, and every feature of a protected group, never mo
 .. code-block:: toml
 
     [recourse]
-    max_changes = 2          # at most this many features change in one suggestion
+    max_changes = 2          # at most this many features change in one suggestion (3 or 4: a MILP, HiGHS)
+    time_limit = 2.0         # seconds per account for that MILP (more than two changes only)
     suggestions = 2          # the cheapest suggestion, then the cheapest with other features
     [recourse.targets]       # the score each adverse decision needed (higher_is = "risk": at or below)
     limit_decrease = 0.35
@@ -41,10 +42,12 @@ __all__ = ["ACTION_DIRECTIONS", "ActionSpec", "RecoursePolicy", "parse_recourse"
 ACTION_DIRECTIONS: tuple[str, ...] = ("decrease", "increase", "safer")
 _ACTION_KEYS = {"label", "actionable", "direction", "min", "max", "min_quantile", "max_quantile", "step", "cost",
                 "with_time", "to"}
-_RECOURSE_KEYS = {"max_changes", "suggestions", "budget", "targets"}
-#: The most features one suggestion may change; the exact cell enumeration covers one and two.
-MAX_CHANGES_LIMIT = 2
+_RECOURSE_KEYS = {"max_changes", "suggestions", "budget", "targets", "time_limit"}
+#: The most features one suggestion may change: the exact cell enumeration covers one and two, a MILP over
+#: the trees (``_milp``) three and four; a letter naming more changes than that is no longer advice.
+MAX_CHANGES_LIMIT = 4
 DEFAULT_BUDGET = 250_000
+DEFAULT_TIME_LIMIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class RecoursePolicy:
     max_changes: int = 2
     suggestions: int = 1
     budget: int = DEFAULT_BUDGET  # candidate evaluations per account: the bound on work, deterministic
+    time_limit: float = DEFAULT_TIME_LIMIT  # seconds of MILP per account (max_changes > 2): a clock, recorded
 
     @property
     def enabled(self) -> bool:
@@ -183,6 +187,7 @@ def parse_recourse(data: Mapping[str, Any], features: Mapping[str, Any], groups:
     budget = meta.get("budget", DEFAULT_BUDGET)
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise CatalogError("[recourse]", f"'budget' must be a positive integer (candidate evaluations), got {budget!r}")
+    time_limit = _number(meta, "time_limit", "[recourse]", positive=True)
     targets = meta.get("targets", {})
     if not isinstance(targets, dict):
         raise CatalogError("[recourse]", "'targets' must map decision kinds to scores")
@@ -195,4 +200,5 @@ def parse_recourse(data: Mapping[str, Any], features: Mapping[str, Any], groups:
         actions=MappingProxyType(actions),
         targets=MappingProxyType({k: float(v) for k, v in targets.items()}),
         max_changes=max_changes, suggestions=suggestions, budget=budget,
+        time_limit=DEFAULT_TIME_LIMIT if time_limit is None else time_limit,
     )

@@ -16,7 +16,7 @@ import numpy as np
 
 from explain.recourse._actions import ActionSpec
 
-__all__ = ["FeatureMoves", "background_step", "category_moves", "numeric_moves"]
+__all__ = ["FeatureMoves", "ThresholdCells", "background_step", "category_moves", "numeric_moves", "threshold_cells"]
 
 
 @dataclass(frozen=True)
@@ -80,26 +80,50 @@ def percentile(sorted_background: np.ndarray, values: np.ndarray) -> np.ndarray:
     return (below + at_or_below) / (2.0 * n)
 
 
+@dataclass(frozen=True)
+class ThresholdCells:
+    """Per split cell of a feature, the grid value that enters it (computed once per solver): what does not
+    depend on the account. ``keep`` says the value lies in its cell and within bounds; an account then only
+    picks the cells on its allowed side."""
+
+    thresholds: np.ndarray  # unique finite split thresholds, sorted
+    values: np.ndarray  # per threshold: decrease, the largest grid value at or below it; increase, the
+    # smallest grid value above it (or the lower bound's)
+    keep: np.ndarray  # bool per threshold
+
+
+def threshold_cells(action: ActionSpec, thresholds: np.ndarray, *, lo: float, hi: float, step: float) -> ThresholdCells:
+    """The account-independent part of :func:`numeric_moves` for a feature whose thresholds are known."""
+    t = np.unique(thresholds[np.isfinite(thresholds)])
+    values = np.empty(t.shape[0])
+    keep = np.zeros(t.shape[0], dtype=bool)
+    for i in range(t.shape[0]):
+        if action.direction == "decrease":
+            v = _floor_grid(min(float(t[i]), hi), step)
+            prev = float(t[i - 1]) if i > 0 else -math.inf
+            keep[i] = v > prev and lo <= v
+        else:
+            v = _above_grid(float(t[i]), step) if lo <= t[i] else _ceil_grid(lo, step)
+            nxt = float(t[i + 1]) if i + 1 < t.shape[0] else math.inf
+            keep[i] = v <= nxt and v <= hi
+        values[i] = v
+    return ThresholdCells(t, values, keep)
+
+
 def numeric_moves(action: ActionSpec, kind: str, x: float, *, sorted_background: np.ndarray, lo: float, hi: float,
-                  step: float, thresholds: np.ndarray | None, scale: float) -> FeatureMoves:
+                  step: float, thresholds: np.ndarray | None, scale: float,
+                  cells: ThresholdCells | None = None) -> FeatureMoves:
     """Candidate values of a number: one per split cell on the allowed side of ``x`` (exact), or, without
-    thresholds (a model we cannot read), every background value on that side (a search, not a proof)."""
+    thresholds (a model we cannot read), every background value on that side (a search, not a proof).
+    ``cells`` (from :func:`threshold_cells` on the same thresholds) saves recomputing the grid per account."""
     down = action.direction == "decrease"
     values: list[float] = []
     if thresholds is not None:
-        t = np.unique(thresholds[np.isfinite(thresholds)])
-        if down:
-            for i in np.flatnonzero(t < x).tolist():
-                v = _floor_grid(min(float(t[i]), hi), step)
-                prev = float(t[i - 1]) if i > 0 else -math.inf
-                if v > prev and lo <= v < x:
-                    values.append(v)
-        else:
-            for i in np.flatnonzero(t >= x).tolist():
-                v = _above_grid(float(t[i]), step) if lo <= t[i] else _ceil_grid(lo, step)
-                nxt = float(t[i + 1]) if i + 1 < t.shape[0] else math.inf
-                if v <= nxt and v <= hi and v > x:
-                    values.append(v)
+        if cells is None:
+            cells = threshold_cells(action, thresholds, lo=lo, hi=hi, step=step)
+        t, v = cells.thresholds, cells.values
+        side = (t < x) & (v < x) if down else (t >= x) & (v > x)
+        values = v[cells.keep & side].tolist()
     else:
         grid = {_floor_grid(float(v), step) for v in sorted_background}
         grid |= {_ceil_grid(lo, step)} if math.isfinite(lo) else set()

@@ -16,9 +16,11 @@ __all__ = ["STATUSES", "Certificate", "Change", "Recourse", "Suggestion"]
 #: ``found``: verified suggestions; ``infeasible``: proven that no change within the actions reaches the target;
 #: ``target_met``: the score already meets the target, so the model is not why; ``budget_exhausted``: the
 #: work bound stopped the search first; ``unverified``: the model itself did not confirm what the search found
-#: (never expected: the flattened trees are proven equal to it); ``no_actions``/``no_target``: nothing to search.
+#: (never expected: the flattened trees are proven equal to it); ``no_actions``/``no_target``: nothing to search;
+#: ``time_limit``: the MILP for more than two changes ran out of time before proving its answer (suggestions, if
+#: any, are verified but not proven the cheapest; none found is not a proof that none exists).
 STATUSES: tuple[str, ...] = ("found", "infeasible", "target_met", "budget_exhausted", "unverified", "no_actions",
-                             "no_target")
+                             "no_target", "time_limit")
 
 
 def _plain(value: Any) -> Any:
@@ -121,10 +123,13 @@ class Recourse:
     evaluated: int
     suggestions: tuple[Suggestion, ...] = ()
     certificate: Certificate | None = None
+    milp: dict[str, Any] | None = None  # more than two changes: how the MILP ran (solver, limit, solves, proven)
     elapsed_ms: float = field(default=0.0, compare=False)
 
     @property
     def needs_review(self) -> bool:
+        if self.status == "time_limit":
+            return not self.suggestions
         return self.status in ("infeasible", "budget_exhausted", "unverified", "no_actions")
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,6 +145,7 @@ class Recourse:
             "evaluated": self.evaluated,
             "suggestions": [s.to_dict() for s in self.suggestions],
             "certificate": None if self.certificate is None else self.certificate.to_dict(),
+            **({} if self.milp is None else {"milp": dict(self.milp)}),
         }
 
     @classmethod
@@ -147,4 +153,4 @@ class Recourse:
         cert = data.get("certificate")
         return cls(data["decision"], data["status"], data["score"], data["target"], data["higher_is"], data["method"],
                    data["exact"], data["evaluated"], tuple(Suggestion.from_dict(s) for s in data["suggestions"]),
-                   None if cert is None else Certificate.from_dict(cert))
+                   None if cert is None else Certificate.from_dict(cert), data.get("milp"))

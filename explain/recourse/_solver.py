@@ -23,8 +23,16 @@ import numpy as np
 import pandas as pd
 
 from explain._exceptions import InvalidInputError
+from explain.attribution._tree_models import _max_depth
 from explain.recourse._actions import ActionSpec, RecoursePolicy
-from explain.recourse._cells import FeatureMoves, background_step, category_moves, numeric_moves
+from explain.recourse._cells import (
+    FeatureMoves,
+    ThresholdCells,
+    background_step,
+    category_moves,
+    numeric_moves,
+    threshold_cells,
+)
 from explain.recourse._result import Certificate, Change, Recourse, Suggestion
 
 __all__ = ["RecourseSolver", "find_recourse"]
@@ -51,12 +59,14 @@ class _Feature:
     order: tuple[str, ...]
     background: np.ndarray
     encoding: dict | None = None  # category -> its model-space columns, encoded once
+    cells: ThresholdCells | None = None  # the split cells' grid values, resolved once
 
     def moves(self, x: Any) -> FeatureMoves:
         if self.kind == "category":
             return category_moves(self.action, str(x), order=self.order, background=self.background)
         return numeric_moves(self.action, self.kind, float(x), sorted_background=self.sorted_background, lo=self.lo,
-                             hi=self.hi, step=self.step, thresholds=self.thresholds, scale=self.scale)
+                             hi=self.hi, step=self.step, thresholds=self.thresholds, scale=self.scale,
+                             cells=self.cells)
 
 
 class RecourseSolver:
@@ -126,11 +136,14 @@ class RecourseSolver:
             step = action.step or background_step(values)
             q75, q25 = np.quantile(values, [0.75, 0.25])
             scale = float(q75 - q25) or float(np.ptp(values)) or 1.0
+            cells = None if thresholds is None else threshold_cells(action, thresholds, lo=lo, hi=hi, step=step)
             features.append(_Feature(action, j, kind, columns, trees, thresholds, lo, hi, step, scale,
-                                     np.sort(values), (), column))
+                                     np.sort(values), (), column, cells=cells))
         self._features = tuple(features)
         self._pairs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.n_trees = self._ens.n_trees if self.exact else 0
+        self._depth = _max_depth(self._ens) if self.exact else 0
+        self._threads = None
 
     def _raw_thresholds(self, columns: np.ndarray, raw: np.ndarray, bg_model: np.ndarray,
                         split: np.ndarray) -> np.ndarray | None:
@@ -190,15 +203,26 @@ class RecourseSolver:
         row = account.iloc[0]
         moves = [(f, f.moves(row.iloc[f.index])) for f in self._features]
         moves = [(f, m) for f, m in moves if m.values]
+        k = self.policy.max_changes
         if not moves:
-            return Recourse(status="no_actions", evaluated=0, certificate=self._certificate(0, score, ()), **base)
+            return Recourse(status="no_actions", evaluated=0, certificate=self._certificate(0, score, (), k if self.exact else min(k, 2)),
+                            **base)
+        state = self._margin_state(account, moves, x0t)
+        found = self._enumerate(account, row, moves, state, target, score, base, min(k, 2))
+        if k > 2 and self.exact:
+            from explain.recourse._more import with_milp
 
-        cands = self._candidates(moves, self.policy.max_changes)
+            found = with_milp(self, found, row, moves, state, target)
+        return found
+
+    def _enumerate(self, account: pd.DataFrame, row: pd.Series, moves: list, state: Any, target: float,
+                   score: float, base: dict, max_changes: int) -> Recourse:
+        """Every single change and pair of changes, scored in cost order: the exact optimum over them."""
+        cands = self._candidates(moves, max_changes)
         total = cands["cost"].shape[0]
         order = np.lexsort((cands["b"], cands["a"], cands["g"], cands["f"], np.round(cands["dist"], _ROUND),
                             cands["n"], np.round(cands["cost"], _ROUND)))
         limit = min(self.policy.budget, total)
-        state = self._margin_state(account, moves, x0t)
         suggestions: list[Suggestion] = []
         taken: list[frozenset] = []  # feature sets of the suggestions kept or awaiting verification
         picked: list[tuple[int, tuple[Change, ...]]] = []
@@ -237,10 +261,10 @@ class RecourseSolver:
                 taken.append(features)
             evaluated += chosen.shape[0]
             if picked and (len(suggestions) + len(picked) == self.policy.suggestions or consumed >= limit):
-                self._verify(account, cands, picked, target, suggestions, taken)
+                self._verify(account, state, moves, cands, picked, target, suggestions, taken)
                 picked = []
         if picked:  # the budget ran out with candidates still unverified
-            self._verify(account, cands, picked, target, suggestions, taken)
+            self._verify(account, state, moves, cands, picked, target, suggestions, taken)
         if suggestions:
             return Recourse(status="found", evaluated=evaluated, suggestions=tuple(suggestions), **base)
         scores = np.concatenate(seen_scores) if seen_scores else np.array([score])
@@ -249,22 +273,67 @@ class RecourseSolver:
         best_score = float(scores[best])
         better = best_score < score if self.higher_is == "risk" else best_score > score
         cert = self._certificate(total, best_score if better else score,
-                                 self._changes(row, moves, cands, int(candidates[best])) if better else ())
+                                 self._changes(row, moves, cands, int(candidates[best])) if better else (), max_changes)
         status = ("unverified" if any_feasible else "infeasible") if consumed == total else "budget_exhausted"
         return Recourse(status=status, evaluated=evaluated, certificate=cert, **base)
 
-    def _verify(self, account: pd.DataFrame, cands: dict, picked: list, target: float,
+    def _verify(self, account: pd.DataFrame, state: Any, moves: list, cands: dict, picked: list, target: float,
                 suggestions: list[Suggestion], taken: list[frozenset]) -> None:
         """Re-score the picked candidates with the model itself, in one call, and keep those it confirms;
         a candidate the model does not confirm is never shown (its features may be suggested again)."""
-        frame = self._apply(account, [changes for _, changes in picked])
-        verified = self._score(self._model_margin(frame))
+        if self.exact:
+            verified = self._verified_scores(state, [self._choice(cands, i) for i, _ in picked])
+        else:
+            verified = self._score(self._model_margin(self._apply(account, [changes for _, changes in picked])))
         for (i, changes), value in zip(picked, verified.tolist(), strict=True):
             if self.meets(value, target):
                 suggestions.append(Suggestion(changes, float(cands["cost"][i]), float(value)))
             else:
                 taken.remove(frozenset(c.feature for c in changes))
         suggestions.sort(key=lambda s: (round(s.cost, _ROUND), len(s.changes)))
+
+    @staticmethod
+    def _choice(cands: dict, i: int) -> dict[int, int]:
+        """Candidate ``i`` as feature position -> value position."""
+        out = {int(cands["f"][i]): int(cands["a"][i])}
+        if cands["g"][i] >= 0:
+            out[int(cands["g"][i])] = int(cands["b"][i])
+        return out
+
+    def _rows(self, state: dict, choices: list[dict[int, int]], *, prepared: bool = False) -> np.ndarray:
+        """The account's model input rows with each choice's columns as encoded for the search (``prepared``:
+        in the value space the flattened trees split on)."""
+        x0, singles = (state["x0"], state["singles"]) if prepared else (state["x0t"], state["singles_t"])
+        rows = np.repeat(x0, len(choices), axis=0)
+        for k, choice in enumerate(choices):
+            for p, v in choice.items():
+                cols = state["columns"][p]
+                rows[k, cols] = singles[state["slices"][p].start + v, cols]
+        return rows
+
+    def _verified_scores(self, state: dict, choices: list[dict[int, int]]) -> np.ndarray:
+        """The model's own scores (its predict, not the flattened trees) of the account with each choice."""
+        with self._one_thread():
+            return self._score(np.asarray(self._adapter.margin_fn(self._rows(state, choices)), dtype=np.float64))
+
+    def _choice_margin(self, state: dict, choice: dict[int, int]) -> float:
+        """The exact margin of one choice through the flattened trees (every tree, one row)."""
+        from explain.recourse._kernels import leaf_values
+
+        ens = self._ens
+        row = self._rows(state, [choice], prepared=True)
+        return float(ens.base_offset + leaf_values(ens, row, np.arange(ens.n_trees, dtype=np.int64)).sum())
+
+    def _one_thread(self) -> Any:
+        """OpenMP limited to one thread for this call: the model scores a row or two, and waking a thread team
+        costs more than that (scikit-learn's HistGradientBoosting: 3 ms serial against 30 ms on two busy
+        cores). The limit is the calling thread's own (``omp_set_num_threads``), so a server's other requests
+        are untouched; the controller is built once, after the model's libraries are loaded."""
+        from threadpoolctl import ThreadpoolController
+
+        if self._threads is None:
+            self._threads = ThreadpoolController()
+        return self._threads.limit(limits=1, user_api="openmp")
 
     def _current_margin(self, account: pd.DataFrame, x0t: np.ndarray | None = None) -> np.ndarray:
         """The account's margin: through the flattened trees (proven equal to the model's when the explainer
@@ -278,7 +347,7 @@ class RecourseSolver:
         rows = _prepare_inputs(ens, self._adapter.transform(account) if x0t is None else x0t)
         return ens.base_offset + leaf_values(ens, rows, np.arange(ens.n_trees, dtype=np.int64)).sum(axis=1)
 
-    def _certificate(self, candidates: int, best_score: float, best_changes: tuple) -> Certificate:
+    def _certificate(self, candidates: int, best_score: float, best_changes: tuple, max_changes: int) -> Certificate:
         actions = []
         for f in self._features:
             entry = f.action.to_dict()
@@ -287,7 +356,7 @@ class RecourseSolver:
                                    None if not np.isfinite(f.hi) else round(float(f.hi), 10)]
                 entry["cells"] = None if f.thresholds is None else int(np.unique(f.thresholds).shape[0] + 1)
             actions.append(entry)
-        return Certificate(tuple(actions), self.policy.max_changes, candidates, best_score, tuple(best_changes))
+        return Certificate(tuple(actions), max_changes, candidates, best_score, tuple(best_changes))
 
     @staticmethod
     def _candidates(moves: list, max_changes: int) -> dict[str, np.ndarray]:
@@ -323,7 +392,7 @@ class RecourseSolver:
         if not self.exact:
             return account
         from explain.attribution._treeshap import _prepare_inputs
-        from explain.recourse._kernels import leaf_values
+        from explain.recourse._kernels import cell_leaf_values, leaf_values
 
         ens, adapter = self._ens, self._adapter
         x0t = adapter.transform(account) if x0t is None else x0t
@@ -336,16 +405,18 @@ class RecourseSolver:
             start += n
         x0 = _prepare_inputs(ens, x0t)
         singles = _prepare_inputs(ens, singles_t)
-        m0 = float(ens.base_offset + leaf_values(ens, x0, np.arange(ens.n_trees, dtype=np.int64)).sum())
+        all0 = leaf_values(ens, x0, np.arange(ens.n_trees, dtype=np.int64))
+        m0 = float(ens.base_offset + all0.sum())
         leaves, leaves0, delta = [], [], []
         for (f, _), sl in zip(moves, slices, strict=True):
-            lv = leaf_values(ens, singles[sl], f.trees)
-            l0 = leaf_values(ens, x0, f.trees)[0]
+            lv = cell_leaf_values(ens, x0[0], f.columns, singles[sl][:, f.columns], f.trees, self._depth)
+            l0 = all0[0][f.trees]
             leaves.append(lv)
             leaves0.append(l0)
             delta.append(lv.sum(axis=1) - l0.sum())
-        return {"x0": x0, "m0": m0, "singles": singles, "slices": slices, "leaves": leaves, "leaves0": leaves0,
-                "delta": delta}
+        return {"x0t": x0t, "x0": x0, "m0": m0, "singles_t": singles_t, "singles": singles, "slices": slices,
+                "leaves": leaves, "leaves0": leaves0, "delta": delta, "grids": {},
+                "columns": [f.columns for f, _ in moves]}
 
     def _encoded(self, f: _Feature, values: tuple, account: pd.DataFrame) -> np.ndarray:
         """The model-space columns of feature ``f`` for each value: a number that is its own column is
@@ -369,11 +440,7 @@ class RecourseSolver:
         return found
 
     def _tree_margins(self, state: dict, moves: list, cands: dict, chosen: np.ndarray) -> np.ndarray:
-        from explain.recourse._kernels import leaf_values
-
-        ens = self._ens
-        x0, m0, singles, slices = state["x0"], state["m0"], state["singles"], state["slices"]
-        leaves, leaves0, delta = state["leaves"], state["leaves0"], state["delta"]
+        m0, delta = state["m0"], state["delta"]
         out = np.empty(chosen.shape[0])
         fsel, gsel = cands["f"][chosen], cands["g"][chosen]
         asel, bsel = cands["a"][chosen], cands["b"][chosen]
@@ -387,20 +454,40 @@ class RecourseSolver:
             for key in np.unique(pair_key).tolist():
                 idx = two[pair_key == key]
                 p, q = divmod(key, len(moves))
-                fp, fq = moves[p][0], moves[q][0]
-                a, b = asel[idx], bsel[idx]
-                value = m0 + delta[p][a] + delta[q][b]
-                shared, in_p, in_q = self._shared_trees(fp, fq)
-                if shared.size:
-                    rows = np.repeat(x0, idx.shape[0], axis=0)
-                    rows[:, fp.columns] = singles[slices[p]][a][:, fp.columns]
-                    rows[:, fq.columns] = singles[slices[q]][b][:, fq.columns]
-                    joint = leaf_values(ens, rows, shared).sum(axis=1)
-                    # Trees on both features were counted once with each alone; replace them by the joint pass.
-                    value += joint - leaves[p][a][:, in_p].sum(axis=1) - leaves[q][b][:, in_q].sum(axis=1) \
-                        + leaves0[p][in_p].sum()
-                out[idx] = value
+                grid = self._pair_grid(state, moves, p, q)
+                out[idx] = grid[asel[idx] * len(moves[q][1].values) + bsel[idx]]
         return out
+
+    def _pair_grid(self, state: dict, moves: list, p: int, q: int) -> np.ndarray:
+        """The margin of every pair of cells of features ``p`` and ``q`` (a-major), computed once per account
+        and pair: the singles' margins plus, for the trees that split on both, one walk per tree over the
+        grid (:func:`~explain.recourse._kernels.pair_leaf_values`) in place of routing every grid row."""
+        from explain.recourse._kernels import pair_leaf_values
+
+        grids = state["grids"]
+        grid = grids.get((p, q))
+        if grid is not None:
+            return grid
+        m0, delta, leaves, leaves0 = state["m0"], state["delta"], state["leaves"], state["leaves0"]
+        fp, fq = moves[p][0], moves[q][0]
+        na, nb = len(moves[p][1].values), len(moves[q][1].values)
+        a = np.repeat(np.arange(na), nb)
+        b = np.tile(np.arange(nb), na)
+        grid = m0 + delta[p][a] + delta[q][b]
+        shared, in_p, in_q = self._shared_trees(fp, fq)
+        if shared.size:
+            singles, slices = state["singles"], state["slices"]
+            joint = np.empty(na * nb)
+            for start, stop, block in pair_leaf_values(
+                    self._ens, state["x0"][0], fp.columns, singles[slices[p]][:, fp.columns], fq.columns,
+                    singles[slices[q]][:, fq.columns], shared, self._depth):
+                joint[start * nb:stop * nb] = block.sum(axis=1)
+            # Trees on both features were counted once with each alone; replace them by the joint values.
+            alone_p = leaves[p][:, in_p].sum(axis=1)
+            alone_q = leaves[q][:, in_q].sum(axis=1)
+            grid += joint - alone_p[a] - alone_q[b] + leaves0[p][in_p].sum()
+        grids[(p, q)] = grid
+        return grid
 
     def _searched_margins(self, account: pd.DataFrame, moves: list, cands: dict, chosen: np.ndarray) -> np.ndarray:
         frame = account.loc[account.index.repeat(chosen.shape[0])].reset_index(drop=True)
@@ -416,13 +503,15 @@ class RecourseSolver:
         return self._model_margin(frame)
 
     def _changes(self, row: pd.Series, moves: list, cands: dict, i: int) -> tuple[Change, ...]:
+        return self._choice_changes(row, moves, self._choice(cands, i))
+
+    @staticmethod
+    def _choice_changes(row: pd.Series, moves: list, choice: dict[int, int]) -> tuple[Change, ...]:
+        """The changes of a choice, in feature order."""
         out = []
-        for key_f, key_v in (("f", "a"), ("g", "b")):
-            p = int(cands[key_f][i])
-            if p < 0:
-                continue
+        for p in sorted(choice):
             f, m = moves[p]
-            v = int(cands[key_v][i])
+            v = choice[p]
             current = row.iloc[f.index]
             current = str(current) if f.kind == "category" else float(current)
             out.append(Change(f.action.feature, f.kind, current, m.values[v], f.action.direction, float(m.costs[v]),
