@@ -14,6 +14,7 @@ from api.problems import Problem
 from api.routes._views import bundle_ref, notices_out, stored
 from api.routes.reviews import open_review
 from api.schemas import AccountDecisions, DecisionRequest, DecisionResponse, ProblemDetails, StoredDecision
+from api.issued import issuing_bundle
 from api.service import BundleRegistry, UnknownBundleError, compute, decision_inputs, make_record, reader_reasons
 from explain.audit._audit import AuditRecord, canonical_json
 from explain.audit._store import IdempotencyClaim, IdempotencyConflictError
@@ -202,15 +203,7 @@ def get_notice_pdf(
     record = store.get(decision_id)
     if record is None or not caller.may_read(record):  # out of a scoped key's reach: as if it did not exist
         raise Problem(404, "decision-not-found", "Decision not found", f"There is no decision with id {decision_id!r}.")
-    try:
-        bundle = bundles.get(record.bundle_name)
-    except UnknownBundleError:
-        bundle = None
-    if bundle is None or bundle.sha256 != record.bundle_sha256:
-        raise Problem(409, "bundle-not-loaded", "Bundle not loaded",
-                      f"{record.decision_id} was issued with bundle {record.bundle_name!r} "
-                      f"({record.bundle_sha256[:12]}), whose lender profile signs its letter; this service has not "
-                      "loaded it, so the letter cannot be printed as issued.")
+    bundle = issuing_bundle(bundles, record, needed_for="so the letter its lender profile signs cannot be printed as issued")
     letter = record_letter(record, profile=bundle.profile, locale=locale, paper=paper)  # bad locale: 422 here
     store.log_reads(caller, [record], via="api")  # who printed which account's letter, before it is served
     with request.app.state.compute_slots:

@@ -15,6 +15,7 @@ from api.problems import Problem
 from api.review_schemas import ReviewActionRequest, ReviewOut, ReviewQueue, ReviewReplay, ReviewRequest
 from api.routing import GuardedRoute
 from api.schemas import ProblemDetails
+from api.issued import issuing_bundle
 from api.service import BundleRegistry, UnknownBundleError
 from explain.audit._audit import AuditRecord, canonical_json
 from explain.audit._store import AuditStore, Caller, IdempotencyClaim, IdempotencyConflictError
@@ -63,15 +64,7 @@ def _decision(store: AuditStore, decision_id: str) -> AuditRecord:
 
 
 def _bundle(bundles: BundleRegistry, record: AuditRecord) -> Any:
-    try:
-        bundle = bundles.get(record.bundle_name)
-    except UnknownBundleError:
-        bundle = None
-    if bundle is None or bundle.sha256 != record.bundle_sha256:
-        raise Problem(409, "bundle-not-loaded", "Bundle not loaded",
-                      f"The decision {record.decision_id} was made with bundle {record.bundle_name!r} "
-                      f"({record.bundle_sha256[:12]}), which this service has not loaded.")
-    return bundle
+    return issuing_bundle(bundles, record)
 
 
 def _out(review: Review) -> ReviewOut:
