@@ -107,10 +107,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # FastAPIOffline serves the Swagger UI and ReDoc assets itself: lenders run this on networks that cannot
     # reach a CDN, where the stock /docs page would load blank.
     app = FastAPIOffline(title="limit-explain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
-    async def _settings() -> Settings:  # async: no thread-pool hand-off per request for a constant
-        return settings
-
-    app.dependency_overrides[get_settings] = _settings
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.key_cache = KeyCache(settings.auth_cache_seconds)
