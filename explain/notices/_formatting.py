@@ -61,12 +61,25 @@ def _number(value: Any, field: str, *, allow_negative: bool = True) -> Decimal |
 
 def format_money(amount: Any, currency: str, *, locale: str, field: str = "amount") -> str:
     """An amount in ``currency`` as the locale writes it, e.g. ``¥8,000.00`` (zh_CN), ``CN¥8,000.00`` (en)."""
-    return format_currency(_number(amount, field), currency, locale=_babel(locale))
+    return _money_text(_number(amount, field), currency, locale)
 
 
 def format_number(value: Any, *, locale: str, field: str = "value") -> str:
     """A plain number with at most one decimal, grouped as the locale groups digits."""
-    return format_decimal(_number(value, field), format="#,##0.#", locale=_babel(locale))
+    return _number_text(_number(value, field), locale)
+
+
+# Babel formats a number in 50-80 us; a notice writes the same limits several times, in two locales. The
+# numbers reaching these are canonical (an int, or the Decimal of a float's shortest repr: see _number), so
+# equal keys always mean the same text; the caches hold formatted numbers only, never an account.
+@functools.lru_cache(maxsize=4096)
+def _money_text(number: Decimal | int, currency: str, locale: str) -> str:
+    return format_currency(number, currency, locale=_babel(locale))
+
+
+@functools.lru_cache(maxsize=4096)
+def _number_text(number: Decimal | int, locale: str) -> str:
+    return format_decimal(number, format="#,##0.#", locale=_babel(locale))
 
 
 def format_date(value: _dt.date, *, locale: str, field: str = "date", length: str = "long") -> str:

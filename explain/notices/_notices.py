@@ -399,7 +399,13 @@ def _sentence_in_message(text: str | None, locale: str) -> str | None:
 
 def _short_money(amount: Decimal, currency: str, locale: str) -> str:
     """An amount without decimals when it is whole (``¥8,000``), for a short message that must shrink."""
-    amount = Decimal(str(amount))
+    return _short_money_text(str(amount), currency, locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_money_text(amount_text: str, currency: str, locale: str) -> str:
+    """:func:`_short_money` by the amount's text (the same text is the same amount, and the same words)."""
+    amount = Decimal(amount_text)
     if amount != amount.to_integral_value():
         return format_money(amount, currency, locale=locale)
     return format_currency(amount, currency, format="¤#,##0", currency_digits=False, locale=_babel(locale))
@@ -476,6 +482,7 @@ def _text(value: Any, field: str) -> str:
     return value.strip()
 
 
+@functools.lru_cache(maxsize=4096)
 def _day_month(value: _dt.date, locale: str) -> str:
     """A date without its year (``12月31日``, ``Dec 31``): the first thing a short message gives up."""
     from babel.dates import format_skeleton
