@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from explain import ModelBundle, Reason, demo_bundle
-from explain.audit._audit import AuditRecord, canonical_json
+from explain.audit._audit import AuditRecord, canonical_value
 from explain.notices._locales import negotiate
 from explain.notices._notices import reason_phrases
 from explain.audit._replay import Computation, analyse, compute, reasons_payload, recourse_for, replay_record
@@ -121,7 +120,7 @@ def decision_inputs(
         raw["bureau"] = dict(bureau)
     if recourse_target is not None:  # only when given: requests without one keep their stored form
         raw["recourse_target"] = recourse_target
-    return json.loads(canonical_json(raw))
+    return canonical_value(raw)
 
 
 def make_record(bundle: ModelBundle, inputs: Mapping[str, Any], computation: Computation,

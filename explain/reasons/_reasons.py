@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -176,13 +176,17 @@ class DecisionReasons:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready structure (numpy scalars turned into Python numbers)."""
-        return _plain(asdict(self))
+        return _plain(self)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
 
 
 def _plain(obj: Any) -> Any:
+    """What ``asdict`` then plain values would give, without ``asdict``'s deep copy of every leaf (a record's
+    reasons are converted on every decision)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
