@@ -185,6 +185,15 @@ class DecisionReasons:
 def _plain(obj: Any) -> Any:
     """What ``asdict`` then plain values would give, without ``asdict``'s deep copy of every leaf (a record's
     reasons are converted on every decision)."""
+    kind = type(obj)  # exact built-in types first, the rest as before
+    if kind is str or kind is int or kind is bool or obj is None:
+        return obj
+    if kind is float:
+        return None if obj != obj else obj
+    if kind is dict:
+        return {k if type(k) is str else str(k): _plain(v) for k, v in obj.items()}
+    if kind is list or kind is tuple:
+        return [_plain(v) for v in obj]
     if is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, dict):
