@@ -19,8 +19,9 @@ busy, p99 < 50 ms at a steady 150/s, 0 errors, records = 201s, the log verifies.
 correctness check fails (errors, records, verification); the throughput targets depend on the machine being
 quiet, so they are printed, not enforced.
 
-With ``--profile`` it samples every worker with py-spy (``pip install py-spy``) during the steady phase
-and prints where the server's time goes, inclusive, by stage (the README's profile split).
+With ``--profile`` it samples every worker with py-spy (``pip install py-spy``) during the capacity phase
+(the one the CPU per decision is measured over) and prints where the server's CPU goes, inclusive, by stage
+(the README's profile split): each stage's share of the samples and that share of the CPU per decision.
 
     .venv/bin/python bench/load.py                                   # the targets: PostgreSQL, 2 workers
     .venv/bin/python bench/load.py --workers 1,2:uvicorn,2:reuseport --rate 0   # compare; 80% of capacity
@@ -355,18 +356,19 @@ def run(config: str, args: argparse.Namespace, bodies: list[dict], work: Path) -
     try:
         n, _, _ = _run(_closed_loop(base, args.clients, args.ceiling_seconds, "GET", "/healthz", {}, None))
         ceiling = n / args.ceiling_seconds
+        profile = PROFILES / f"profile-{config.replace(':', '-')}.txt"
+        spy = _profile(proc, args.capacity_seconds, profile) if args.profile else None
         cpu0, own0 = _cpu_by_process(proc.pid), time.process_time()
         n, cap_errors, cap_lat = _run(_closed_loop(base, args.clients, args.capacity_seconds, "POST",
                                                    "/v1/decisions", headers, bodies))
         cpu, own = _cpu_delta(cpu0, _cpu_by_process(proc.pid)), time.process_time() - own0
+        if spy is not None:
+            spy.wait()
         capacity = n / args.capacity_seconds
         busy = sorted((v / args.capacity_seconds * 100 for v in cpu.values() if v > 0.05), reverse=True)
         cpu_ms = 1000 * sum(cpu.values()) / max(n, 1)
         rate = args.rate or round(0.8 * capacity, 1)
-        spy = _profile(proc, min(args.duration, 30), PROFILES / f"profile-{config.replace(':', '-')}.txt") if args.profile else None
         statuses, latencies = _run(_steady(base, args.clients, args.duration, rate, headers, bodies))
-        if spy is not None:
-            spy.wait()
         created = statuses.get(201, 0) + (n - cap_errors)
         records = store.count() - before
         verified = store.verify().ok
@@ -393,7 +395,7 @@ def run(config: str, args: argparse.Namespace, bodies: list[dict], work: Path) -
         "errors": sum(v for k, v in statuses.items() if k != 201) + cap_errors, "p50": _pct(latencies, 0.5),
         "p99": _pct(latencies, 0.99), "achieved": sum(statuses.values()) / args.duration, "records": records,
         "created": created, "verified": verified,
-        "profile": _stages(PROFILES / f"profile-{config.replace(':', '-')}.txt") if args.profile and (PROFILES / f"profile-{config.replace(':', '-')}.txt").exists() else [],
+        "profile": _stages(profile) if args.profile and profile.exists() else [],
         "load": os.getloadavg(),
     }
 
@@ -437,7 +439,7 @@ def main() -> None:
                              "0: 80%% of the capacity just measured)")
     parser.add_argument("--ceiling-seconds", type=float, default=5)
     parser.add_argument("--capacity-seconds", type=float, default=20)
-    parser.add_argument("--profile", action="store_true", help="sample the workers with py-spy (steady phase)")
+    parser.add_argument("--profile", action="store_true", help="sample the workers with py-spy (capacity phase)")
     args = parser.parse_args()
     counts = [w.strip() for w in args.workers.split(",") if w.strip()]
     bodies = _bodies()
@@ -482,9 +484,11 @@ def main() -> None:
         print(f"{'capacity ratio to 1 worker (same run)':<48}" + "".join(f"{r['capacity'] / base['capacity']:>16.2f}" for r in results))
     for r in results:
         if r["profile"]:
-            print(f"\nwhere the workers' time goes (raw stacks: {PROFILES}/profile-*.txt), {r['config']}, steady phase (py-spy, inclusive, % of samples):")
+            print(f"\nwhere the server's CPU goes, {r['config']}, capacity phase (py-spy --gil, inclusive; "
+                  f"raw stacks: {PROFILES}/profile-*.txt):")
+            print(f"  {'stage':<56}{'% of samples':>14}{'ms/decision':>13}")
             for stage, share in r["profile"]:
-                print(f"  {stage:<40}{share:6.1f}")
+                print(f"  {stage:<56}{share:14.1f}{share / 100 * r['cpu_ms']:13.2f}")
     for r in results:
         if r["workers"] == 2:  # the targets are for two workers
             _print_targets(r)
