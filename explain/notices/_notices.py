@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from numbers import Real
 from typing import Any
@@ -87,7 +87,8 @@ class Notice:
         return self.short if self.channel == "short" else self.text
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Every field is a string but the reasons' codes: a shallow copy is what asdict's deep copy gave.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["reasons"] = list(self.reasons)
         return data
 
