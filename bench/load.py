@@ -1,6 +1,6 @@
 """Load the real server and check issue 23's targets: ``explain serve --workers 2`` on PostgreSQL.
 
-One command, about 2-3 minutes: ``.venv/bin/python bench/load.py``. For each configuration (default
+One command, about 2 minutes: ``.venv/bin/python bench/load.py``. For each configuration (default
 ``2:reuseport``, two workers on SO_REUSEPORT sockets), on a database of its own (PostgreSQL by default: a
 fresh ``explain_bench_<random>`` database, dropped at the end):
 
