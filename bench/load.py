@@ -138,6 +138,9 @@ def _bodies() -> list[dict]:
             for i, row in enumerate(rows)]
 
 
+_START_SECONDS = 300  # the first start on a fresh checkout compiles the numba kernels (a minute or more)
+
+
 def _start(url: str, workers: int, balance: str, key_file: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "EXPLAIN_DATABASE_URL": url, "EXPLAIN_BUNDLES": "demo", "PYTHONPATH": str(REPO),
@@ -148,7 +151,7 @@ def _start(url: str, workers: int, balance: str, key_file: Path, log: Path) -> t
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + _START_SECONDS
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"server exited:\n{log.read_text()[-2000:]}")
@@ -158,7 +161,10 @@ def _start(url: str, workers: int, balance: str, key_file: Path, log: Path) -> t
         except httpx.TransportError:
             pass
         time.sleep(0.3)
-    raise SystemExit("server not ready after 180 s")
+    os.killpg(proc.pid, signal.SIGTERM)  # its own session: nothing of it outlives the run
+    proc.wait(timeout=30)
+    raise SystemExit(f"server not ready after {_START_SECONDS} s (a compiled catalog missing? `make locales`):\n"
+                     f"{log.read_text()[-2000:]}")
 
 
 class _Connection:
@@ -352,7 +358,13 @@ def run(config: str, args: argparse.Namespace, bodies: list[dict], work: Path) -
     headers = {"Authorization": f"Bearer {key}"}
     key_file = work / f"log-{config.replace(':', '-')}.key"
     write_key(generate_key("bench.example/explain-log"), key_file)
-    proc, base = _start(url, workers, balance, key_file, work / f"server-{config.replace(':', '-')}.log")
+    try:
+        proc, base = _start(url, workers, balance, key_file, work / f"server-{config.replace(':', '-')}.log")
+    except BaseException:
+        store.close()
+        if own:
+            _drop(own)
+        raise
     try:
         n, _, _ = _run(_closed_loop(base, args.clients, args.ceiling_seconds, "GET", "/healthz", {}, None))
         ceiling = n / args.ceiling_seconds
