@@ -80,5 +80,6 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process's settings, read once; tests pass their own to ``create_app`` instead."""
+    """The process's settings, read once; tests pass their own to ``create_app`` instead. Routes take
+    ``api.deps.SettingsDep`` (the settings the app was built with), never ``Depends(get_settings)``."""
     return Settings()
