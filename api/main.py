@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(_startup, app, settings)
+        if settings.gc_freeze:
+            gc.collect()
+            gc.freeze()  # the start-up heap lives as long as the worker: never traverse it again
         log.info("explain service ready: %s, bundles %s", app.state.store.dialect, app.state.bundles.names())
         try:
             yield
