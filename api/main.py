@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(_startup, app, settings)
+        if settings.gc_freeze:
+            gc.collect()
+            gc.freeze()  # the start-up heap lives as long as the worker: never traverse it again
         log.info("explain service ready: %s, bundles %s", app.state.store.dialect, app.state.bundles.names())
         try:
             yield
@@ -107,10 +111,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # FastAPIOffline serves the Swagger UI and ReDoc assets itself: lenders run this on networks that cannot
     # reach a CDN, where the stock /docs page would load blank.
     app = FastAPIOffline(title="limit-explain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
-    async def _settings() -> Settings:  # async: no thread-pool hand-off per request for a constant
-        return settings
-
-    app.dependency_overrides[get_settings] = _settings
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.key_cache = KeyCache(settings.auth_cache_seconds)

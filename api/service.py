@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from explain import ModelBundle, Reason, demo_bundle
-from explain.audit._audit import AuditRecord, canonical_json
+from explain.audit._audit import AuditRecord, canonical_value
 from explain.notices._locales import negotiate
 from explain.notices._notices import reason_phrases
 from explain.audit._replay import Computation, analyse, compute, reasons_payload, recourse_for, replay_record
@@ -127,7 +126,7 @@ def decision_inputs(
         raw["mailing_address"] = list(mailing_address)
     if review_date is not None:  # likewise: only a suspension of increases may carry one
         raw["review_date"] = review_date.isoformat()
-    return json.loads(canonical_json(raw))
+    return canonical_value(raw)
 
 
 def make_record(bundle: ModelBundle, inputs: Mapping[str, Any], computation: Computation,

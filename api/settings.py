@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     warm_up: bool = True
     db_pool_size: int = Field(default=8, gt=0)
     compute_concurrency: int = Field(default=1, gt=0, description="Explanations computed at once per worker.")
+    gc_freeze: bool = Field(default=False, description=(
+        "Once started, move the start-up heap out of the garbage collector's sight (gc.freeze): a full "
+        "collection over it (~370,000 objects: model, bundles, kernels) pauses a worker ~120 ms. "
+        "`explain serve` turns it on; off for apps built again and again in one process (tests)."))
     max_page_size: int = Field(default=500, gt=0)
     # The Merkle log (explain.audit._log): its signing key lives in a file or secret store, never the database.
     log_key_file: str | None = Field(default=None, description=(
@@ -80,5 +84,6 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process's settings, read once; tests pass their own to ``create_app`` instead."""
+    """The process's settings, read once; tests pass their own to ``create_app`` instead. Routes take
+    ``api.deps.SettingsDep`` (the settings the app was built with), never ``Depends(get_settings)``."""
     return Settings()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,16 +88,8 @@ class Attribution:
         # Member columns added left to right, row by row: unlike a matrix product (whose blocking depends on
         # the number of rows), each row's sums are the same bits however many rows were explained with it,
         # so a decision replayed alone reproduces a batch-issued record exactly.
-        values = self.values.to_numpy()
-        columns = {name: j for j, name in enumerate(self.values.columns)}
-        sums = {}
-        for code, group in self.catalog.groups.items():
-            total = np.zeros(len(values))
-            for feature in group.features:
-                if feature in columns:
-                    total = total + values[:, columns[feature]]
-            sums[code] = total
-        return pd.DataFrame(sums, index=self.values.index)
+        return pd.DataFrame(group_sums(self.values.to_numpy(), self.values.columns, self.catalog),
+                            index=self.values.index)
 
     def to_dict(self) -> dict[str, Any]:
         """Row-wise JSON-ready form: one entry per row with its contributions by feature."""
@@ -117,6 +110,19 @@ class Attribution:
                 for i, idx in enumerate(self.values.index)
             ],
         }
+
+
+def group_sums(values: np.ndarray, columns: Any, catalog: FeatureCatalog) -> dict[str, np.ndarray]:
+    """Per reason group (catalog order), its member features' contributions added left to right, row by row."""
+    position = {name: j for j, name in enumerate(columns)}
+    sums = {}
+    for code, group in catalog.groups.items():
+        total = np.zeros(len(values))
+        for feature in group.features:
+            if feature in position:
+                total = total + values[:, position[feature]]
+        sums[code] = total
+    return sums
 
 
 def _plain_key(key: Any) -> Any:
@@ -438,6 +444,42 @@ class Explainer:
         materiality: float | None = None,
     ) -> list[DecisionReasons]:
         """The principal reasons behind ``decision`` for each row of ``X``, policy reasons first."""
+        decision, top, materiality, policy, effect = self._decision_terms(decision, top, policy_reasons, materiality)
+        X = self._checked(X)
+        # Every input judged whole before any reason is chosen: the same verdict whatever the decision.
+        self._input_checks.check(X)
+        attribution = self._explain_valid(X)
+        groups = attribution.by_group()
+        return self._decide(
+            decision, top, materiality, policy, effect, matrix=groups.to_numpy(), codes=list(groups.columns),
+            index=[_plain_key(i) for i in groups.index], contributions=attribution.values.to_numpy(dtype=float),
+            column_of=lambda f: self._feature_column(X, f), scores=attribution.scores, margins=attribution.margins,
+            base_values=attribution.base_values)
+
+    def reasons_for(self, features: Mapping[str, Any], *, decision: Decision | str,
+                    policy_reasons: tuple[str, ...] | list[str] = ()) -> DecisionReasons:
+        """One account given as plain values by feature name (a parsed JSON object): exactly
+        ``reasons(pd.DataFrame([features]))[0]``, without building a frame when every value is plainly valid
+        (the service's one account per request, where pandas cost more than the attribution). Anything
+        else, every bad input included, takes the frame path, which names what is wrong."""
+        from explain.attribution._one_row import explain_row
+
+        return self.reasons_of(explain_row(self, features), features, decision=decision, policy_reasons=policy_reasons)
+
+    def reasons_of(self, one: Any, features: Mapping[str, Any], *, decision: Decision | str,
+                   policy_reasons: tuple[str, ...] | list[str] = ()) -> DecisionReasons:
+        """:meth:`reasons_for` with the account already explained by ``_one_row.explain_row`` (None: it could
+        not be, and the frame path decides)."""
+        terms = self._decision_terms(decision, None, policy_reasons, None)
+        if one is None:
+            return self.reasons(pd.DataFrame([dict(features)]), decision=decision, policy_reasons=policy_reasons)[0]
+        return self._decide(*terms, matrix=one.groups, codes=list(self.catalog.groups), index=[0],
+                            contributions=one.contributions, column_of=one.feature_column, scores=one.scores,
+                            margins=one.margins, base_values=one.base_values)[0]
+
+    def _decision_terms(self, decision: Decision | str, top: int | None, policy_reasons: tuple[str, ...] | list[str] | str,
+                        materiality: float | None) -> tuple[Decision, int, float, tuple[Reason, ...], str]:
+        """The decision, ``top``, materiality, policy reasons and effect (adverse/favourable), checked."""
         if self.catalog is None:
             raise CatalogError("(none given)", "selecting reasons needs a FeatureCatalog; pass catalog= to Explainer")
         decision = Decision.parse(decision)
@@ -458,13 +500,13 @@ class Explainer:
                 "policy_reasons", f"codes that can explain a {decision.value} (these have no {effect} wording)", one_sided
             )
         policy = tuple(Reason(code=p.code, source="policy", effect=effect, actionable=p.actionable) for p in entries)
-        X = self._checked(X)
-        # Every input judged whole before any reason is chosen: the same verdict whatever the decision.
-        self._input_checks.check(X)
-        attribution = self._explain_valid(X)
-        groups = attribution.by_group()
-        codes = list(groups.columns)
-        matrix = groups.to_numpy()
+        return decision, top, materiality, policy, effect
+
+    def _decide(self, decision: Decision, top: int, materiality: float, policy: tuple[Reason, ...], effect: str, *,
+                matrix: np.ndarray, codes: list[str], index: list[Any], contributions: np.ndarray,
+                column_of: Callable[[str], tuple[list[Any], list[float | None], bool]], scores: np.ndarray,
+                margins: np.ndarray, base_values: np.ndarray) -> list[DecisionReasons]:
+        """Reasons chosen from the group sums (rows x groups) and contributions (rows x raw features)."""
         protected = [c for c, g in self.catalog.groups.items() if g.protected]
         selections = select_reasons_matrix(
             matrix, codes, decision=decision, higher_is=self.higher_is, protected=protected,
@@ -474,13 +516,11 @@ class Explainer:
         # feature's values and standing are computed column-wise, once, as plain Python objects.
         used = {code for chosen, _ in selections for code in chosen}
         risk_sign = 1.0 if self.higher_is == "risk" else -1.0
-        contributions = attribution.values.to_numpy(dtype=float)
-        position = {name: j for j, name in enumerate(attribution.values.columns)}
+        position = {name: j for j, name in enumerate(self.feature_names)}
         member = {c: shown_features(contributions, [position[f] for f in self.catalog.groups[c].features],
                                     self.catalog.groups[c].features, toward_risk=decision.is_adverse,
                                     risk_sign=risk_sign) for c in used}
-        columns = {f: self._feature_column(X, f) for c in used for f in set(member[c])}
-        index = [_plain_key(i) for i in groups.index]
+        columns = {f: column_of(f) for c in used for f in set(member[c])}
         results = []
         for i, (chosen, excluded) in enumerate(selections):
             row = matrix[i].tolist()
@@ -494,9 +534,9 @@ class Explainer:
                     decision=decision,
                     reasons=policy + model_reasons,
                     excluded=tuple(excluded),
-                    score=float(attribution.scores[i]),
-                    margin=float(attribution.margins[i]),
-                    base_value=float(attribution.base_values[i]),
+                    score=float(scores[i]),
+                    margin=float(margins[i]),
+                    base_value=float(base_values[i]),
                     method=self.method,
                     mode=self.mode,
                     group_contributions=dict(zip(codes, row, strict=True)),
@@ -526,14 +566,19 @@ class Explainer:
         """A feature's values (plain Python), where each stands in the background, and whether the standing
         is a category share (``True``) or a percentile."""
         column = X[feature]
-        values = [None if (isinstance(v, float) and np.isnan(v)) else v for v in column.tolist()]
+        return self._standing(feature, column.tolist(), lambda: column.to_numpy(dtype=float))
+
+    def _standing(self, feature: str, plain: list[Any], numeric_of: Callable[[], np.ndarray]
+                  ) -> tuple[list[Any], list[float | None], bool]:
+        """:meth:`_feature_column` from a feature's plain values (``numeric_of``: the same as floats)."""
+        values = [None if (isinstance(v, float) and np.isnan(v)) else v for v in plain]
         stats = self._percentiles.get(feature)
         if stats is None:
             return values, [None] * len(values), False
         if isinstance(stats, dict):
             shares = [None if v is None else round(100.0 * stats.get(str(v), 0.0), 1) for v in values]
             return values, shares, True
-        numeric = column.to_numpy(dtype=float)
+        numeric = numeric_of()
         ranks = np.round(100.0 * np.searchsorted(stats, numeric, side="right") / len(stats), 1).tolist()
         return values, [None if v is None else r for v, r in zip(values, ranks, strict=True)], False
 

@@ -8,7 +8,7 @@ explained model-agnostically.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -627,21 +627,34 @@ def _verified_fast_transform(
         step = _fast_step(trans, list(cols) if not isinstance(cols, str) else [cols], prefix)
         if step is None:
             return None
-        steps.append((sl, step))
-    width = max(sl.stop for sl, _ in steps)
+        steps.append((sl, *step))
+    width = max(sl.stop for sl, _, _ in steps)
 
     def fast(X: pd.DataFrame) -> np.ndarray:
         out = np.empty((len(X), width), dtype=np.float64)
-        for sl, step in steps:
+        for sl, step, _ in steps:
             out[:, sl] = step(X)
+        return out
+
+    def row(values: Mapping[str, Any]) -> np.ndarray:
+        """One account given as plain values by column name (no frame): the same floats as ``fast``."""
+        out = np.empty((1, width), dtype=np.float64)
+        for sl, _, step in steps:
+            out[0, sl] = step(values)
         return out
 
     try:
         sample = background.iloc[: min(len(background), 500)]
         same = np.array_equal(fast(sample), reference(sample), equal_nan=True)
+        records = sample.to_dict(orient="records")
+        same = same and all(np.array_equal(row(r), fast(sample.iloc[[i]]), equal_nan=True)
+                            for i, r in enumerate(records[:50]))
     except (KeyError, ValueError, TypeError):
         return None
-    return fast if same else None
+    if not same:
+        return None
+    fast.row = row  # type: ignore[attr-defined]  # read by explain.attribution._one_row
+    return fast
 
 
 def _numeric_columns(X: pd.DataFrame, names: list) -> np.ndarray:
@@ -650,30 +663,40 @@ def _numeric_columns(X: pd.DataFrame, names: list) -> np.ndarray:
     return np.column_stack([X[c].to_numpy(dtype=np.float64) for c in names]) if names else np.empty((len(X), 0))
 
 
-def _fast_step(trans: Any, cols: list, ct: Any) -> Callable[[pd.DataFrame], np.ndarray] | None:
+def _fast_step(trans: Any, cols: list, ct: Any) -> tuple[Callable[[pd.DataFrame], np.ndarray],
+                                                          Callable[[Mapping[str, Any]], np.ndarray]] | None:
+    """One fitted piece restated: its frame form and its one-account form (plain values by column name)."""
     names = [ct.feature_names_in_[c] if isinstance(c, int | np.integer) else c for c in cols]
     kind = type(trans).__name__ if trans != "passthrough" else "passthrough"
     if kind == "FunctionTransformer" and trans.func is None:
         kind = "passthrough"  # how a fitted ColumnTransformer stores "passthrough"
+
+    def numbers(values: Mapping[str, Any]) -> np.ndarray:
+        return np.array([values[c] for c in names], dtype=np.float64)
+
     if kind == "passthrough":
-        return lambda X: _numeric_columns(X, names)
+        return (lambda X: _numeric_columns(X, names)), numbers
     if kind == "StandardScaler":
         mean = trans.mean_ if trans.with_mean else np.zeros(len(names))
         scale = trans.scale_ if trans.with_std else np.ones(len(names))
-        return lambda X: (_numeric_columns(X, names) - mean) / scale
+        return (lambda X: (_numeric_columns(X, names) - mean) / scale), (lambda v: (numbers(v) - mean) / scale)
     if kind in ("OrdinalEncoder", "OneHotEncoder"):
         if getattr(trans, "_infrequent_enabled", False) or getattr(trans, "drop_idx_", None) is not None:
             return None
         if any(any(isinstance(v, float) and np.isnan(v) for v in cats) for cats in trans.categories_):
             return None  # a NaN category has encoder-specific rules; leave it to scikit-learn
         lookups = [{v: i for i, v in enumerate(cats.tolist())} for cats in trans.categories_]
+        pairs = list(zip(names, lookups, strict=True))
         if kind == "OrdinalEncoder":
             def ordinal(X: pd.DataFrame) -> np.ndarray:
                 return np.column_stack(
                     [np.fromiter((lookup[v] for v in X[c].tolist()), dtype=np.float64, count=len(X))
-                     for c, lookup in zip(names, lookups, strict=True)]
+                     for c, lookup in pairs]
                 )
-            return ordinal
+
+            def ordinal_row(values: Mapping[str, Any]) -> np.ndarray:
+                return np.array([lookup[values[c]] for c, lookup in pairs], dtype=np.float64)
+            return ordinal, ordinal_row
         if getattr(trans, "sparse_output", False):
             return None  # densified by the reference anyway, but keep the exact sklearn path
         offsets = np.cumsum([0] + [len(cats) for cats in trans.categories_])
@@ -681,8 +704,14 @@ def _fast_step(trans: Any, cols: list, ct: Any) -> Callable[[pd.DataFrame], np.n
         def onehot(X: pd.DataFrame) -> np.ndarray:
             out = np.zeros((len(X), offsets[-1]))
             rows = np.arange(len(X))
-            for j, (c, lookup) in enumerate(zip(names, lookups, strict=True)):
+            for j, (c, lookup) in enumerate(pairs):
                 out[rows, offsets[j] + np.fromiter((lookup[v] for v in X[c].tolist()), dtype=np.int64, count=len(X))] = 1.0
             return out
-        return onehot
+
+        def onehot_row(values: Mapping[str, Any]) -> np.ndarray:
+            out = np.zeros(offsets[-1])
+            for j, (c, lookup) in enumerate(pairs):
+                out[offsets[j] + lookup[values[c]]] = 1.0
+            return out
+        return onehot, onehot_row
     return None

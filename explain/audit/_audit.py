@@ -32,6 +32,7 @@ __all__ = [
     "AuditRecord",
     "ChainVerification",
     "canonical_json",
+    "canonical_value",
     "notice_sha256",
     "record_hash",
     "verify_chain",
@@ -50,6 +51,23 @@ _HASHED_WHEN_SET = frozenset({"issuer_key_id", "issuer_key_name", "recourse"})
 
 def _canonical(obj: Any) -> Any:
     """Turn ``obj`` into plain JSON types, refusing values that have no single canonical spelling."""
+    # Exact built-in types first (a record is thousands of them, hashed on every append); everything else,
+    # subclasses included, takes the general path below.
+    kind = type(obj)
+    if kind is str or obj is None or kind is bool or kind is int:
+        return obj
+    if kind is dict:
+        return {k if type(k) is str else str(k): _canonical(v) for k, v in obj.items()}
+    if kind is float:
+        if obj - obj != 0.0:  # inf or NaN
+            raise ValueError(f"Audit records cannot hold non-finite numbers; got {obj!r}.")
+        return 0.0 if obj == 0.0 else obj  # one spelling for zero: -0.0 and 0.0 hash alike
+    if kind is list or kind is tuple:
+        return [_canonical(v) for v in obj]
+    return _canonical_other(obj)
+
+
+def _canonical_other(obj: Any) -> Any:
     if obj is None or isinstance(obj, bool | str):
         return obj
     if isinstance(obj, int):
@@ -71,6 +89,21 @@ def _canonical(obj: Any) -> Any:
     if callable(item):
         return _canonical(item())
     raise TypeError(f"Audit records hold JSON values only; got {type(obj).__name__}.")
+
+
+def canonical_value(obj: Any) -> Any:
+    """``json.loads(canonical_json(obj))``, without writing and parsing the text: plain JSON values, every
+    object's keys in sorted order."""
+    return _sorted(_canonical(obj))
+
+
+def _sorted(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if kind is list:
+        return [_sorted(v) for v in value]
+    return value
 
 
 def canonical_json(obj: Any) -> str:

@@ -16,29 +16,40 @@ from typing import Any
 
 import pandas as pd
 
-from explain.audit._audit import AuditRecord, canonical_json, notice_sha256
+from explain.audit._audit import AuditRecord, canonical_json, canonical_value, notice_sha256
 from explain._bundle import ModelBundle
+from explain.attribution._one_row import explain_row
 from explain.notices._skeletons import NoticeWriter
 from explain.reasons._reasons import DecisionReasons
 
 __all__ = ["Computation", "analyse", "compute", "reasons_payload", "recourse_for", "replay_record"]
 
-
-def analyse(bundle: ModelBundle, features: Mapping[str, Any], decision: str, policy_reasons: Iterable[str] = ()) -> DecisionReasons:
-    """Score and explain one account; input errors surface as :class:`explain.FeatureMismatchError`."""
-    frame = pd.DataFrame([dict(features)])
-    return bundle.explainer().reasons(frame, decision=decision, policy_reasons=tuple(policy_reasons))[0]
+_UNSET: Any = object()
 
 
-def recourse_for(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Any:
+def analyse(bundle: ModelBundle, features: Mapping[str, Any], decision: str, policy_reasons: Iterable[str] = (),
+            *, one: Any = _UNSET) -> DecisionReasons:
+    """Score and explain one account; input errors surface as :class:`explain.FeatureMismatchError`.
+
+    Plainly valid values take the frame-free path (``explain.attribution._one_row``; ``one``: the account
+    explained by it already, None when it could not be); anything else the frame path, which words the error."""
+    explainer = bundle.explainer()
+    if one is _UNSET:
+        one = explain_row(explainer, features)
+    return explainer.reasons_of(one, features, decision=decision, policy_reasons=tuple(policy_reasons))
+
+
+def recourse_for(bundle: ModelBundle, inputs: Mapping[str, Any], *, one: Any = None) -> Any:
     """What would change an adverse decision (:mod:`explain.recourse`), or None: a favourable decision, or a
     catalog that declares no actions. ``inputs["recourse_target"]``, when the caller gave one, overrides the
-    catalog's target for the decision kind."""
+    catalog's target for the decision kind. ``one``: the account as the frame-free path explained it."""
     from explain.reasons._reasons import Decision
-    from explain.recourse._solver import find_recourse
+    from explain.recourse._solver import find_recourse, find_recourse_row
 
     if not Decision.parse(inputs["decision"]).is_adverse or not bundle.catalog.recourse.enabled:
         return None
+    if one is not None:
+        return find_recourse_row(bundle, one, inputs["decision"], target=inputs.get("recourse_target"))
     frame = pd.DataFrame([dict(inputs["features"])])
     return find_recourse(bundle, frame, inputs["decision"], target=inputs.get("recourse_target"))
 
@@ -54,7 +65,7 @@ class Computation:
     @property
     def recourse_payload(self) -> dict[str, Any] | None:
         """The recourse as the audit record stores it (deterministic: no clock)."""
-        return None if self.recourse is None else json.loads(canonical_json(self.recourse.to_dict()))
+        return None if self.recourse is None else canonical_value(self.recourse.to_dict())
 
     @property
     def notice_hashes(self) -> dict[str, str]:
@@ -75,8 +86,9 @@ _WRITER = NoticeWriter()
 
 def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
     """Explain and render from stored-form ``inputs``: the single code path for issuing and replaying."""
-    reasons = analyse(bundle, inputs["features"], inputs["decision"], inputs["policy_reasons"])
-    recourse = recourse_for(bundle, inputs)
+    one = explain_row(bundle.explainer(), inputs["features"])  # shared by the reasons and the recourse
+    reasons = analyse(bundle, inputs["features"], inputs["decision"], inputs["policy_reasons"], one=one)
+    recourse = recourse_for(bundle, inputs, one=one)
     effective = inputs.get("effective_date")
     review = inputs.get("review_date")
     notices, hashes = {}, {}
@@ -108,7 +120,7 @@ def compute(bundle: ModelBundle, inputs: Mapping[str, Any]) -> Computation:
 
 def reasons_payload(reasons: DecisionReasons) -> dict[str, Any]:
     """The analysis as stored and returned: plain JSON numbers, method and tree mode in one string."""
-    data = json.loads(canonical_json(reasons.to_dict()))
+    data = canonical_value(reasons.to_dict())
     return {
         "score": data["score"],
         "margin": data["margin"],

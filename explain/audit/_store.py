@@ -6,7 +6,9 @@ starting at once do not race.
 
 Appending serialises on the chain head, inside the same transaction that inserts the record:
 
-- PostgreSQL: ``SELECT ... FOR UPDATE`` on the one-row ``chain_head`` table;
+- PostgreSQL: ``SELECT ... FOR UPDATE`` on the one-row ``chain_head`` table; a decision without an
+  idempotency key in one autocommit statement, so the lock is never held across a round trip
+  (:mod:`explain.audit._one_statement`);
 - SQLite: every write transaction starts with ``BEGIN IMMEDIATE`` (the database write lock), in WAL mode
   so readers are never blocked.
 
@@ -39,6 +41,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from explain.audit._audit import GENESIS_HASH, AuditRecord, ChainVerification, canonical_json, verify_chain
 from explain.audit._leaves import DECISION, READ, decision_leaf_hash, read_leaf_hash
+from explain.audit._one_statement import append_one, pieces
 
 __all__ = [
     "ROLES",
@@ -456,6 +459,12 @@ class AuditStore:
         raises :class:`IdempotencyConflictError`. ``respond(record)`` builds the ``(status, body)`` kept
         for the key, inside the same transaction.
         """
+        if self.dialect == "postgresql" and idempotency is None:
+            cut = pieces(draft)
+            if cut is not None:  # the lock held by the server alone (explain.audit._one_statement)
+                with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    return Appended(record=append_one(conn, draft, cut, _record_to_row(draft)), response=None,
+                                    replayed=False)
         with self._writing() as conn, conn.begin():
             head = conn.execute(sa.select(ChainHead.seq, ChainHead.record_hash).where(ChainHead.id == 1).with_for_update()).one()
             if idempotency is not None:

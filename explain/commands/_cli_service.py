@@ -40,6 +40,8 @@ def _prepare_environment(workers: int) -> None:
     # One request explains one account: OpenMP fan-out inside each request only fights the other requests.
     if not os.environ.get("OMP_NUM_THREADS"):
         os.environ["OMP_NUM_THREADS"] = "1"
+    # A worker lives long: its start-up heap is frozen out of the garbage collector (api.settings.gc_freeze).
+    os.environ.setdefault("EXPLAIN_GC_FREEZE", "true")
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Several workers: each writes its metrics to files here and /metrics adds them all up.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="explain-metrics-")

@@ -73,9 +73,21 @@ def format_money(amount: Any, currency: str, *, locale: str, field: str = "amoun
     """An amount in ``currency`` as the locale writes it, e.g. ``¥8,000.00`` (zh_CN), ``CN¥8,000.00`` (en),
     ``HK$8,000.00`` (zh_HK), ``NT$8,000.00`` (zh_TW); ``whole``: without decimals (``HK$8,000``), for an
     amount the caller knows is whole."""
-    number = _number(amount, field)
+    return _money_text(_number(amount, field), currency, negotiate(locale), whole)
+
+
+def format_number(value: Any, *, locale: str, field: str = "value") -> str:
+    """A plain number with at most one decimal, grouped as the locale groups digits."""
+    return _number_text(_number(value, field), locale)
+
+
+# Babel formats a number in 50-80 us; a notice writes the same limits several times, in two locales. The
+# numbers reaching these are canonical (an int, or the Decimal of a float's shortest repr: see _number), so
+# equal keys always mean the same text; the caches hold formatted numbers only, never an account.
+@functools.lru_cache(maxsize=4096)
+def _money_text(number: Decimal | int, currency: str, locale: str, whole: bool) -> str:
     babel = _babel(locale)
-    symbol = _own_symbol(currency, negotiate(locale))
+    symbol = _own_symbol(currency, locale)
     if whole:
         return format_currency(number, currency, format=f"{symbol or '¤'}#,##0", currency_digits=False, locale=babel)
     if symbol is not None:
@@ -84,9 +96,9 @@ def format_money(amount: Any, currency: str, *, locale: str, field: str = "amoun
     return format_currency(number, currency, locale=babel)
 
 
-def format_number(value: Any, *, locale: str, field: str = "value") -> str:
-    """A plain number with at most one decimal, grouped as the locale groups digits."""
-    return format_decimal(_number(value, field), format="#,##0.#", locale=_babel(locale))
+@functools.lru_cache(maxsize=4096)
+def _number_text(number: Decimal | int, locale: str) -> str:
+    return format_decimal(number, format="#,##0.#", locale=_babel(locale))
 
 
 def format_date(value: _dt.date, *, locale: str, field: str = "date", length: str = "long") -> str:

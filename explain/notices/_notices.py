@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from numbers import Real
 from typing import Any
@@ -86,7 +86,8 @@ class Notice:
         return self.short if self.channel == "short" else self.text
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Every field is a string but the reasons' codes: a shallow copy is what asdict's deep copy gave.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["reasons"] = list(self.reasons)
         return data
 
@@ -399,7 +400,13 @@ def _sentence_in_message(text: str | None, locale: str) -> str | None:
 
 def _short_money(amount: Decimal, currency: str, locale: str) -> str:
     """An amount without decimals when it is whole (``¥8,000``), for a short message that must shrink."""
-    amount = Decimal(str(amount))
+    return _short_money_text(str(amount), currency, locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_money_text(amount_text: str, currency: str, locale: str) -> str:
+    """:func:`_short_money` by the amount's text (the same text is the same amount, and the same words)."""
+    amount = Decimal(amount_text)
     if amount != amount.to_integral_value():
         return format_money(amount, currency, locale=locale)
     return format_money(amount, currency, locale=locale, whole=True)
@@ -496,6 +503,7 @@ def _text(value: Any, field: str) -> str:
     return value.strip()
 
 
+@functools.lru_cache(maxsize=4096)
 def _day_month(value: _dt.date, locale: str) -> str:
     """A date without its year (``12月31日``, ``Dec 31``): the first thing a short message gives up."""
     from babel.dates import format_skeleton

@@ -42,8 +42,12 @@ __all__ = ["NoticeWriter"]
 
 #: Context values that differ from one account to the next, printed as they are.
 _SLOTTED = ("account_ref", "reference", "old_limit", "new_limit", "effective_date", "effective_date_short",
-            "old_limit_short", "new_limit_short", "short_reason", "short_phrase", "short_date", "short_new", "short_old",
-            "score_value", "score_low", "score_high", "score_date", "review_date")
+            "old_limit_short", "new_limit_short", "score_value", "score_low", "score_high", "score_date", "review_date")
+#: The short message's own slotted values, numbered last: its shorter tries change only these (and the flags
+#: below), so a try's shape is the letter's with these slotted again (see NoticeWriter.render).
+_SHORT_SLOTTED = ("short_reason", "short_phrase", "short_date", "short_new", "short_old")
+_SHORT_FLAGS = ("short_compact", "short_details")
+_SHORT_KEYS = frozenset(_SHORT_SLOTTED + _SHORT_FLAGS)
 #: Lists of phrased reasons: these keys of each are slotted.
 _REASON_LISTS = ("principal", "weighed")
 _REASON_KEYS = ("label", "text", "value", "short", "advice")
@@ -98,6 +102,32 @@ def _slotted(context: dict[str, Any], mark: Any) -> tuple[dict[str, Any], list[s
     out["advice"] = [slot(line) for line in context["advice"]]
     out["score_factors"] = [slot(line) for line in context["score_factors"]]
     out["recourse_lines"] = [slot(line) for line in context.get("recourse_lines", ())]
+    for name in _SHORT_SLOTTED:
+        out[name] = slot(context[name])
+    return out, values
+
+
+def _reslotted(base: dict[str, Any], shaped: tuple[dict[str, Any], list[str]], context: dict[str, Any]
+               ) -> tuple[dict[str, Any], list[str]] | None:
+    """``_slotted(context, _marker)`` from the letter's ``shaped``, when ``context`` is the letter's ``base``
+    with only short-message keys changed (their slots are numbered last, so the others keep theirs); None
+    otherwise."""
+    if context.keys() != base.keys() or any(context[k] is not v for k, v in base.items() if k not in _SHORT_KEYS):
+        return None
+    marked, values = shaped
+    values = values[:len(values) - sum(base[name] is not None for name in _SHORT_SLOTTED)]
+    out = dict(marked)
+    for name in _SHORT_FLAGS:
+        out[name] = context[name]
+    for name in _SHORT_SLOTTED:
+        value = context[name]
+        if value is None:
+            out[name] = None
+            continue
+        if not isinstance(value, str) or not _plain(value):
+            raise _NotPlain
+        values.append(value)
+        out[name] = _marker(len(values) - 1)
     return out, values
 
 
@@ -183,7 +213,7 @@ class NoticeWriter:
         shaped = _shape(letter.context)  # once for the letter's parts; the short message's tries vary it
 
         def render(name: str, context: dict[str, Any]) -> str:
-            shape = shaped if context is letter.context else _shape(context)
+            shape = shaped if context is letter.context else _shape(context, letter.context, shaped)
             skeleton = None if shape is None else self._skeleton(locale, jinja, name, context, *shape)
             if skeleton is None:
                 self.rendered += 1
@@ -219,9 +249,15 @@ class NoticeWriter:
         return skeleton
 
 
-def _shape(context: dict[str, Any]) -> tuple[dict[str, Any], list[str]] | None:
-    """The marked context and its values; None when a value cannot be slotted."""
+def _shape(context: dict[str, Any], base: dict[str, Any] | None = None,
+           shaped: tuple[dict[str, Any], list[str]] | None = None) -> tuple[dict[str, Any], list[str]] | None:
+    """The marked context and its values; None when a value cannot be slotted. Given the letter's context
+    and shape, a short-message try (the letter's context with short-message keys changed) reuses them."""
     try:
+        if base is not None and shaped is not None:
+            found = _reslotted(base, shaped, context)
+            if found is not None:
+                return found
         return _slotted(context, _marker)
     except _NotPlain:
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -179,13 +179,26 @@ class DecisionReasons:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready structure (numpy scalars turned into Python numbers)."""
-        return _plain(asdict(self))
+        return _plain(self)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
 
 
 def _plain(obj: Any) -> Any:
+    """What ``asdict`` then plain values would give, without ``asdict``'s deep copy of every leaf (a record's
+    reasons are converted on every decision)."""
+    kind = type(obj)  # exact built-in types first, the rest as before
+    if kind is str or kind is int or kind is bool or obj is None:
+        return obj
+    if kind is float:
+        return None if obj != obj else obj
+    if kind is dict:
+        return {k if type(k) is str else str(k): _plain(v) for k, v in obj.items()}
+    if kind is list or kind is tuple:
+        return [_plain(v) for v in obj]
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

@@ -16,7 +16,9 @@ the budget is still optimal; a search the budget stopped says so (``budget_exhau
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -35,10 +37,54 @@ from explain.recourse._cells import (
 )
 from explain.recourse._result import Certificate, Change, Recourse, Suggestion
 
-__all__ = ["RecourseSolver", "find_recourse"]
+__all__ = ["Account", "RecourseSolver", "find_recourse"]
 
 _ROUND = 12  # costs compared after rounding, so float noise never decides between equal costs
 _FIRST_CHUNK = 64  # candidates scored in the first pass (then twice as many each pass)
+
+
+class Account:
+    """One validated account: its values in model order and, made only when first needed, its model-space row
+    and its one-row frame (the search needs the frame only to re-score candidates with the model itself).
+
+    From a frame (:meth:`of_frame`), or from plain values already explained (the service's one-row path, which
+    builds no frame unless a candidate must be re-scored by the model)."""
+
+    def __init__(self, values: tuple[Any, ...] | list[Any], frame_of: Callable[[], pd.DataFrame],
+                 transform: Callable[[pd.DataFrame], np.ndarray], model_row: np.ndarray | None = None,
+                 features: dict[str, Any] | None = None) -> None:
+        self.values = tuple(values)
+        self._frame_of = frame_of
+        self._transform = transform
+        self._features = features  # plain values by name: changed rows are then encoded without a frame
+        if model_row is not None:
+            self.__dict__["model_row"] = model_row
+
+    def changed_rows(self, changes: list[tuple[Change, ...]]) -> np.ndarray | None:
+        """Model-space rows of the account once per list of changes, each applied (the same floats as
+        transforming :meth:`RecourseSolver._apply`'s frame); None without plain values or a row transform."""
+        row_of = getattr(self._transform, "row", None)
+        if self._features is None or row_of is None:
+            return None
+        rows = []
+        for applied in changes:
+            values = dict(self._features)
+            for c in applied:
+                values[c.feature] = c.value
+            rows.append(row_of(values))
+        return np.vstack(rows)
+
+    @classmethod
+    def of_frame(cls, frame: pd.DataFrame, transform: Callable[[pd.DataFrame], np.ndarray]) -> Account:
+        return cls(frame.iloc[0].tolist(), lambda: frame, transform)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return self._frame_of()
+
+    @cached_property
+    def model_row(self) -> np.ndarray:
+        return self._transform(self.frame)
 
 
 @dataclass(frozen=True)
@@ -170,9 +216,11 @@ class RecourseSolver:
     def meets(self, score: np.ndarray | float, target: float) -> np.ndarray | bool:
         return score <= target if self.higher_is == "risk" else score >= target
 
-    def solve(self, account: pd.DataFrame, decision: str, *, target: float | None = None) -> Recourse:
-        """Recourse for one validated account (a one-row frame in model column order)."""
+    def solve(self, account: pd.DataFrame | Account, decision: str, *, target: float | None = None) -> Recourse:
+        """Recourse for one validated account (a one-row frame in model column order, or an :class:`Account`)."""
         started = time.perf_counter()
+        if not isinstance(account, Account):
+            account = Account.of_frame(account, self._adapter.transform)
         result = self._solve(account, decision, target)
         return Recourse(**{**result.__dict__, "elapsed_ms": (time.perf_counter() - started) * 1000.0})
 
@@ -185,11 +233,11 @@ class RecourseSolver:
     def _score(self, margin: np.ndarray) -> np.ndarray:
         return np.asarray(self._adapter.score_from_margin(np.asarray(margin, dtype=np.float64)), dtype=np.float64)
 
-    def _solve(self, account: pd.DataFrame, decision: str, target_override: float | None) -> Recourse:
+    def _solve(self, account: Account, decision: str, target_override: float | None) -> Recourse:
         from explain.reasons._reasons import Decision
 
         kind = Decision.parse(decision)
-        x0t = self._adapter.transform(account) if self.exact else None
+        x0t = account.model_row if self.exact else None
         score = float(self._score(self._current_margin(account, x0t))[0])
         target = self.target_for(kind.value, target_override)
         base = {"decision": kind.value, "score": score, "target": target, "higher_is": self.higher_is,
@@ -200,8 +248,8 @@ class RecourseSolver:
             return Recourse(status="no_target", evaluated=0, **base)
         if self.meets(score, target):
             return Recourse(status="target_met", evaluated=0, **base)
-        row = account.iloc[0]
-        moves = [(f, f.moves(row.iloc[f.index])) for f in self._features]
+        row = account.values
+        moves = [(f, f.moves(row[f.index])) for f in self._features]
         moves = [(f, m) for f, m in moves if m.values]
         k = self.policy.max_changes
         if not moves:
@@ -215,7 +263,7 @@ class RecourseSolver:
             found = with_milp(self, found, row, moves, state, target)
         return found
 
-    def _enumerate(self, account: pd.DataFrame, row: pd.Series, moves: list, state: Any, target: float,
+    def _enumerate(self, account: Account, row: tuple[Any, ...], moves: list, state: Any, target: float,
                    score: float, base: dict, max_changes: int) -> Recourse:
         """Every single change and pair of changes, scored in cost order: the exact optimum over them."""
         cands = self._candidates(moves, max_changes)
@@ -277,14 +325,19 @@ class RecourseSolver:
         status = ("unverified" if any_feasible else "infeasible") if consumed == total else "budget_exhausted"
         return Recourse(status=status, evaluated=evaluated, certificate=cert, **base)
 
-    def _verify(self, account: pd.DataFrame, state: Any, moves: list, cands: dict, picked: list, target: float,
+    def _verify(self, account: Account, state: Any, moves: list, cands: dict, picked: list, target: float,
                 suggestions: list[Suggestion], taken: list[frozenset]) -> None:
         """Re-score the picked candidates with the model itself, in one call, and keep those it confirms;
         a candidate the model does not confirm is never shown (its features may be suggested again)."""
         if self.exact:
             verified = self._verified_scores(state, [self._choice(cands, i) for i, _ in picked])
         else:
-            verified = self._score(self._model_margin(self._apply(account, [changes for _, changes in picked])))
+            lists = [changes for _, changes in picked]
+            rows = account.changed_rows(lists) if self._adapter.family != "agnostic" else None
+            if rows is not None:  # the model itself, on rows encoded without a frame
+                verified = self._score(np.asarray(self._adapter.margin_fn(rows), dtype=np.float64))
+            else:
+                verified = self._score(self._model_margin(self._apply(account.frame, lists)))
         for (i, changes), value in zip(picked, verified.tolist(), strict=True):
             if self.meets(value, target):
                 suggestions.append(Suggestion(changes, float(cands["cost"][i]), float(value)))
@@ -335,16 +388,16 @@ class RecourseSolver:
             self._threads = ThreadpoolController()
         return self._threads.limit(limits=1, user_api="openmp")
 
-    def _current_margin(self, account: pd.DataFrame, x0t: np.ndarray | None = None) -> np.ndarray:
+    def _current_margin(self, account: Account, x0t: np.ndarray | None = None) -> np.ndarray:
         """The account's margin: through the flattened trees (proven equal to the model's when the explainer
         was built), else the model's own."""
         if not self.exact:
-            return self._model_margin(account)
+            return self._model_margin(account.frame)
         from explain.attribution._treeshap import _prepare_inputs
         from explain.recourse._kernels import leaf_values
 
         ens = self._ens
-        rows = _prepare_inputs(ens, self._adapter.transform(account) if x0t is None else x0t)
+        rows = _prepare_inputs(ens, account.model_row if x0t is None else x0t)
         return ens.base_offset + leaf_values(ens, rows, np.arange(ens.n_trees, dtype=np.int64)).sum(axis=1)
 
     def _certificate(self, candidates: int, best_score: float, best_changes: tuple, max_changes: int) -> Certificate:
@@ -386,16 +439,16 @@ class RecourseSolver:
             return self._tree_margins(state, moves, cands, chosen)
         return self._searched_margins(state, moves, cands, chosen)
 
-    def _margin_state(self, account: pd.DataFrame, moves: list, x0t: np.ndarray | None = None) -> Any:
+    def _margin_state(self, account: Account, moves: list, x0t: np.ndarray | None = None) -> Any:
         """What scoring any candidate of this account needs, computed once: for trees, the account's and
         every single change's prepared rows and per-tree leaf values; otherwise the account itself."""
         if not self.exact:
-            return account
+            return account.frame
         from explain.attribution._treeshap import _prepare_inputs
         from explain.recourse._kernels import cell_leaf_values, leaf_values
 
-        ens, adapter = self._ens, self._adapter
-        x0t = adapter.transform(account) if x0t is None else x0t
+        ens = self._ens
+        x0t = account.model_row if x0t is None else x0t
         sizes = [len(m.values) for _, m in moves]
         singles_t = np.repeat(x0t, sum(sizes), axis=0)
         slices, start = [], 0
@@ -418,7 +471,7 @@ class RecourseSolver:
                 "leaves": leaves, "leaves0": leaves0, "delta": delta, "grids": {},
                 "columns": [f.columns for f, _ in moves]}
 
-    def _encoded(self, f: _Feature, values: tuple, account: pd.DataFrame) -> np.ndarray:
+    def _encoded(self, f: _Feature, values: tuple, account: Account) -> np.ndarray:
         """The model-space columns of feature ``f`` for each value: a number that is its own column is
         itself; a category's columns were encoded once when the solver was built; anything else is encoded
         by the model's own transform."""
@@ -426,7 +479,8 @@ class RecourseSolver:
             return np.asarray(values, dtype=np.float64)[:, None]
         if f.encoding is not None:
             return np.stack([f.encoding[v] for v in values])
-        frame = account.loc[account.index.repeat(len(values))].reset_index(drop=True)
+        one = account.frame
+        frame = one.loc[one.index.repeat(len(values))].reset_index(drop=True)
         frame[f.action.feature] = np.asarray(values, dtype=object if f.kind == "category" else np.float64)
         return self._adapter.transform(frame)[:, f.columns]
 
@@ -502,17 +556,17 @@ class RecourseSolver:
                     frame[name] = column
         return self._model_margin(frame)
 
-    def _changes(self, row: pd.Series, moves: list, cands: dict, i: int) -> tuple[Change, ...]:
+    def _changes(self, row: tuple[Any, ...], moves: list, cands: dict, i: int) -> tuple[Change, ...]:
         return self._choice_changes(row, moves, self._choice(cands, i))
 
     @staticmethod
-    def _choice_changes(row: pd.Series, moves: list, choice: dict[int, int]) -> tuple[Change, ...]:
+    def _choice_changes(row: tuple[Any, ...], moves: list, choice: dict[int, int]) -> tuple[Change, ...]:
         """The changes of a choice, in feature order."""
         out = []
         for p in sorted(choice):
             f, m = moves[p]
             v = choice[p]
-            current = row.iloc[f.index]
+            current = row[f.index]
             current = str(current) if f.kind == "category" else float(current)
             out.append(Change(f.action.feature, f.kind, current, m.values[v], f.action.direction, float(m.costs[v]),
                               m.months[v]))
@@ -544,3 +598,13 @@ def find_recourse(bundle: Any, account: pd.DataFrame, decision: str, *, target: 
     if len(checked) != 1:
         raise InvalidInputError("account", "exactly one account", f"{len(checked)} rows")
     return solver.solve(checked, decision, target=target)
+
+
+def find_recourse_row(bundle: Any, one: Any, decision: str, *, target: float | None = None) -> Recourse:
+    """:func:`find_recourse` for an account the one-row path explained (``explain.attribution._one_row``):
+    its values and model-space row reused, its frame built (and checked) only if the model must re-score."""
+    solver = bundle.recourse_solver()
+    explainer = bundle.explainer()
+    account = Account(one.values, lambda: explainer._checked(pd.DataFrame([dict(one.features)])),
+                      explainer._adapter.transform, model_row=one.model_row, features=dict(one.features))
+    return solver.solve(account, decision, target=target)

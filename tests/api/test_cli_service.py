@@ -15,6 +15,7 @@ def restored_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The commands set variables for the server's workers; put them back after each test."""
     for name in ("EXPLAIN_DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR", "OMP_NUM_THREADS"):
         monkeypatch.setenv(name, "")
+    monkeypatch.delenv("EXPLAIN_GC_FREEZE", raising=False)  # set by serve for its workers: gone after the test
 
 
 def _app() -> typer.Typer:

@@ -104,6 +104,7 @@ def test_serve_exports_the_proxy_options_to_its_workers(tmp_path, monkeypatch) -
     for name in ("EXPLAIN_DATABASE_URL", "EXPLAIN_FORWARDED_ALLOW_IPS", "EXPLAIN_PUBLIC_URL",
                  "PROMETHEUS_MULTIPROC_DIR", "OMP_NUM_THREADS"):
         monkeypatch.setenv(name, "")
+    monkeypatch.delenv("EXPLAIN_GC_FREEZE", raising=False)  # set by serve for its workers: gone after the test
     monkeypatch.setattr(_cli_service, "_run", lambda *args: None)
     app = typer.Typer()
     _cli_service.register(app)

@@ -81,3 +81,21 @@ def test_an_unexpected_failure_leaks_nothing(tmp_path, monkeypatch, accounts) ->
         body = assert_problem(r, 500)
         assert "secret" not in r.text and "RuntimeError" not in r.text and "_store.py" not in r.text
         assert body["title"] == "Internal server error"
+
+
+def test_routes_take_the_apps_settings_without_dependency_overrides(tmp_path) -> None:
+    """With any ``dependency_overrides`` entry FastAPI rebuilds every sub-dependency of a route on every request
+    (about 1 ms of CPU per decision), so the app sets none; and no route asks ``get_settings`` (the process
+    environment) where it means the settings the app was built with (``SettingsDep``)."""
+    from fastapi.routing import APIRoute
+
+    from api.settings import get_settings
+
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'x.db'}"))
+    assert app.dependency_overrides == {}
+
+    def calls(dependant) -> set:  # noqa: ANN001
+        return {dependant.call} | {c for d in dependant.dependencies for c in calls(d)}
+
+    asked = [r.path for r in app.routes if isinstance(r, APIRoute) and get_settings in calls(r.dependant)]
+    assert asked == []

@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from explain import CatalogError, Explainer, FeatureCatalog
 from explain.recourse import Recourse, RecourseSolver
+from explain.recourse._solver import Account
 
 _CATALOG = {
     "catalog": {"name": "toy", "version": "1"},
@@ -112,9 +113,9 @@ def test_pair_grid_equals_routing_every_row_and_the_model(kind, seed):
     rng = np.random.default_rng(seed)
     checked = 0
     for i in rng.choice(len(X), 5, replace=False):
-        account = explainer._checked(X.iloc[[i]])
-        row = account.iloc[0]
-        moves = [(f, f.moves(row.iloc[f.index])) for f in solver._features]
+        account = Account.of_frame(explainer._checked(X.iloc[[i]]), solver._adapter.transform)
+        row = account.values
+        moves = [(f, f.moves(row[f.index])) for f in solver._features]
         moves = [(f, m) for f, m in moves if m.values]
         state = solver._margin_state(account, moves)
         for p, q in itertools.combinations(range(len(moves)), 2):

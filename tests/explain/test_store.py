@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from explain.audit._audit import AuditRecord, notice_sha256
+from explain.audit._audit import AuditRecord, canonical_json, notice_sha256
 from explain.audit._store import AuditStore, IdempotencyClaim, IdempotencyConflictError
 
 _spec = importlib.util.spec_from_file_location("explain_tests_dbsupport", Path(__file__).parents[1] / "dbsupport.py")
@@ -172,3 +172,25 @@ def test_concurrent_appends_keep_the_chain(store) -> None:
     assert not errors
     assert store.count() == 90
     assert store.verify().ok
+
+
+def test_one_statement_append_hashes_as_python_does(store) -> None:
+    """PostgreSQL appends a decision in one statement that hashes on the server; the record hash and the log
+    leaf must be Python's, also for text outside ASCII and for a value that spells one of the cut markers
+    (which takes the locking path instead)."""
+    from explain.audit._leaves import decision_leaf_hash
+    from explain.audit._one_statement import pieces
+
+    plain = replace(_draft(1), account_ref="账户-1", inputs={"features": {"职业": "工程师", "age": 31}})
+    marked = replace(_draft(2), inputs={"features": {"note": "@created-at@", "seq": 9_876_543_210_123_456_789}})
+    assert pieces(plain) is not None and pieces(marked) is None
+    cut = pieces(plain)
+    stamped = replace(plain, seq=42, created_at="2026-12-05T10:00:00.000001+00:00")
+    assert cut.payload(stamped.created_at, 42).decode() == canonical_json(stamped.payload())
+    for draft in (plain, marked, _draft(3)):
+        appended = store.append(draft).record
+        stored = store.get(draft.decision_id)
+        assert stored == appended and stored.record_hash == stored.compute_hash()
+        assert store.logged_leaf_hash(draft.decision_id) == decision_leaf_hash(stored)
+    assert [r.seq for r in store.iter_records()] == [1, 2, 3]
+    assert store.verify().ok and store.verify().checked == 3
