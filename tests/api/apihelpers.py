@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.settings import Settings
+from explain.audit._store import ROLES
 
 
 _LOG_KEY: list[str] = []
@@ -47,3 +48,16 @@ def assert_problem(response: Any, status: int, *, field: str | None = None) -> d
         fields = [e["field"] for e in body.get("errors", [])]
         assert field in fields, fields
     return body
+
+
+class Service:
+    """A running app (lifespan entered), its client and one key per role."""
+
+    def __init__(self, app: Any, client: Any) -> None:
+        self.app = app
+        self.client = client
+        self.store = app.state.store
+        self.keys = {role: self.store.create_api_key(role, name=f"test-{role}")[0] for role in ROLES}
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}

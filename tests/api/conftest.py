@@ -23,9 +23,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from api.main import create_app
-from apihelpers import make_settings
+from apihelpers import Service, make_settings
 from explain import demo_bundle
-from explain.audit._store import ROLES
 
 _spec = importlib.util.spec_from_file_location("explain_tests_dbsupport_api", Path(__file__).parents[1] / "dbsupport.py")
 dbsupport = importlib.util.module_from_spec(_spec)
@@ -55,19 +54,6 @@ def new_database_url(backend: str, request: pytest.FixtureRequest, directory: Pa
     if backend == "sqlite":
         return dbsupport.sqlite_url(directory / "explain.db")
     return dbsupport.postgres_schema(request.getfixturevalue("postgres_database"))
-
-
-class Service:
-    """A running app (lifespan entered), its client and one key per role."""
-
-    def __init__(self, app: Any, client: TestClient) -> None:
-        self.app = app
-        self.client = client
-        self.store = app.state.store
-        self.keys = {role: self.store.create_api_key(role, name=f"test-{role}")[0] for role in ROLES}
-
-    def auth(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[role]}"}
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

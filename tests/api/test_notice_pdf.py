@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from apihelpers import assert_problem, make_settings
+from apihelpers import Service, assert_problem, make_settings
 from fastapi.testclient import TestClient
 
 pypdf = pytest.importorskip("pypdf")
@@ -25,9 +25,7 @@ ADDRESS = ["Jane Doe", "12 Elm Street", "Springfield, IL 62701"]
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    from conftest import Service, dbsupport
-
-    url = dbsupport.sqlite_url(tmp_path_factory.mktemp("pdf") / "explain.db")
+    url = f"sqlite:///{tmp_path_factory.mktemp('pdf') / 'explain.db'}"
     with TestClient(create_app(make_settings(url, warm_up=False))) as client:
         yield Service(client.app, client)
 

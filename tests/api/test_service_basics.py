@@ -15,7 +15,8 @@ def test_healthz(service) -> None:
 def test_readyz(service) -> None:
     r = service.client.get("/readyz")
     assert r.status_code == 200
-    assert r.json() == {"status": "ready", "database": True, "bundles": ["german-credit-demo"], "catalogs": ["zh_CN", "en"]}
+    assert r.json() == {"status": "ready", "database": True, "bundles": ["german-credit-demo"],
+                        "catalogs": ["zh_CN", "en", "zh_HK", "zh_TW"]}
 
 
 def test_readyz_when_the_database_is_gone(tmp_path) -> None:
