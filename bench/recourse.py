@@ -1,4 +1,4 @@
-"""Recourse: ours (exact over the trees' split cells) against DiCE's random counterfactuals, same actions.
+"""Recourse: ours (exact over the trees' split cells) against DiCE's random counterfactuals and GlassAlpha's recourse, same actions.
 
 Not a test: figures depend on the machine and on whoever else uses its cores. Two models on the demo data
 and the demo catalog's actions and targets: the demo bundle (HistGradientBoosting, 120 trees of depth 4) and
@@ -24,7 +24,19 @@ DiCE (``dice-ml``, method "random"; ``pip install -e '.[bench]'``) gets ``featur
 and the reachable safer ones), ``stopping_threshold`` = 1 - target, a fixed seed; it runs on the first
 ``--dice-accounts`` accounts (it takes seconds per account).
 
+GlassAlpha (``glassalpha`` 0.2.0, ``glassalpha.explain.recourse.generate_recourse``; ``pip install -e '.[bench]'``)
+is a greedy search: for each mutable feature whose SHAP value pushes towards denial it tries a few deltas
+(10% of the value times 1.5**i, and seeded random ones), one feature at a time, and keeps the cheapest that
+crosses the threshold. It gets the non-actionable features as ``immutable_features``, each action's
+direction as ``monotonic_constraints`` and its bounds as ``feature_bounds`` (categories as their index in
+the catalog's order; see ``glassalpha_policy``), our SHAP values, threshold 1 - target on the approving
+class, seed 0. As released its ``generate_recourse`` raises a TypeError (its ``policy.compute_feature_cost``
+is a stub with other arguments); the bench reports that error and then runs it with that one function
+replaced by the weighted L1 its docstring describes. It runs on the first ``--glassalpha-accounts``
+accounts, single-threaded, alternately with ours; its time excludes the SHAP values it is given.
+
     python bench/recourse.py [--accounts 200] [--dice-accounts 40] [--optimum-accounts 20] [--milp-accounts 20]
+                             [--glassalpha-accounts 200]
 """
 
 from __future__ import annotations
@@ -232,9 +244,9 @@ def run_dice(solver: RecourseSolver, model, accounts: pd.DataFrame, target: floa
 
 
 def summarise_dice(solver: RecourseSolver, model, accounts: pd.DataFrame, target: float, out: dict,  # noqa: ANN001
-                   ours_costs: dict[int, float]) -> dict:
+                   ours_costs: dict[int, float], name: str = "DiCE random") -> dict:
     resolved = {f.action.feature: f for f in solver._features}
-    valid, changed, ratio, bad, found = [], [], [], 0, 0
+    valid, changed, ratio, kept, bad, found, which = [], [], [], [], 0, 0, {}
     for i, item in enumerate(out["results"]):
         if item is None:
             continue
@@ -242,16 +254,164 @@ def summarise_dice(solver: RecourseSolver, model, accounts: pd.DataFrame, target
         cf_row, diff = item
         valid.append(bool(risk(model, cf_row)[0] <= target))
         changed.append(len(diff))
-        bad += breaks(solver, accounts.iloc[i], diff)
+        broken = breaks(solver, accounts.iloc[i], diff)
+        bad += broken
+        for f, v in diff.items():
+            if breaks(solver, accounts.iloc[i], {f: v}):
+                which[f"{f} -> {v}" if f in resolved and resolved[f].kind == "category" else f] = \
+                    which.get(f"{f} -> {v}" if f in resolved and resolved[f].kind == "category" else f, 0) + 1
         cost = sum(change_cost(resolved[f], accounts.iloc[i][f], v) for f, v in diff.items() if f in resolved)
         if i in ours_costs and ours_costs[i] > 0:
             ratio.append(cost / ours_costs[i])
-    return {"name": "DiCE random", "valid": np.mean(valid) if valid else np.nan, "found": found, "n": len(out["results"]),
+            if not broken:
+                kept.append(cost / ours_costs[i])
+    return {"name": name, "valid": np.mean(valid) if valid else np.nan, "found": found, "n": len(out["results"]),
             "changed_mean": np.mean(changed) if changed else np.nan, "changed_max": max(changed) if changed else 0,
-            "breaks": bad, "cost_ratio_median": np.median(ratio) if ratio else np.nan,
+            "breaks": bad, "broken": which, "cost_ratio_median": np.median(ratio) if ratio else np.nan,
+            "cost_ratio_min": min(ratio) if ratio else np.nan, "at_ours": sum(abs(r - 1) <= 1e-9 for r in ratio),
+            "compared": len(ratio), "cost_ratio_unbroken": np.median(kept) if kept else np.nan, "unbroken": len(kept),
             "p50_ms": 1000 * np.percentile(out["times"], 50), "p99_ms": 1000 * np.percentile(out["times"], 99),
             "ours_p50_ms": 1000 * np.percentile(out["ours_times"], 50),
             "ours_p99_ms": 1000 * np.percentile(out["ours_times"], 99)}
+
+
+def glassalpha_policy(solver: RecourseSolver, accounts: pd.DataFrame, train: pd.DataFrame):  # noqa: ANN201
+    """GlassAlpha's inputs for our actions: ordinal codes for categories, its constraints, its cost weights.
+
+    GlassAlpha's search adds numeric deltas to a value (``old_value + delta``), so a category goes in as its
+    index in the catalog's order (safest first: "safer" is ``decrease_only`` on the code, and the wrapper
+    decodes it before the model scores); a number goes in as a NumPy scalar of its own dtype (GlassAlpha
+    rounds integer features). Bounds: the action's; for a category, the lowest and highest allowed index
+    (GlassAlpha has bounds, not sets, so a ``to`` list with a gap can be broken). Costs: GlassAlpha scores
+    candidates by a weighted L1; the weights are 1 / the standard deviation of each (coded) training
+    feature, scale-free like DiCE's distance (its CLI's default is 1.0 per raw unit).
+    """
+    resolved = {f.action.feature: f for f in solver._features}
+    monotonic, weights = {}, {}
+    for name, f in resolved.items():
+        down = f.kind == "category" or f.action.direction == "decrease"
+        monotonic[name] = "decrease_only" if down else "increase_only"
+        column = train[name]
+        if f.kind == "category":
+            column = column.astype(str).map({c: i for i, c in enumerate(f.order)}).astype(float)
+        weights[name] = 1.0 / max(float(column.std()), 1e-9)
+    immutable = [c for c in accounts.columns if c not in resolved]
+    return resolved, immutable, monotonic, weights
+
+
+def _glassalpha_cost(feature, old_value, new_value, feature_costs):  # noqa: ANN001, ANN202
+    """The weighted L1 that GlassAlpha 0.2.0's recourse.py calls (its policy.py stub takes other arguments)."""
+    return float((feature_costs or {}).get(feature, 1.0) * abs(float(new_value) - float(old_value)))
+
+
+def run_glassalpha(solver: RecourseSolver, model, accounts: pd.DataFrame, target: float,  # noqa: ANN001
+                   train: pd.DataFrame, explainer: Explainer) -> dict:
+    """GlassAlpha's ``generate_recourse`` and ours on each account in turn, single-threaded (the caller's limits).
+
+    GlassAlpha asks for the account's SHAP values (it only moves mutable features that push towards denial):
+    ours, interventional TreeSHAP on the same model, computed before the clock (so its time excludes them).
+    Its threshold is on the approving class: the wrapper returns [risk, 1 - risk], threshold 1 - target.
+    """
+    from glassalpha.explain import recourse as ga
+    from glassalpha.explain.policy import PolicyConstraints
+
+    resolved, immutable, monotonic, weights = glassalpha_policy(solver, accounts, train)
+    names = list(accounts.columns)
+    phi = explainer.explain(accounts).values[names].to_numpy()
+    # GlassAlpha's sign: negative pushes towards denial; ours is on risk (higher is risk)
+    shap_toward_approval = -phi
+
+    class Scored:
+        """The model behind GlassAlpha's ``ModelProtocol``: a coded Series (one candidate) in, [risk, 1 - risk] out."""
+
+        def __init__(self, account: pd.DataFrame) -> None:
+            self.account = account
+
+        def decode(self, coded: pd.Series) -> pd.DataFrame:
+            row = self.account.copy()
+            for name, f in resolved.items():
+                value = coded[name]
+                if f.kind == "category":
+                    value = f.order[int(np.clip(round(float(value)), 0, len(f.order) - 1))]
+                row[name] = pd.array([value], dtype=self.account[name].dtype) if f.kind == "category" \
+                    else [value]
+            return row
+
+        def predict_proba(self, X) -> np.ndarray:  # noqa: ANN001
+            p = risk(model, self.decode(X if isinstance(X, pd.Series) else X.iloc[0]))
+            return np.column_stack([p, 1 - p])
+
+    def coded(row: pd.Series) -> pd.Series:
+        values = {}
+        for name in names:
+            f = resolved.get(name)
+            if f is not None and f.kind == "category":
+                values[name] = np.int64(f.order.index(str(row[name])))
+            elif f is not None:
+                values[name] = np.asarray(row[name]).astype(accounts[name].dtype.numpy_dtype
+                                                             if hasattr(accounts[name].dtype, "numpy_dtype")
+                                                             else accounts[name].dtype)[()]
+            else:
+                values[name] = 0  # immutable: never moved (GlassAlpha skips it), never read back
+        return pd.Series(values, dtype=object)
+
+    def bounds_for(row: pd.Series) -> dict:
+        out = {}
+        for name, f in resolved.items():
+            if f.kind == "category":
+                allowed = [f.order.index(c) for c in allowed_values(f, row[name])]
+                x = f.order.index(str(row[name]))
+                out[name] = (min(allowed), max(allowed)) if allowed else (x, x)
+            else:
+                out[name] = (f.lo, f.hi)
+        return out
+
+    def call(i: int, patched: bool):  # noqa: ANN202
+        row = accounts.iloc[i]
+        scored = Scored(accounts.iloc[[i]])
+        policy = PolicyConstraints(immutable_features=immutable, monotonic_constraints=monotonic,
+                                   feature_costs=weights, feature_bounds=bounds_for(row))
+        original = ga.compute_feature_cost
+        if patched:
+            ga.compute_feature_cost = _glassalpha_cost
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return ga.generate_recourse(model=scored, feature_values=coded(row),
+                                            shap_values=shap_toward_approval[i], feature_names=names,
+                                            instance_id=i, original_prediction=float(1 - risk(model, accounts.iloc[[i]])[0]),
+                                            threshold=1 - target, policy_constraints=policy, top_n=1, seed=0)
+        finally:
+            ga.compute_feature_cost = original
+
+    unpatched = None
+    try:
+        call(0, patched=False)
+    except Exception as exc:  # noqa: BLE001 - reported as is
+        unpatched = f"{type(exc).__name__}: {exc}"
+    times, out, ours_times = [], [], []
+    for i in range(len(accounts)):
+        checked = solver._adapter.validate(accounts.iloc[[i]])
+        start = time.perf_counter()
+        solver.solve(checked, DECISION)  # interleaved with GlassAlpha, account by account
+        ours_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        result = call(i, patched=True)
+        times.append(time.perf_counter() - start)
+        if not result.recommendations:
+            out.append(None)
+            continue
+        best = result.recommendations[0]
+        scored = Scored(accounts.iloc[[i]])
+        coded_row = coded(accounts.iloc[i])
+        for name, (_, new) in best.feature_changes.items():
+            # GlassAlpha scored round(new) for an integer feature but reports new: apply what it scored
+            coded_row[name] = round(new) if np.issubdtype(np.asarray(coded_row[name]).dtype, np.integer) else new
+        cf_row = scored.decode(coded_row)
+        row = accounts.iloc[i]
+        changed = {c: cf_row.iloc[0][c] for c in names if cf_row.iloc[0][c] != row[c]}
+        out.append((cf_row, changed))
+    return {"results": out, "times": np.array(times), "ours_times": np.array(ours_times), "unpatched": unpatched}
 
 
 def bench_model(name: str, model, bundle, args, train: pd.DataFrame) -> None:  # noqa: ANN001
@@ -297,6 +457,37 @@ def bench_model(name: str, model, bundle, args, train: pd.DataFrame) -> None:  #
             print(f"        {label} (load {load:.1f} before): DiCE p50 {dice['p50_ms']:.0f} ms p99 {dice['p99_ms']:.0f} ms;"
                   f" ours on the same {n_dice} accounts, timed alternately with DiCE, p50 {ours_p50:.1f} ms p99 "
                   f"{dice['ours_p99_ms']:.1f} ms: {dice['p50_ms'] / ours_p50:.1f}x faster (p50)")
+    n_ga = min(args.glassalpha_accounts, len(accounts))
+    if n_ga:
+        try:
+            import glassalpha
+        except ImportError:
+            print("  GlassAlpha: not installed (pip install glassalpha); skipped")
+            n_ga = 0
+    if n_ga:
+        ours_costs = {i: r.suggestions[0].cost for i, r in enumerate(single["results"][:n_ga]) if r.suggestions}
+        explainer = Explainer(model, catalog=bundle.catalog, background=bundle.background, higher_is="risk",
+                              tree_mode="interventional", random_state=0)
+        with threadpool_limits(1):
+            numba.set_num_threads(1)
+            load = os.getloadavg()[0]
+            raw = run_glassalpha(solver, model, accounts.iloc[:n_ga], target, train, explainer)
+            ga = summarise_dice(solver, model, accounts.iloc[:n_ga], target, raw, ours_costs,
+                                name=f"GlassAlpha {glassalpha.__version__}")
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        if raw["unpatched"]:
+            print(f"  GlassAlpha {glassalpha.__version__}: generate_recourse as released fails on the first account: "
+                  f"{raw['unpatched']} (recourse.py calls policy.compute_feature_cost(feature=, old_value=, "
+                  f"new_value=, feature_costs=), a stub there with other arguments); run below with that one "
+                  f"function replaced by the weighted L1 its docstring describes, the search itself unchanged")
+        print(f"  GlassAlpha: validity {ga['valid']:.1%} of {ga['found']}/{ga['n']} accounts with a recommendation; "
+              f"cost / ours median {ga['cost_ratio_median']:.2f} (min {ga['cost_ratio_min']:.2f}, equal on "
+              f"{ga['at_ours']}/{ga['compared']}; median {ga['cost_ratio_unbroken']:.2f} over the {ga['unbroken']} "
+              f"that break no constraint); features changed mean {ga['changed_mean']:.2f} max "
+              f"{ga['changed_max']}; constraint breaks {ga['breaks']} {ga['broken'] or ''}")
+        print(f"        single-threaded (load {load:.1f} before): GlassAlpha p50 {ga['p50_ms']:.0f} ms p99 "
+              f"{ga['p99_ms']:.0f} ms; ours on the same {n_ga} accounts, timed alternately, p50 "
+              f"{ga['ours_p50_ms']:.1f} ms p99 {ga['ours_p99_ms']:.1f} ms: {ga['p50_ms'] / ga['ours_p50_ms']:.1f}x faster (p50)")
     n_milp = min(args.milp_accounts, len(accounts))
     if n_milp:
         from dataclasses import replace
@@ -334,6 +525,7 @@ def main() -> None:
     parser.add_argument("--dice-accounts", type=int, default=40)
     parser.add_argument("--optimum-accounts", type=int, default=20)
     parser.add_argument("--milp-accounts", type=int, default=20)
+    parser.add_argument("--glassalpha-accounts", type=int, default=200)
     args = parser.parse_args()
     logging.getLogger("dice_ml").setLevel(logging.ERROR)
     bundle = demo_bundle()
