@@ -264,12 +264,9 @@ def _label(catalog: FeatureCatalog | None, code: str, locale: str) -> str:
     return code
 
 
-def render_report(report: ComplianceReport, *, locale: str, catalog: FeatureCatalog | None = None,
-                  generated_at: Any = None, governance: Any = None) -> str:
-    """The report as one self-contained HTML page in ``locale`` (group labels from ``catalog``); a
-    :class:`~explain.governance.GovernanceReport` given as ``governance`` adds its sections."""
-    locale = negotiate(locale)
-    env = html_environment(TEMPLATES_DIR, locale)
+def page_formatters(locale: str, catalog: FeatureCatalog | None) -> tuple[Callable[..., str], ...]:
+    """The report pages' formatters in ``locale``: number, percent, a decision kind's name and a reason
+    group's label (from ``catalog``); shared by the compliance and the governance report."""
     gettext = functools.partial(page_gettext, locale)
 
     def number(value: float, digits: int = 0) -> str:
@@ -286,6 +283,19 @@ def render_report(report: ComplianceReport, *, locale: str, catalog: FeatureCata
 
     def label(code: str) -> str:
         return _label(catalog, code, locale)
+
+    return number, percent, kind_name, label
+
+
+def render_report(report: ComplianceReport, *, locale: str, catalog: FeatureCatalog | None = None,
+                  generated_at: Any = None, governance: Any = None) -> str:
+    """The report as one self-contained HTML page in ``locale`` (group labels from ``catalog``); a
+    :class:`~explain.governance.GovernanceReport` given as ``governance`` adds its sections."""
+    locale = negotiate(locale)
+    env = html_environment(TEMPLATES_DIR, locale)
+    gettext = functools.partial(page_gettext, locale)
+
+    number, percent, kind_name, label = page_formatters(locale, catalog)
 
     charts = {
         "by_kind": bar_chart([Bar(kind_name(k), v, number(v)) for k, v in report.by_kind.items()],

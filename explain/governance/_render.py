@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from babel.dates import format_datetime
-from babel.numbers import format_decimal, format_percent
 from markupsafe import Markup
 
 from explain.audit._charts import Bar, bar_chart
@@ -62,26 +61,11 @@ def governance_context(report: Any, *, locale: str, label: Callable[[str], str],
 def render_governance(report: Any, *, locale: str, catalog: Any = None, generated_at: Any = None) -> str:
     """``report`` (a :class:`~explain.governance.GovernanceReport`) as one HTML page in ``locale``; group labels
     come from ``catalog`` (the new bundle's)."""
-    from explain.audit._report import TEMPLATES_DIR, _label
+    from explain.audit._report import TEMPLATES_DIR, page_formatters
 
     locale = negotiate(locale)
     env = html_environment(TEMPLATES_DIR, locale)
-    gettext = functools.partial(page_gettext, locale)
-
-    def number(value: float, digits: int = 0) -> str:
-        return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=locale)
-
-    def percent(value: float | None) -> str:
-        return "–" if value is None else format_percent(value, format="#,##0.0%", locale=locale)
-
-    def kind_name(kind: str) -> str:
-        return {"limit_increase": gettext("Limit increase"), "limit_decrease": gettext("Limit decrease"),
-                "account_closure": gettext("Account closure"),
-                "increase_declined": gettext("Increase declined"),
-                "increases_suspended": gettext("Increases suspended")}.get(kind, kind)
-
-    def label(code: str) -> str:
-        return _label(catalog, code, locale)
+    number, percent, kind_name, label = page_formatters(locale, catalog)
 
     context = governance_context(report, locale=locale, label=label, kind_name=kind_name, number=number)
     return env.get_template("governance.html").render(
