@@ -1,7 +1,7 @@
 """Load the real server and check issue 23's targets: ``explain serve --workers 2`` on PostgreSQL.
 
 One command, about 2 minutes: ``.venv/bin/python bench/load.py``. For each configuration (default
-``2:reuseport``, two workers on SO_REUSEPORT sockets), on a database of its own (PostgreSQL by default: a
+``2:least-connections``, two workers fed by the parent's least-connections hand-off), on a database of its own (PostgreSQL by default: a
 fresh ``explain_bench_<random>`` database, dropped at the end):
 
 1. the same server's trivial-endpoint ceiling (``GET /healthz``, closed loop, all clients);
@@ -24,7 +24,7 @@ With ``--profile`` it samples every worker with py-spy (``pip install py-spy``) 
 (the README's profile split): each stage's share of the samples and that share of the CPU per decision.
 
     .venv/bin/python bench/load.py                                   # the targets: PostgreSQL, 2 workers
-    .venv/bin/python bench/load.py --workers 1,2:uvicorn,2:reuseport --rate 0   # compare; 80% of capacity
+    .venv/bin/python bench/load.py --workers 1,2:reuseport,2:least-connections --rate 0   # compare; 80% of capacity
     .venv/bin/python bench/load.py --duration 20 --rate 40 --profile # a short profile on a busy machine
     .venv/bin/python bench/load.py --database-url sqlite:///var/bench.db
 
@@ -350,7 +350,7 @@ def _stages(raw: Path) -> list[tuple[str, float]]:
 
 def run(config: str, args: argparse.Namespace, bodies: list[dict], work: Path) -> dict:
     workers_text, _, balance = config.partition(":")
-    workers, balance = int(workers_text), balance or "reuseport"
+    workers, balance = int(workers_text), balance or "least-connections"
     url, own = _own_database(args.database_url)
     store = AuditStore(url)
     key, _ = store.create_api_key("issuer", name=f"bench-{workers}")
@@ -440,10 +440,11 @@ def _print_targets(r: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", help="store URL (default: a fresh PostgreSQL database, dropped after)")
-    parser.add_argument("--workers", default="2:reuseport",
-                        help="configurations to compare, N[:uvicorn|reuseport] (default 2:reuseport, the target's; "
-                             "e.g. 1,2:uvicorn,2:reuseport compares one worker and the two ways of spreading "
-                             "connections)")
+    parser.add_argument("--workers", default="2:least-connections",
+                        help="configurations to compare, N[:least-connections|reuseport|uvicorn] (default "
+                             "2:least-connections, the target's; "
+                             "e.g. 1,2:uvicorn,2:reuseport,2:least-connections compares one worker and the three "
+                             "ways of spreading connections)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--duration", type=float, default=60, help="steady phase, seconds (default 60)")
     parser.add_argument("--rate", type=float, default=TARGET_STEADY_RATE,

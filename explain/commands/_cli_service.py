@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import sys
 import tempfile
 from typing import Annotated
@@ -53,7 +54,10 @@ def _migrate(url: str) -> None:
     AuditStore(url).close()  # create or upgrade the schema once, before any worker starts
 
 
-def _run(host: str, port: int, workers: int, log_level: str, balance: str = "reuseport") -> None:
+BALANCES = ("least-connections", "reuseport", "uvicorn")
+
+
+def _run(host: str, port: int, workers: int, log_level: str, balance: str = "least-connections") -> None:
     import uvicorn
 
     from explain.commands import _reuseport
@@ -61,7 +65,12 @@ def _run(host: str, port: int, workers: int, log_level: str, balance: str = "reu
     # proxy_headers off: the app itself believes X-Forwarded-* only from EXPLAIN_FORWARDED_ALLOW_IPS (one place,
     # the same under any ASGI server); h11's request-head limit matches the app's 431 limit on header bytes.
     options = {"proxy_headers": False, "server_header": False, "h11_max_incomplete_event_size": _max_header_bytes()}
-    if workers > 1 and balance == "reuseport" and _reuseport.available():
+    if workers > 1 and balance == "least-connections" and hasattr(socket, "send_fds"):
+        from explain.commands import _handoff
+
+        _handoff.serve_handoff(host, port, workers, log_level, options)
+        return
+    if workers > 1 and balance in ("least-connections", "reuseport") and _reuseport.available():
         _reuseport.serve_reuseport(host, port, workers, log_level, options)
         return
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
@@ -109,15 +118,18 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     forwarded_allow_ips: ForwardedOption = None,
     public_url: PublicUrlOption = None,
-    balance: Annotated[str, typer.Option(help="With several workers: 'reuseport' (each worker its own SO_REUSEPORT "
-                                              "socket, connections spread by the kernel) or 'uvicorn' (one shared "
-                                              "socket).")] = "reuseport",
+    balance: Annotated[str, typer.Option(help="With several workers: 'least-connections' (this process accepts and "
+                                              "hands each connection to the worker with the fewest open), "
+                                              "'reuseport' (each worker its own SO_REUSEPORT socket, connections "
+                                              "hashed by the kernel) or 'uvicorn' (one shared socket).")
+                       ] = "least-connections",
 ) -> None:
     """Run the notices service (FastAPI under uvicorn); the schema is migrated first."""
     _check_workers(workers)
     _proxy_environment(forwarded_allow_ips, public_url)
-    if balance not in ("reuseport", "uvicorn"):
-        typer.echo(f"error: The '--balance' must be 'reuseport' or 'uvicorn'. Got {balance!r} instead.", err=True)
+    if balance not in BALANCES:
+        choices = ", ".join(f"'{b}'" for b in BALANCES)
+        typer.echo(f"error: The '--balance' must be one of {choices}. Got {balance!r} instead.", err=True)
         raise typer.Exit(2)
     url = _database_url(database_url)
     _prepare_environment(workers)

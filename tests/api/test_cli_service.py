@@ -51,7 +51,7 @@ def test_serve_migrates_then_starts_uvicorn_with_the_factory(tmp_path, monkeypat
     url = f"sqlite:///{tmp_path / 's.db'}"
     result = CliRunner().invoke(_app(), ["serve", "--port", "8123", "--workers", "2", "--database-url", url])
     assert result.exit_code == 0, result.output
-    assert calls == [("127.0.0.1", 8123, 2, "info", "reuseport")]  # SO_REUSEPORT sockets by default
+    assert calls == [("127.0.0.1", 8123, 2, "info", "least-connections")]  # balanced hand-off by default
     assert AuditStore(url, migrate=False).schema_revision() == "0006_reviews"
     import os
 
@@ -110,3 +110,12 @@ def test_keys_revoke_refuses_the_key_and_is_listed(tmp_path) -> None:
 def test_keys_revoke_an_unknown_id_exits_2(tmp_path) -> None:
     result = CliRunner().invoke(_app(), ["keys", "revoke", "nosuchkey", "--database-url", f"sqlite:///{tmp_path / 'k.db'}"])
     assert result.exit_code == 2 and "'nosuchkey' is not known" in result.output
+
+
+def test_serve_refuses_an_unknown_balance_naming_the_choices(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(_cli_service, "_run", lambda *args: pytest.fail("must not start"))
+    result = CliRunner().invoke(_app(), ["serve", "--workers", "2", "--balance", "random",
+                                         "--database-url", f"sqlite:///{tmp_path / 'b.db'}"])
+    assert result.exit_code == 2
+    assert ("'--balance' must be one of 'least-connections', 'reuseport', 'uvicorn'. Got 'random' instead."
+            in result.output)
