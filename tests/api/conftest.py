@@ -98,12 +98,14 @@ def accounts() -> list[dict[str, Any]]:
 def decision_body(accounts: list[dict[str, Any]], request: pytest.FixtureRequest) -> Callable[..., dict[str, Any]]:
     """A valid ``POST /v1/decisions`` body for a new account; keyword arguments override fields."""
     counter = iter(range(10_000))
+    bundle_name = demo_bundle().name  # once: client threads must not each load the model (skops parses headers
+    # with ast, which CPython 3.11 cannot do from several threads at once: "AST constructor recursion depth")
 
     def make(**overrides: Any) -> dict[str, Any]:
         n = next(counter)
         body = {
             "account_ref": f"{request.node.name[:60]}-{n}",
-            "bundle": demo_bundle().name,
+            "bundle": bundle_name,
             "features": accounts[n % len(accounts)],
             "decision": "limit_decrease",
             "old_limit": 20000,
