@@ -329,9 +329,10 @@ class ModelBundle:
         """File name -> sha256, as verified on load."""
         return dict(self.manifest["files"])
 
-    @property
+    @cached_property
     def sha256(self) -> str:
-        """The bundle's identity: a hash over its manifest, which pins every file's hash."""
+        """The bundle's identity: a hash over its manifest, which pins every file's hash (the manifest is read
+        once and never changed: taken once, not on every request that names the bundle)."""
         canonical = json.dumps(self.manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return _sha256(canonical.encode("utf-8"))
 
