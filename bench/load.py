@@ -481,7 +481,7 @@ def main() -> None:
     ]
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load0)}; after each: "
           + "; ".join(' '.join(f'{x:.2f}' for x in r['load']) for r in results))
-    print(f"{'':<48}" + "".join(f"{r['config']:>20}" for r in results))
+    print(f"{'':<48}" + "".join(f"{r['config']:>22}" for r in results))
     for label, key, fmt in rows:
         if label.startswith("  closed"):
             cells = [f"{r['cap_p50']:.0f} / {r['cap_p99']:.0f}" for r in results]
@@ -491,11 +491,11 @@ def main() -> None:
             cells = [f"{r['records']} / {r['created']}" for r in results]
         else:
             cells = [fmt.format(r[key]) for r in results]
-        print(f"{label:<48}" + "".join(f"{c:>20}" for c in cells))
+        print(f"{label:<48}" + "".join(f"{c:>22}" for c in cells))
     single = [r for r in results if r["config"] == "1 worker"]
     if len(results) > 1 and single:
         base = single[0]
-        print(f"{'capacity ratio to 1 worker (same run)':<48}" + "".join(f"{r['capacity'] / base['capacity']:>20.2f}" for r in results))
+        print(f"{'capacity ratio to 1 worker (same run)':<48}" + "".join(f"{r['capacity'] / base['capacity']:>22.2f}" for r in results))
     for r in results:
         if r["profile"]:
             print(f"\nwhere the server's CPU goes, {r['config']}, capacity phase (py-spy --gil, inclusive; "
