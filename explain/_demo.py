@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from explain._bundle import ModelBundle, save_bundle
 from explain.catalog._catalog import FeatureCatalog
@@ -85,13 +88,21 @@ def _build_pipeline(catalog: FeatureCatalog, X: pd.DataFrame):  # noqa: ANN202 -
     return Pipeline([("encode", encode), ("model", model)])
 
 
+#: HistGradientBoosting's fit adds up gradients per OpenMP thread, so the fitted trees (and the bundle's bytes)
+#: depend on how many threads fit them: 1 and 2 gave different bundles. The demo is fitted on this many
+#: threads wherever it is built, whatever the machine's cores or ``OMP_NUM_THREADS``.
+FIT_THREADS = 2
+
+
 def build_demo_bundle(path: str | Path) -> ModelBundle:
     """Train the demo model and write its bundle to ``path``; the same bytes on every run."""
     data = demo_data(with_target=True)
     y = (data[TARGET] == "bad").astype(int).to_numpy()
     X = data.drop(columns=[TARGET])
     catalog = FeatureCatalog.from_toml(DEMO_LENDER_DIR / "catalog.toml")
-    pipeline = _build_pipeline(catalog, X).fit(X, y)
+    pipeline = _build_pipeline(catalog, X)  # imports scikit-learn's OpenMP runtime, which the limit must find
+    with threadpool_limits(limits=FIT_THREADS, user_api="openmp"):
+        pipeline.fit(X, y)
     good = X[y == 0]
     rng = np.random.default_rng(SEED)
     background = good.iloc[np.sort(rng.choice(len(good), size=BACKGROUND_ROWS, replace=False))].reset_index(drop=True)
@@ -136,12 +147,32 @@ def open_bundle(spec: str, *, trusted: bool = False) -> ModelBundle:
 def demo_bundle() -> ModelBundle:
     """The built-in demo bundle, built on first use into ``$EXPLAIN_HOME`` (default ``~/.cache/limit-explain``)."""
     path = _home() / "bundles" / f"{DEMO_NAME}-{DEMO_VERSION}"
-    if (path / "manifest.json").is_file():
+    with _building(path):
+        if (path / "manifest.json").is_file():
+            try:
+                cached = ModelBundle.load(path)
+            except ExplainError:
+                cached = None  # a damaged or outdated cache: rebuild it rather than explain with it
+            # A cache built from an older lender folder (reworded phrases) would render stale text: rebuild it too.
+            if cached is not None and all(cached.files.get(name) == digest for name, digest in _lender_digests().items()):
+                return cached
+        return build_demo_bundle(path)
+
+
+@contextmanager
+def _building(path: Path) -> Iterator[None]:
+    """One process at a time checks and builds the cached bundle (a lock file beside it): the workers of one
+    server, or two commands, starting on a fresh machine would otherwise write the same files at once and
+    read each other's half-written ones. Where ``fcntl`` is missing, no lock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            cached = ModelBundle.load(path)
-        except ExplainError:
-            cached = None  # a damaged or outdated cache: rebuild it rather than explain with it
-        # A cache built from an older lender folder (reworded phrases) would render stale text: rebuild it too.
-        if cached is not None and all(cached.files.get(name) == digest for name, digest in _lender_digests().items()):
-            return cached
-    return build_demo_bundle(path)
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

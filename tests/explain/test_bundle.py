@@ -81,12 +81,16 @@ def test_describe_lists_groups_and_hashes(bundle):
     json.dumps(info)
 
 
-def test_demo_bundle_hash_is_the_same_in_another_process(tmp_path, bundle):
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_demo_bundle_hash_is_the_same_in_another_process_on_any_thread_count(tmp_path, bundle, threads):
+    """The demo's trees are fitted on a fixed number of OpenMP threads: 1, 2 and 3 gave three bundles."""
+    import os
     import subprocess
     import sys
 
     code = f"import explain; print(explain.build_demo_bundle({str(tmp_path / 'x')!r}).sha256)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True,
+                         env={**os.environ, "OMP_NUM_THREADS": threads})
     assert out.stdout.strip() == bundle.sha256
 
 
@@ -109,3 +113,19 @@ def test_skops_model_that_could_run_code_needs_trust(tmp_path, bundle, numeric_t
     with pytest.raises(BundleError, match=r"types outside the allowed set: \[.*builtins\.eval"):
         save_bundle(tmp_path / "evil", model=model, lender=lender, background=X.iloc[:20], name="evil", version="1")
     assert not marker.exists()
+
+
+def test_processes_starting_at_once_on_a_fresh_cache_all_get_the_demo_bundle(tmp_path, bundle):
+    """The workers of one server on a fresh machine all ask for the demo at once: one builds it, the others
+    wait for it (a lock beside the cache) and load it; none reads a half-written file."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import explain; print(explain.demo_bundle().sha256)"
+    env = {**os.environ, "EXPLAIN_HOME": str(tmp_path / "home")}
+    processes = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=env) for _ in range(3)]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], [err[-2000:] for _, err in outputs]
+    assert {out.strip() for out, _ in outputs} == {bundle.sha256}
