@@ -13,7 +13,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from explain.notices._locales import negotiate
-from explain.notices._notices import _strict_callables
+from explain.notices._environment import strict_callables
 
 __all__ = ["html_environment", "page_gettext"]
 
@@ -25,14 +25,14 @@ def html_environment(templates_dir: Path, locale: str) -> Environment:
     env = Environment(loader=FileSystemLoader(templates_dir), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, extensions=["jinja2.ext.i18n"], trim_blocks=True,
                       lstrip_blocks=True, auto_reload=False)
-    gettext, ngettext = _strict_callables(locale)
+    gettext, ngettext = strict_callables(locale)
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     return env
 
 
 @functools.lru_cache(maxsize=None)
 def _plain_gettext(locale: str):  # noqa: ANN202 - the strict gettext callable
-    return _strict_callables(negotiate(locale))[0]
+    return strict_callables(negotiate(locale))[0]
 
 
 def page_gettext(locale: str, message: str, **variables: object) -> str:

@@ -36,7 +36,8 @@ from jinja2 import Environment
 from jinja2.runtime import Context
 from markupsafe import escape
 
-from explain.notices._notices import Notice, Renderer, _environment, check_letter, jinja_renderer, write_notice
+from explain.notices._environment import Renderer, notice_environment
+from explain.notices._notices import Notice, check_letter, jinja_renderer, write_notice
 
 __all__ = ["NoticeWriter"]
 
@@ -175,7 +176,7 @@ _RECORDED: ContextVar[set[str] | None] = ContextVar("explain_skeleton_names", de
 
 @functools.lru_cache(maxsize=None)
 def _recording_environment(locale: str) -> Environment:
-    env = _environment(locale).overlay()
+    env = notice_environment(locale).overlay()
     env.context_class = _RecordingContext
     return env
 

@@ -71,9 +71,9 @@ def _css_string(text: str) -> str:
 
 def page_label(locale: str) -> str:
     """The CSS ``content`` of "Page 1 of 2" in ``locale``, from the toolkit's catalog (e.g. 第 1 页，共 2 页)."""
-    from explain.notices._notices import _toolkit_gettext
+    from explain.notices._environment import toolkit_gettext
 
-    text = _toolkit_gettext(locale)(_PAGE_OF)
+    text = toolkit_gettext(locale)(_PAGE_OF)
     parts: list[str] = []
     rest = text
     while rest:

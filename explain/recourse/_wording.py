@@ -43,11 +43,11 @@ def _clause(change: Change, *, locale: str, catalog: Any, currency: str, _: Any)
 
 def recourse_lines(recourse: Recourse | None, *, locale: str, catalog: Any, currency: str = "CNY") -> list[str]:
     """One localized sentence per verified suggestion, cheapest first (empty when there is none)."""
-    from explain.notices._notices import _strict_callables
+    from explain.notices._environment import strict_callables
 
     if recourse is None or not recourse.suggestions:
         return []
-    _ = _strict_callables(locale)[0]
+    _ = strict_callables(locale)[0]
     lines = []
     for suggestion in recourse.suggestions:
         clauses = [_clause(c, locale=locale, catalog=catalog, currency=currency, _=_)
@@ -61,10 +61,10 @@ def recourse_lines(recourse: Recourse | None, *, locale: str, catalog: Any, curr
 
 def review_line(recourse: Recourse | None, *, locale: str) -> str | None:
     """The honest sentence for a search that found nothing within the actions: a person will look again."""
-    from explain.notices._notices import _strict_callables
+    from explain.notices._environment import strict_callables
 
     if recourse is None or not recourse.needs_review:
         return None
-    _ = _strict_callables(locale)[0]
+    _ = strict_callables(locale)[0]
     return _("We found no change you could make that would, by itself, change this decision. You can ask for a "
              "person to review it.")

@@ -19,7 +19,8 @@ from explain.audit._audit import canonical_json, notice_sha256
 from explain.catalog._catalog import FeatureCatalog
 from explain.notices._formatting import format_date, format_money
 from explain.notices._locales import html_lang, negotiate
-from explain.notices._notices import _links, jinja_renderer, template_version
+from explain.notices._environment import template_version
+from explain.notices._notices import _links, jinja_renderer
 from explain.notices._profile import LenderProfile
 from explain.review._errors import ReviewInputError
 
