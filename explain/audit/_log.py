@@ -34,8 +34,8 @@ from explain.audit._leaves import (DECISION, READ, READ_FIELDS, REVIEW, REVIEW_F
                                    read_leaf, review_leaf)
 from explain.audit._merkle import (CompactRange, ProofError, consistency_proof, inclusion_proof, leaf_hash,
                                    nodes_needed, root, verify_consistency, verify_inclusion)
-from explain.audit._store import (AccessRow, AuditRow, AuditStore, LogCheckpointRow, LogEntryRow, LogNodeRow,
-                                  _row_to_record, utc_timestamp)
+from explain.audit._store import AuditStore, _row_to_record, utc_timestamp
+from explain.audit._tables import AccessRow, AuditRow, LogCheckpointRow, LogEntryRow, LogNodeRow
 
 __all__ = ["AuditLog", "LogVerification", "NotIntegratedError", "Receipt", "verify_receipt"]
 

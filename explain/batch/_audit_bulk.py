@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from explain.audit._audit import AuditRecord
-from explain.audit._store import (AuditRow, AuditStore, ChainHead, LogEntryRow, _decision_entry, _record_to_row,
-                                  utc_timestamp)
+from explain.audit._store import AuditStore, _decision_entry, _record_to_row, utc_timestamp
+from explain.audit._tables import AuditRow, ChainHead, LogEntryRow
 
 __all__ = ["append_many"]
 

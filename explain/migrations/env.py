@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from explain.audit._store import Base
+from explain.audit._tables import Base
 
 config = context.config
 target_metadata = Base.metadata

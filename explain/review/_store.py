@@ -18,8 +18,9 @@ from sqlalchemy.engine import Connection
 
 from explain.audit._audit import canonical_json
 from explain.audit._leaves import REVIEW, review_leaf_hash
-from explain.audit._store import (AuditRow, AuditStore, Caller, IdempotencyClaim, IdempotencyConflictError,
-                                  IdempotencyRow, LogEntryRow, StoredResponse, utc_timestamp)
+from explain.audit._store import (AuditStore, Caller, IdempotencyClaim, IdempotencyConflictError, StoredResponse,
+                                  utc_timestamp)
+from explain.audit._tables import AuditRow, IdempotencyRow, LogEntryRow
 from explain.review._errors import ReviewOpenError, TransitionError
 from explain.review._records import Review, event_from_row
 from explain.review._tables import ReviewEventRow, ReviewRow

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from explain.audit._store import Base
+from explain.audit._tables import Base
 
 __all__ = ["ReviewEventRow", "ReviewRow"]
 
