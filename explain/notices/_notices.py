@@ -228,6 +228,11 @@ def short_message_length(text: str, locale: str) -> int:
 #: pointer to the details (an adverse message always says where to ask for a review). The signature, the
 #: decision, the limit, the date and the reason's value are never dropped.
 _SHORTER = ("short_date", "short_money", "short_compact", "short_phrase", "short_no_details")
+#: An adverse message keeps "human review" in its pointer longest: first the pointer loses only "Details"
+#: (``short_review``), then the reason's full sentence gives way to the catalog's short phrase, and only then
+#: does the pointer become "Info". The right to ask for a review is what a customer most needs from a
+#: message that takes something away; the letter names the reason in full.
+_SHORTER_ADVERSE = ("short_date", "short_money", "short_review", "short_phrase", "short_compact", "short_no_details")
 
 
 def _short_message(render: Renderer, decision: Decision, context: dict[str, Any], profile: LenderProfile,
@@ -237,19 +242,19 @@ def _short_message(render: Renderer, decision: Decision, context: dict[str, Any]
     name = f"{decision.value}/short.txt"
     limit = SHORT_MESSAGE_LIMITS[locale]
     long = {"short_date": context["effective_date"], "short_new": context["new_limit"],
-            "short_old": context["old_limit"], "short_reason": context["short_reason"], "short_compact": False,
-            "short_details": True}
+            "short_old": context["old_limit"], "short_reason": context["short_reason"], "short_review": False,
+            "short_compact": False, "short_details": True}
     tried = render(name, {**context, **long}).strip()
     if short_message_length(tried, locale) <= limit:
         return tried
     shorter = dict(long)
-    for step in _SHORTER:
+    for step in _SHORTER_ADVERSE if decision.is_adverse else _SHORTER:
         if step == "short_date":
             shorter["short_date"] = context["effective_date_short"]
         elif step == "short_money":
             shorter["short_new"], shorter["short_old"] = context["new_limit_short"], context["old_limit_short"]
-        elif step == "short_compact":
-            shorter["short_compact"] = True
+        elif step in ("short_review", "short_compact"):
+            shorter[step] = True
         elif step == "short_phrase":
             if context["short_phrase"] is None:
                 continue
@@ -619,7 +624,8 @@ def check_letter(
         "weighed": [p for p in phrased if p["counter_intuitive"]],
         "short_reason": _sentence_in_message(top["text"], locale) if top else None,
         "short_phrase": short_phrase,
-        "short_date": None, "short_new": None, "short_old": None, "short_compact": False, "short_details": True,
+        "short_date": None, "short_new": None, "short_old": None, "short_review": False, "short_compact": False,
+        "short_details": True,
         "details": profile.details_channel(decision.is_adverse),
         "app": profile.app_names.get(locale),
         "advice": select_advice(decision, principal),

@@ -47,7 +47,7 @@ _SLOTTED = ("account_ref", "reference", "old_limit", "new_limit", "effective_dat
 #: The short message's own slotted values, numbered last: its shorter tries change only these (and the flags
 #: below), so a try's shape is the letter's with these slotted again (see NoticeWriter.render).
 _SHORT_SLOTTED = ("short_reason", "short_phrase", "short_date", "short_new", "short_old")
-_SHORT_FLAGS = ("short_compact", "short_details")
+_SHORT_FLAGS = ("short_review", "short_compact", "short_details")
 _SHORT_KEYS = frozenset(_SHORT_SLOTTED + _SHORT_FLAGS)
 #: Lists of phrased reasons: these keys of each are slotted.
 _REASON_LISTS = ("principal", "weighed")
