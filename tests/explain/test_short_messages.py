@@ -71,6 +71,7 @@ def test_signature_and_voice_are_constant_across_1000_accounts_and_5_kinds(bundl
     writer = NoticeWriter()
     explainer = bundle.explainer()
     seen_signatures = {loc: set() for loc in LOCALES}
+    reviewed = {loc: [0, 0] for loc in LOCALES}  # adverse messages that keep the human-review pointer, of all
     count = 0
     for kind, (old, new) in KINDS.items():
         policy = ("overdue_repayment",) if kind == "account_closure" else ()
@@ -95,6 +96,9 @@ def test_signature_and_voice_are_constant_across_1000_accounts_and_5_kinds(bundl
                 # Whatever lowers the limit (a decrease, a closure, a suspension that lowers it too) waits the
                 # profile's notice period; the rest applies on the notice date.
                 effective = dt.date(2026, 12, 31) if new < old else dt.date(2026, 12, 1)
+                if kind != "limit_increase":
+                    reviewed[locale][0] += REVIEW[locale] in (short.lower() if locale == "en" else short)
+                    reviewed[locale][1] += 1
                 top = chosen.reasons[0] if chosen.reasons else None
                 if top is not None:
                     lost = _keeps(short, kind, old, new, effective, reason_phrases(top, locale=locale, catalog=catalog),
@@ -102,6 +106,9 @@ def test_signature_and_voice_are_constant_across_1000_accounts_and_5_kinds(bundl
                     assert not lost, (lost, short)
                 count += 1
     assert count > 8500
+    # Under this long name most adverse messages still name the human review (measured 94.8 % in Chinese and
+    # 93.3 % in English; 27 % and 42 % when the pointer went straight to "Info").
+    assert all(kept / total > 0.9 for kept, total in reviewed.values()), reviewed
     assert seen_signatures == {loc: {SIGNATURE[loc]} for loc in LOCALES}
 
 
