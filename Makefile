@@ -59,9 +59,10 @@ extract: $(STAMP)
 	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages -w 120 --ignore-obsolete --no-fuzzy-matching
 
 # One pytest process per logical CPU, a test file each at a time (a file's module fixtures are built once):
-# the tests are CPU-bound, so this is what keeps the suite inside ten minutes on a 2-core machine.
+# the tests are CPU-bound, so this is what keeps the suite inside ten minutes on a 2-core machine (at most 4:
+# each process holds the demo models, ~1.5 GB).
 test: install
-	$(PY) -m pytest -n logical --dist loadfile
+	$(PY) -m pytest -n logical --maxprocesses 4 --dist loadfile
 
 # `make serve PORT=9000` (or PORT in the environment) for another port.
 serve: $(SERVE_STAMP) $(MO_FILES)
