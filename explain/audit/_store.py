@@ -274,7 +274,20 @@ class AuditStore:
                 conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
             return engine
-        return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+        @event.listens_for(engine, "handle_error")
+        def _operational_errors_lose_the_connection(context: Any) -> None:
+            # A backend terminated in the middle of a batch (psycopg's pipelined executemany) leaves the
+            # connection unusable with an error psycopg does not call a disconnect: SQLAlchemy then tries to
+            # roll it back, fails again, and the pool logs a traceback. Whatever the server or network broke,
+            # the connection is dropped here and the pool makes a new one; other connections are left alone
+            # (pre-ping checks each before use). The caller still sees the error (a 503 in the service).
+            if isinstance(context.original_exception, context.dialect.loaded_dbapi.OperationalError):
+                context.is_disconnect = True
+                context.invalidate_pool_on_disconnect = False
+
+        return engine
 
     def _writing(self) -> Any:
         """A connection context whose transaction holds the write lock (SQLite) from its first statement."""
