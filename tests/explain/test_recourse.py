@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from recourse_support import TOY_CATALOG
 
 from explain import CatalogError, Explainer, FeatureCatalog, InvalidInputError
 from explain.recourse import Recourse, RecourseSolver, find_recourse
@@ -119,34 +120,6 @@ def test_target_met_and_favourable_decisions(bundle, german):
 
 # ------------------------------------------------------------------------------------------ a monotone model
 
-_TOY_CATALOG = {
-    "catalog": {"name": "toy", "version": "1"},
-    "groups": {
-        "usage": {"label": "Usage", "features": ["utilisation"], "direction": "higher_is_riskier", "actionable": True,
-                  "adverse": "a", "favourable": "f", "advice": "x"},
-        "savings": {"label": "Savings", "features": ["savings"], "direction": "higher_is_safer", "actionable": True,
-                    "adverse": "a", "favourable": "f", "advice": "x"},
-        "tenure": {"label": "Tenure", "features": ["tenure_years"], "direction": "higher_is_safer",
-                   "adverse": "a", "favourable": "f"},
-        "channel": {"label": "Channel", "features": ["channel"], "adverse": "a", "favourable": "f"},
-        "age": {"label": "Age", "features": ["age"], "protected": True, "adverse": "a", "favourable": "f"},
-    },
-    "features": {
-        "utilisation": {"kind": "number"}, "savings": {"kind": "money"}, "tenure_years": {"kind": "years"},
-        "age": {"kind": "years"},
-        "channel": {"kind": "category", "order": ["branch", "online", "broker"],
-                    "categories": {"branch": "b", "online": "o", "broker": "k"}},
-    },
-    "recourse": {"max_changes": 2, "suggestions": 2, "targets": {"limit_decrease": 0.3}},
-    "actions": {
-        "utilisation": {"label": "u", "direction": "decrease", "min_quantile": 0.05},
-        "savings": {"label": "s", "direction": "increase", "max": 40, "cost": 0.02},
-        "tenure_years": {"label": "t", "direction": "increase", "with_time": True, "max": 12},
-        "channel": {"label": "c", "direction": "safer"},
-    },
-}
-
-
 @pytest.fixture(scope="module")
 def monotone():
     """Risk rises with utilisation, falls with savings and tenure (monotone constraints), plus an ordered
@@ -173,7 +146,7 @@ def monotone():
     model = Pipeline([("encode", encode), ("model", HistGradientBoostingClassifier(
         max_iter=25, max_depth=3, learning_rate=0.2, monotonic_cst=[1, 1, -1, -1, 0], random_state=0))])
     model.fit(X, y)
-    catalog = FeatureCatalog.from_dict(_TOY_CATALOG)
+    catalog = FeatureCatalog.from_dict(TOY_CATALOG)
     explainer = Explainer(model, catalog=catalog, background=X.iloc[:200], random_state=0)
     solver = RecourseSolver(explainer, catalog.recourse, kinds={f: s.kind for f, s in catalog.features.items()},
                             orders={f: s.order for f, s in catalog.features.items()})
@@ -299,13 +272,13 @@ def test_model_agnostic_search_is_verified(monotone):
     ({"nowhere": {"label": "n", "direction": "decrease"}}, "belongs to no reason group"),
 ])
 def test_catalog_refuses_bad_actions(action, message):
-    data = {**_TOY_CATALOG, "actions": action}
+    data = {**TOY_CATALOG, "actions": action}
     with pytest.raises(CatalogError, match=message):
         FeatureCatalog.from_dict(data)
 
 
 def test_catalog_refuses_targets_for_favourable_kinds():
-    data = {**_TOY_CATALOG, "recourse": {"targets": {"limit_increase": 0.2}}}
+    data = {**TOY_CATALOG, "recourse": {"targets": {"limit_increase": 0.2}}}
     with pytest.raises(CatalogError, match="not an adverse decision kind"):
         FeatureCatalog.from_dict(data)
 
